@@ -1,0 +1,81 @@
+/**
+ * cnproc: Linux process events (fork, exec, uid, gid, sid, ptrace, comm,
+ * coredump, exit) from the kernel's netlink process events connector, on
+ * Deno, Bun and Node.
+ *
+ * ```ts
+ * import { listen } from "./mod.ts";
+ *
+ * await using listener = await listen({ events: ["exec", "exit"] });
+ * for await (const ev of listener) {
+ *   if (ev.type === "exec") console.log("exec", ev.pid);
+ *   if (ev.type === "lost") console.warn(`${ev.count} events lost`);
+ * }
+ * ```
+ *
+ * Permissions: root, or any user on Linux >= 6.6. Deno needs `--allow-ffi`.
+ *
+ * @module
+ */
+
+export * from "./decode.ts";
+export {
+  DEFAULT_ACK_TIMEOUT_MS,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_RECEIVE_BUFFER_BYTES,
+  type ListenerStats,
+  type ListenOptions,
+} from "./src/listener.ts";
+export type { Adapter, ProcSocket, SocketOptions } from "./src/socket.ts";
+import {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_RECEIVE_BUFFER_BYTES,
+  Listener,
+  type ListenOptions,
+} from "./src/listener.ts";
+import { loadAdapter } from "./ffi/runtime.ts";
+import { CnprocError } from "./src/errors.ts";
+export { Listener };
+
+/**
+ * Subscribe to process events. Resolves once the kernel has accepted the
+ * subscription, to a {@link Listener}: an async iterable of events (and
+ * `{ type: "lost", count }` reports), closed by `close()`, `await using`,
+ * `break`, or `options.signal`.
+ *
+ * @throws {CnprocError} `unsupported-platform` (not Linux, no FFI),
+ *   `ffi-permission` (Deno without `--allow-ffi`), `missing-module` (Node
+ *   without koffi), `no-acknowledgement` (the kernel never answered)
+ * @throws {SyscallError} when a call fails or the kernel refuses
+ *   (EPERM: run as root or on Linux >= 6.6)
+ *
+ * @example
+ * ```ts
+ * import { exitStatus, listen } from "./mod.ts";
+ * const controller = new AbortController();
+ * setTimeout(() => controller.abort(), 1000);
+ * for await (const ev of await listen({ events: ["exit"], signal: controller.signal })) {
+ *   if (ev.type === "exit") console.log(ev.pid, exitStatus(ev.exitCode));
+ * }
+ * ```
+ */
+export async function listen(options: ListenOptions = {}): Promise<Listener> {
+  const receiveBufferBytes = options.receiveBufferBytes ??
+    DEFAULT_RECEIVE_BUFFER_BYTES;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  checkPositiveInteger("receiveBufferBytes", receiveBufferBytes);
+  checkPositiveInteger("batchSize", batchSize);
+  options.signal?.throwIfAborted();
+  const adapter = await loadAdapter();
+  const socket = adapter.open({ receiveBufferBytes, batchSize });
+  return await Listener.open(socket, options);
+}
+
+function checkPositiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value <= 0 || value > 0x7fffffff) {
+    throw new CnprocError(
+      "invalid-argument",
+      `${name} must be a positive integer below 2^31, got ${value}.`,
+    );
+  }
+}

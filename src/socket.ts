@@ -1,0 +1,119 @@
+/**
+ * The small socket interface the pure core owns. Each runtime adapter in
+ * `ffi/` implements it over libc; tests implement it with fakes.
+ *
+ * @example
+ * ```ts
+ * import type { ProcSocket, SocketOptions } from "./socket.ts";
+ * function describe(s: ProcSocket): string {
+ *   return `rcvbuf ${s.receiveBufferBytes}, batch ${s.capacity}`;
+ * }
+ * ```
+ *
+ * @module
+ */
+
+/**
+ * What an adapter needs to open a socket.
+ *
+ * @example
+ * ```ts
+ * import type { SocketOptions } from "./socket.ts";
+ * const o: SocketOptions = { receiveBufferBytes: 8 << 20, batchSize: 64 };
+ * ```
+ */
+export interface SocketOptions {
+  /**
+   * The receive buffer to ask for. The adapter tries `SO_RCVBUFFORCE` (needs
+   * CAP_NET_ADMIN) and falls back to `SO_RCVBUF`, which `net.core.rmem_max`
+   * caps. The kernel doubles the value it stores.
+   */
+  receiveBufferBytes: number;
+  /** Datagrams one `receive()` may return (the `recvmmsg` vector length). */
+  batchSize: number;
+}
+
+/**
+ * An open, bound `NETLINK_CONNECTOR` socket in the `CN_IDX_PROC` group:
+ * created with `SOCK_NONBLOCK | SOCK_CLOEXEC`, `NETLINK_NO_ENOBUFS` set (the
+ * drop counter reports losses instead), bound with `nl_pid = 0`.
+ *
+ * Received datagrams live in one long-lived buffer that the adapter keeps
+ * referenced while the kernel writes into it: datagram `i` of the last
+ * `receive()` starts at `i * slotSize` in `buffer` and is `lengths[i]` bytes.
+ *
+ * @example
+ * ```ts
+ * import type { ProcSocket } from "./socket.ts";
+ * function drain(s: ProcSocket): number {
+ *   let total = 0;
+ *   for (let n = s.receive(); n > 0; n = s.receive()) total += n;
+ *   return total;
+ * }
+ * ```
+ */
+export interface ProcSocket {
+  /** The file descriptor, for diagnostics. */
+  readonly fd: number;
+  /** The receive buffer the kernel granted (`SO_RCVBUF` as read back). */
+  readonly receiveBufferBytes: number;
+  /** The receive buffer; valid until the next `receive()`. */
+  readonly buffer: Uint8Array;
+  /** Lengths of the datagrams of the last `receive()`. */
+  readonly lengths: Uint32Array;
+  /** Bytes between the starts of consecutive datagrams in `buffer`. */
+  readonly slotSize: number;
+  /** The most datagrams one `receive()` returns. */
+  readonly capacity: number;
+  /**
+   * Send one request datagram to the kernel.
+   * @throws {SyscallError} when `send` fails (ECONNREFUSED outside the
+   *   initial network namespace, for example)
+   */
+  send(request: Uint8Array): void;
+  /**
+   * Receive without blocking. Returns how many datagrams were stored (0 when
+   * none is queued). `EAGAIN` and `EINTR` give 0; `ENOBUFS` (if reported)
+   * also gives 0, the drop counter tells how many were lost.
+   * @throws {SyscallError} for any other error
+   */
+  receive(): number;
+  /**
+   * The kernel's count of datagrams dropped for this socket because its
+   * queue was full (`SO_MEMINFO[SK_MEMINFO_DROPS]`), or -1 when the kernel
+   * cannot tell.
+   */
+  drops(): number;
+  /**
+   * Wait until the socket is readable, without blocking the event loop.
+   * While a wait is pending the process stays alive; otherwise the socket
+   * does not keep it alive.
+   *
+   * @param timeoutMs give up after this many milliseconds (default: never)
+   * @returns true when readable; false on timeout or when closed meanwhile
+   */
+  wait(timeoutMs?: number): Promise<boolean>;
+  /** Close the socket; a pending wait resolves false. Idempotent. */
+  close(): void;
+}
+
+/**
+ * What a runtime adapter provides.
+ *
+ * @example
+ * ```ts
+ * import type { Adapter } from "./socket.ts";
+ * async function openWith(a: Adapter) {
+ *   return a.open({ receiveBufferBytes: 8 << 20, batchSize: 64 });
+ * }
+ * ```
+ */
+export interface Adapter {
+  /** The runtime this adapter serves: `"deno"`, `"bun"` or `"node"`. */
+  readonly runtime: string;
+  /**
+   * Open and bind a socket.
+   * @throws {SyscallError} or {@link CnprocError} with what to do
+   */
+  open(options: SocketOptions): ProcSocket;
+}
