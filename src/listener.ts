@@ -207,15 +207,18 @@ export class Listener
     }
     try {
       options.signal?.throwIfAborted();
+      // Registered first, so an abort also cuts the subscription short.
+      options.signal?.addEventListener("abort", listener.#onAbort, {
+        once: true,
+      });
       await listener.#subscribe(options);
       options.signal?.throwIfAborted();
     } catch (e) {
       listener.close();
+      // An abort while subscribing rejects with the signal's reason.
+      if (options.signal?.aborted) throw options.signal.reason;
       throw e;
     }
-    options.signal?.addEventListener("abort", listener.#onAbort, {
-      once: true,
-    });
     return listener;
   }
 
@@ -276,7 +279,13 @@ export class Listener
       const ack = this.#fill();
       if (ack !== undefined) return ack.err;
       const left = deadline - Date.now();
-      if (left <= 0 || this.#closed) return undefined;
+      if (this.#closed) {
+        throw new CnprocError(
+          "closed",
+          "The listener was closed while subscribing.",
+        );
+      }
+      if (left <= 0) return undefined;
       await this.#socket.wait(left);
     }
   }
