@@ -1,0 +1,255 @@
+/**
+ * The Node adapter: libc through koffi, and readiness through koffi's libuv
+ * poll handle (`koffi.node.poll`), so the socket is watched by Node's own
+ * event loop with no thread hop per datagram. Loaded only on Node, by
+ * `ffi/runtime.ts`; importing it without koffi installed rejects with a
+ * `missing-module` {@link CnprocError}.
+ *
+ * @example
+ * ```ts
+ * import { adapter } from "./node.ts";
+ * const socket = adapter.open({ receiveBufferBytes: 8 << 20, batchSize: 64 });
+ * socket.close();
+ * ```
+ *
+ * @module
+ */
+
+import type * as Koffi from "koffi";
+import { CnprocError } from "../src/errors.ts";
+import type { Adapter, ProcSocket, SocketOptions } from "../src/socket.ts";
+import {
+  type CType,
+  LIBC_PATH,
+  LIBC_SYMBOLS,
+  type LibcSymbol,
+} from "./libc.ts";
+import { type LibcCalls, openProcSocket, type Waiter } from "./proc_socket.ts";
+
+type KoffiModule = typeof Koffi.default;
+type KoffiFunction = ReturnType<Koffi.LibraryHandle["func"]>;
+
+// The one mapping from the symbol table's C types to koffi type names.
+const KOFFI_TYPES: Readonly<Record<CType, string>> = {
+  i32: "int32_t",
+  u32: "uint32_t",
+  usize: "size_t",
+  isize: "intptr_t", // ssize_t: same size and signedness
+  u64: "uint64_t",
+  buffer: "void *", // koffi passes a TypedArray's memory directly
+  pointer: "void *",
+  void: "void",
+};
+
+// The symbols this adapter binds (a subset of LIBC_SYMBOLS).
+const BOUND: readonly LibcSymbol[] = [
+  "socket",
+  "bind",
+  "send",
+  "recvmmsg",
+  "setsockopt",
+  "getsockopt",
+  "close",
+];
+
+const KOFFI_INSTALL_HINT =
+  "Node needs the koffi package for FFI: run `npm install koffi` in your project, then retry.";
+
+async function loadKoffi(): Promise<KoffiModule> {
+  try {
+    const mod = await import("koffi");
+    return mod.default;
+  } catch (cause) {
+    const notFound = (cause as { code?: unknown })?.code ===
+      "ERR_MODULE_NOT_FOUND";
+    throw new CnprocError(
+      "missing-module",
+      notFound
+        ? `The koffi module is not installed. ${KOFFI_INSTALL_HINT}`
+        : `The koffi module could not be loaded (${
+          String(cause)
+        }). Reinstall it for this platform: run \`npm install koffi\`.`,
+      { cause },
+    );
+  }
+}
+
+function bindLibc(koffi: KoffiModule): LibcCalls {
+  const lib = koffi.load(LIBC_PATH);
+  const f = {} as Record<LibcSymbol, KoffiFunction>;
+  for (const name of BOUND) {
+    const { parameters, result } = LIBC_SYMBOLS[name];
+    f[name] = lib.func(
+      name,
+      KOFFI_TYPES[result],
+      parameters.map((p) => KOFFI_TYPES[p]),
+    );
+  }
+  return {
+    socket: (domain, type, protocol) => f.socket(domain, type, protocol),
+    bind: (fd, addr, len) => f.bind(fd, addr, len),
+    send: (fd, buf, len, flags) => Number(f.send(fd, buf, len, flags)),
+    recvmmsg: (fd, vec, vlen, flags) => f.recvmmsg(fd, vec, vlen, flags, null),
+    setsockopt: (fd, level, name, val, len) =>
+      f.setsockopt(fd, level, name, val, len),
+    getsockopt: (fd, level, name, val, len) =>
+      f.getsockopt(fd, level, name, val, len),
+    close: (fd) => f.close(fd),
+    errno: () => koffi.errno(),
+    addressOf: (buffer) => koffi.address(buffer),
+  };
+}
+
+// What koffi's poll handle really passes to its callback: a libuv status
+// (negative on error, when libuv has already stopped the handle) and the
+// ready events. koffi's own typings omit the status.
+type PollCallback = (
+  status: number,
+  events: { readable: boolean },
+) => void;
+interface PollHandle {
+  start(options: { readable: boolean }, callback: PollCallback): void;
+  stop(): void;
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+type PollFunction = (
+  fd: number,
+  options: { readable: boolean },
+  callback: PollCallback,
+) => PollHandle | null;
+
+interface PendingWait {
+  resolve: (readable: boolean) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * A {@link Waiter} over a libuv poll handle. The handle stays started
+ * between waits (restarting it costs system calls) but is referenced only
+ * while a wait is pending, so an idle listener never keeps Node alive. A
+ * readiness report with no wait pending stops the handle, since libuv polls
+ * level-triggered and would report the queued data again and again.
+ */
+class PollWaiter implements Waiter {
+  #fd: number;
+  #poll: PollFunction;
+  #handle: PollHandle | null = null;
+  #started = false;
+  #closed = false;
+  #pending: PendingWait[] = [];
+  #onPoll: PollCallback = (status) => this.#ready(status);
+
+  constructor(poll: PollFunction, fd: number) {
+    this.#poll = poll;
+    this.#fd = fd;
+  }
+
+  wait(timeoutMs?: number): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const entry: PendingWait = { resolve, timer: undefined };
+      if (timeoutMs !== undefined) {
+        entry.timer = setTimeout(() => this.#settle(entry, false), timeoutMs);
+      }
+      this.#pending.push(entry);
+      try {
+        this.#watch();
+      } catch (e) {
+        this.#pending.splice(this.#pending.indexOf(entry), 1);
+        clearTimeout(entry.timer);
+        throw e;
+      }
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const handle = this.#handle;
+    this.#handle = null;
+    this.#started = false;
+    // Calling any method of a closed koffi handle would crash: never again.
+    handle?.close();
+    for (const entry of this.#pending.splice(0)) {
+      clearTimeout(entry.timer);
+      entry.resolve(false);
+    }
+  }
+
+  #watch(): void {
+    if (this.#handle === null) {
+      const handle = this.#poll(this.#fd, { readable: true }, this.#onPoll);
+      if (handle === null) {
+        throw new CnprocError(
+          "unsupported-platform",
+          "koffi could not watch the socket in the libuv loop. Update koffi (`npm install koffi@latest`).",
+        );
+      }
+      this.#handle = handle;
+      this.#started = true;
+    } else if (!this.#started) {
+      this.#handle.start({ readable: true }, this.#onPoll);
+      this.#started = true;
+    }
+    this.#handle.ref();
+  }
+
+  #ready(status: number): void {
+    // status < 0 (POLLERR): libuv stopped the handle; the next wait restarts
+    // it. The waiters still wake, so the reader meets the error in recv.
+    if (status < 0) this.#started = false;
+    if (this.#pending.length === 0) {
+      if (this.#started) this.#handle?.stop();
+      this.#started = false;
+      return;
+    }
+    for (const entry of this.#pending.splice(0)) {
+      clearTimeout(entry.timer);
+      entry.resolve(true);
+    }
+    this.#idle();
+  }
+
+  #settle(entry: PendingWait, readable: boolean): void {
+    const i = this.#pending.indexOf(entry);
+    if (i < 0) return;
+    this.#pending.splice(i, 1);
+    clearTimeout(entry.timer);
+    entry.resolve(readable);
+    if (this.#pending.length === 0) this.#idle();
+  }
+
+  #idle(): void {
+    if (!this.#closed) this.#handle?.unref();
+  }
+}
+
+function makeAdapter(koffi: KoffiModule): Adapter {
+  const libc = bindLibc(koffi);
+  const poll = koffi.node.poll as unknown as PollFunction;
+  return {
+    runtime: "node",
+    open(options: SocketOptions): ProcSocket {
+      return openProcSocket(
+        libc,
+        (fd) => new PollWaiter(poll, fd),
+        options,
+      );
+    },
+  };
+}
+
+/**
+ * The Node adapter (koffi). Importing this module loads koffi and libc.
+ *
+ * @example
+ * ```ts
+ * import { adapter } from "./node.ts";
+ * const s = adapter.open({ receiveBufferBytes: 1 << 20, batchSize: 16 });
+ * console.log(s.receiveBufferBytes);
+ * s.close();
+ * ```
+ */
+export const adapter: Adapter = makeAdapter(await loadKoffi());
