@@ -26,6 +26,8 @@ import {
 } from "./libc.ts";
 import { type LibcCalls, openProcSocket, type Waiter } from "./proc_socket.ts";
 
+export type { Adapter, ProcSocket, SocketOptions };
+
 type KoffiModule = typeof Koffi.default;
 type KoffiFunction = ReturnType<Koffi.LibraryHandle["func"]>;
 
