@@ -27,6 +27,7 @@ export {
   type NetlinkHeader,
 } from "./src/decode.ts";
 export {
+  encodeEvent,
   encodeSubscribe,
   EVENT_BITS,
   EVENT_NAMES,
