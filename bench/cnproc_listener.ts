@@ -1,0 +1,239 @@
+/**
+ * The cnproc listener of the storm benchmark: the same counting as
+ * `bench/ref_listener.c`, through the public API with default options
+ * (`for await (const ev of await listen())`). Runs under Deno
+ * (`deno run -A bench/cnproc_listener.ts`), Bun (`bun bench/cnproc_listener.ts`)
+ * and Node (`node build/node/bench/cnproc_listener.js`).
+ *
+ * Protocol (driven by `bench/run_storm.ts` and `bench/soak.ts`):
+ * - `--root PID`: count the events of PID's descendants (learnt from fork
+ *   events; PID's own events are not counted).
+ * - Prints `{"ready":PID}` once subscribed and the clock is calibrated.
+ * - `stop` (or EOF) on stdin: closes the listener and prints one JSON line
+ *   with the counts, `lost` reports, `stats()`, CPU time since the first
+ *   counted event, and the delivery latency.
+ * - `--report-every SECONDS` (soak): also prints a JSON progress line with
+ *   the counts so far at that interval.
+ *
+ * Latency is user-code receive time on CLOCK_MONOTONIC minus the event's
+ * `timestampNs`. Node's `process.hrtime.bigint()` is CLOCK_MONOTONIC, but
+ * Deno's and Bun's count from process start, so every runtime uses the same
+ * method: `performance.now()` plus an offset calibrated against known
+ * events. The listener writes its own `/proc/self/comm` a few times,
+ * bracketing each write with `performance.now()`; the kernel stamps the
+ * resulting comm event between the two readings, so each write bounds the
+ * offset, and the tightest bounds are intersected. The offset's uncertainty
+ * is reported (typically a few microseconds).
+ *
+ * @module
+ */
+
+import { readFileSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { listen, type ListenerEvent } from "../mod.ts";
+
+const PID_LIMIT = 1 << 22;
+const LATENCY_BUCKETS = 100_000; // 1 us buckets up to 100 ms, then overflow
+const CALIBRATION_WRITES = 8;
+const CALIBRATION_TIMEOUT_MS = 3000;
+const NS_PER_MS = 1e6;
+const US_PER_MS = 1e3;
+const COMM_PATH = "/proc/self/comm";
+
+const { values } = parseArgs({
+  options: {
+    root: { type: "string" },
+    "report-every": { type: "string" },
+  },
+});
+const root = Number(values.root);
+if (!Number.isInteger(root) || root <= 0 || root >= PID_LIMIT) {
+  console.error("usage: cnproc_listener --root PID [--report-every SECONDS]");
+  process.exit(2);
+}
+const reportEveryMs = Number(values["report-every"] ?? 0) * 1000;
+
+const tracked = new Uint8Array(PID_LIMIT);
+tracked[root] = 1;
+const latency = new Uint32Array(LATENCY_BUCKETS + 1);
+let latencyCount = 0;
+let latencyMaxUs = 0;
+let nFork = 0, nExec = 0, nExit = 0, nOther = 0, nAll = 0;
+let lostReports = 0, lostCount = 0;
+let cpuStart: ReturnType<typeof process.cpuUsage> | undefined;
+
+const listener = await listen();
+
+// Calibration: bracket writes to our own comm with performance.now().
+const self = process.pid;
+const originalComm = readFileSync(COMM_PATH, "utf8").trim();
+const brackets = new Map<string, [number, number]>();
+for (let i = 0; i < CALIBRATION_WRITES; i++) {
+  const name = `cnproc-cal-${i}`;
+  const before = performance.now();
+  writeFileSync(COMM_PATH, name);
+  const after = performance.now();
+  brackets.set(name, [before, after]);
+}
+writeFileSync(COMM_PATH, originalComm);
+let offsetLow = -Infinity, offsetHigh = Infinity;
+let offsetMs = NaN;
+let calibrating = brackets.size;
+const calibrationDeadline = setTimeout(() => {
+  console.error("calibration: comm events did not arrive in time");
+  listener.close();
+}, CALIBRATION_TIMEOUT_MS);
+
+let stopping = false;
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  listener.close();
+}
+process.stdin.on("data", (chunk: Uint8Array) => {
+  if (new TextDecoder().decode(chunk).includes("stop")) stop();
+});
+process.stdin.on("end", stop);
+
+function snapshot() {
+  const received = nFork + nExec + nExit + nOther;
+  const cpu = cpuStart === undefined
+    ? { user: 0, system: 0 }
+    : process.cpuUsage(cpuStart);
+  return {
+    listener: "cnproc",
+    received,
+    fork: nFork,
+    exec: nExec,
+    exit: nExit,
+    other: nOther,
+    all: nAll,
+    lost: lostCount,
+    lostReports,
+    cpuUs: cpu.user + cpu.system,
+  };
+}
+
+let reporter: ReturnType<typeof setInterval> | undefined;
+
+function onCalibrated(): void {
+  clearTimeout(calibrationDeadline);
+  offsetMs = (offsetLow + offsetHigh) / 2;
+  console.log(JSON.stringify({ ready: self }));
+  if (reportEveryMs > 0) {
+    reporter = setInterval(() => {
+      console.log(JSON.stringify({ progress: snapshot(), ...memory() }));
+    }, reportEveryMs);
+  }
+}
+
+function memory() {
+  return { rssBytes: process.memoryUsage().rss };
+}
+
+function count(ev: ListenerEvent): boolean {
+  switch (ev.type) {
+    case "fork": {
+      if (tracked[ev.parentPid] === 0 && tracked[ev.childPid] === 0) {
+        return false;
+      }
+      tracked[ev.childPid] = 1;
+      nFork++;
+      return true;
+    }
+    case "exec":
+      if (tracked[ev.pid] === 0) return false;
+      nExec++;
+      return true;
+    case "exit":
+      if (tracked[ev.pid] === 0 || ev.pid === root) return false;
+      if (ev.tid === ev.pid) tracked[ev.pid] = 0;
+      nExit++;
+      return true;
+    case "uid":
+    case "gid":
+    case "sid":
+    case "ptrace":
+    case "comm":
+    case "coredump":
+      if (tracked[ev.pid] === 0) return false;
+      nOther++;
+      return true;
+    default:
+      return false;
+  }
+}
+
+for await (const ev of listener) {
+  if (ev.type === "lost") {
+    lostReports++;
+    lostCount += ev.count;
+    continue;
+  }
+  nAll++;
+  if (calibrating > 0) {
+    if (ev.type === "comm" && ev.pid === self) {
+      const bracket = brackets.get(ev.comm);
+      if (bracket !== undefined) {
+        const stampMs = Number(ev.timestampNs) / NS_PER_MS;
+        offsetLow = Math.max(offsetLow, stampMs - bracket[1]);
+        offsetHigh = Math.min(offsetHigh, stampMs - bracket[0]);
+        brackets.delete(ev.comm);
+        if (--calibrating === 0) onCalibrated();
+      }
+    }
+    continue;
+  }
+  if (count(ev)) {
+    cpuStart ??= process.cpuUsage();
+    const us = (performance.now() + offsetMs -
+      Number(ev.timestampNs) / NS_PER_MS) * US_PER_MS;
+    const bucket = us <= 0
+      ? 0
+      : us < LATENCY_BUCKETS
+      ? us | 0
+      : LATENCY_BUCKETS;
+    latency[bucket]++;
+    if (us > latencyMaxUs) latencyMaxUs = us;
+    latencyCount++;
+  }
+}
+if (reporter !== undefined) clearInterval(reporter);
+
+function percentileUs(q: number): number {
+  if (latencyCount === 0) return 0;
+  const want = Math.min(Math.floor(q * latencyCount), latencyCount - 1);
+  let seen = 0;
+  for (let i = 0; i <= LATENCY_BUCKETS; i++) {
+    seen += latency[i];
+    if (seen > want) return i;
+  }
+  return LATENCY_BUCKETS;
+}
+
+const stats = listener.stats();
+console.log(JSON.stringify({
+  ...snapshot(),
+  ...memory(),
+  runtime: typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
+    ? "deno"
+    : typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
+    ? "bun"
+    : "node",
+  calibrated: calibrating === 0,
+  // On Node, process.hrtime.bigint() is CLOCK_MONOTONIC: this difference
+  // checks the calibration (it is near 0 there; Deno and Bun count hrtime
+  // from process start, so it is meaningless for them).
+  hrtimeMinusCalibratedUs: (Number(process.hrtime.bigint()) / NS_PER_MS -
+    performance.now() - offsetMs) * US_PER_MS,
+  clockOffsetUncertaintyUs: (offsetHigh - offsetLow) / 2 * US_PER_MS,
+  latency: {
+    n: latencyCount,
+    p50Us: percentileUs(0.5),
+    p99Us: percentileUs(0.99),
+    maxUs: Math.round(latencyMaxUs),
+  },
+  stats,
+}));
+process.exit(0);
