@@ -1,0 +1,531 @@
+#!/usr/bin/env -S deno run --allow-ffi --no-prompt
+/**
+ * `cnproc`: print Linux process events live from the kernel, as aligned text
+ * or JSON lines; record the raw datagrams, or replay a recording offline.
+ *
+ * ```sh
+ * deno run --allow-ffi cli.ts                # Deno (add --allow-write=FILE for --record)
+ * bun cli.ts --json                          # Bun
+ * node build/node/cli.js --events exec,exit  # Node, on the tsc output
+ * cnproc --replay events.rec                 # any OS, no FFI loaded
+ * ```
+ *
+ * Exit status: 0 on success (also after SIGINT/SIGTERM, and when stdout is
+ * closed), 1 on a runtime error, 2 on a usage error.
+ *
+ * @example
+ * ```sh
+ * deno run --allow-ffi cli.ts --pid 1234 --stats
+ * ```
+ *
+ * @module
+ */
+
+import process from "node:process";
+import * as fs from "node:fs";
+import { setImmediate } from "node:timers";
+import { parseArgs } from "node:util";
+import meta from "./deno.json" with { type: "json" };
+import { decodeDatagram } from "./decode.ts";
+import { listen } from "./mod.ts";
+import { DescendantSet } from "./src/descendants.ts";
+import { EVENT_BITS, EVENT_NAMES, eventMask } from "./src/encode.ts";
+import { CnprocError } from "./src/errors.ts";
+import type { EventName, ListenerEvent } from "./src/events.ts";
+import { PROC_EVENT_EXIT, PROC_EVENT_NONZERO_EXIT } from "./src/constants.ts";
+import { formatJson, formatSummary, formatText } from "./src/format.ts";
+import { readRecording, RecordingWriter } from "./src/recording.ts";
+
+const EXIT_OK = 0;
+const EXIT_RUNTIME_ERROR = 1;
+const EXIT_USAGE = 2;
+/** Flush stdout once this many characters are buffered. */
+const FLUSH_CHARS = 64 * 1024;
+/** Flush the recording once this many bytes are buffered. */
+const FLUSH_RECORD_BYTES = 1 << 20;
+const MS_PER_S = 1000;
+const NS_PER_S = 1e9;
+/** The largest pid Linux allows (PID_MAX_LIMIT on 64-bit). */
+const PID_MAX_LIMIT = 4194304;
+
+// ---------------------------------------------------------------------------
+// Options: one table drives parsing and --help.
+
+interface OptionSpec {
+  type: "boolean" | "string";
+  short?: string;
+  /** The argument's name in --help. */
+  arg?: string;
+  help: string;
+}
+
+const OPTIONS = {
+  json: {
+    type: "boolean",
+    help: "one JSON object per line, with the API's field names",
+  },
+  events: {
+    type: "string",
+    arg: "LIST",
+    help: `comma list of event types (kernel filter on Linux >= 6.6): ${
+      EVENT_NAMES.join(",")
+    }`,
+  },
+  pid: {
+    type: "string",
+    arg: "PID",
+    help: "only this process and its descendants (existing and new)",
+  },
+  duration: {
+    type: "string",
+    arg: "SECONDS",
+    help: "stop after this many seconds",
+  },
+  count: { type: "string", arg: "N", help: "stop after N events" },
+  stats: {
+    type: "boolean",
+    help: "on exit, print counts per type, lost events and rate to stderr",
+  },
+  record: {
+    type: "string",
+    arg: "FILE",
+    help: "also save the raw datagrams to FILE (see --replay)",
+  },
+  replay: {
+    type: "string",
+    arg: "FILE",
+    help: "decode a recording instead of listening (any OS, no FFI)",
+  },
+  help: { type: "boolean", short: "h", help: "show this help" },
+  version: { type: "boolean", short: "V", help: "show the version" },
+} as const satisfies Record<string, OptionSpec>;
+
+/** The parsed command line. */
+interface Config {
+  json: boolean;
+  events?: EventName[];
+  pid?: number;
+  durationS?: number;
+  count?: number;
+  stats: boolean;
+  record?: string;
+  replay?: string;
+}
+
+class UsageError extends Error {}
+
+function usage(): string {
+  const rows = Object.entries(OPTIONS as Record<string, OptionSpec>).map(
+    ([name, o]) => {
+      const short = o.short ? `-${o.short}, ` : "    ";
+      return [`  ${short}--${name}${o.arg ? ` ${o.arg}` : ""}`, o.help];
+    },
+  );
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  return [
+    "Usage: cnproc [options]",
+    "",
+    "Print Linux process events (fork, exec, uid, gid, sid, ptrace, comm,",
+    "coredump, exit) from the kernel's process events connector, one per line:",
+    "time (CLOCK_MONOTONIC seconds), event, pid, parent pid, details.",
+    "Needs root, or any user on Linux >= 6.6.",
+    "",
+    "Options:",
+    ...rows.map(([left, help]) => left.padEnd(width) + help),
+    "",
+    "Exit status: 0 ok (also on SIGINT/SIGTERM), 1 runtime error, 2 usage error.",
+  ].join("\n");
+}
+
+function positiveNumber(name: string, text: string, integer: boolean): number {
+  const n = Number(text);
+  if (
+    text.trim() === "" || !Number.isFinite(n) || n <= 0 ||
+    (integer && !Number.isInteger(n))
+  ) {
+    throw new UsageError(
+      `--${name} needs a positive ${
+        integer ? "integer" : "number"
+      }, got "${text}"`,
+    );
+  }
+  return n;
+}
+
+function parseConfig(args: string[]): Config | "help" | "version" {
+  let values;
+  try {
+    values = parseArgs({ args, options: OPTIONS, strict: true }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message.split("\n")[0]);
+  }
+  if (values.help) return "help";
+  if (values.version) return "version";
+  const config: Config = { json: values.json ?? false, stats: !!values.stats };
+  if (values.events !== undefined) {
+    const names = values.events.split(",").map((s) => s.trim()).filter((s) =>
+      s !== ""
+    );
+    if (names.length === 0) throw new UsageError("--events needs a list");
+    for (const name of names) {
+      if (!(EVENT_NAMES as readonly string[]).includes(name)) {
+        throw new UsageError(
+          `unknown event type "${name}" in --events; use ${
+            EVENT_NAMES.join(",")
+          }`,
+        );
+      }
+    }
+    config.events = names as EventName[];
+  }
+  if (values.pid !== undefined) {
+    const pid = positiveNumber("pid", values.pid, true);
+    if (pid > PID_MAX_LIMIT) {
+      throw new UsageError(`--pid ${pid} is above the largest Linux pid`);
+    }
+    config.pid = pid;
+  }
+  if (values.duration !== undefined) {
+    config.durationS = positiveNumber("duration", values.duration, false);
+  }
+  if (values.count !== undefined) {
+    config.count = positiveNumber("count", values.count, true);
+  }
+  if (values.record !== undefined && values.replay !== undefined) {
+    throw new UsageError("--record and --replay cannot be used together");
+  }
+  config.record = values.record;
+  config.replay = values.replay;
+  return config;
+}
+
+// ---------------------------------------------------------------------------
+// Output: lines are batched and written when the listener's queue drains
+// (an immediate after the loop yields) or when FLUSH_CHARS accumulate.
+
+class Output {
+  #parts: string[] = [];
+  #chars = 0;
+  #scheduled = false;
+  /** Set when stdout was closed by the reader (EPIPE). */
+  broken = false;
+  #onBroken: () => void;
+
+  constructor(onBroken: () => void) {
+    this.#onBroken = onBroken;
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => this.#fail(e));
+  }
+
+  #fail(e: unknown): void {
+    if ((e as NodeJS.ErrnoException)?.code === "EPIPE" || isBrokenPipe(e)) {
+      if (!this.broken) {
+        this.broken = true;
+        this.#parts = [];
+        this.#onBroken();
+      }
+      return;
+    }
+    throw e;
+  }
+
+  line(text: string): void {
+    if (this.broken) return;
+    this.#parts.push(text);
+    this.#chars += text.length + 1;
+    if (this.#chars >= FLUSH_CHARS) this.flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  flush(): void {
+    if (this.#parts.length === 0 || this.broken) return;
+    const chunk = this.#parts.join("\n") + "\n";
+    this.#parts = [];
+    this.#chars = 0;
+    try {
+      process.stdout.write(chunk);
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  /** Flush and resolve once stdout has taken everything. */
+  end(): Promise<void> {
+    this.flush();
+    if (this.broken) return Promise.resolve();
+    return new Promise((resolve) => {
+      try {
+        process.stdout.write("", () => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}
+
+function isBrokenPipe(e: unknown): boolean {
+  const name = (e as { name?: string })?.name;
+  return name === "BrokenPipe" ||
+    /broken pipe|EPIPE/i.test(String((e as Error)?.message ?? ""));
+}
+
+function colorWanted(): boolean {
+  if (!process.stdout.isTTY) return false;
+  const deno = (globalThis as { Deno?: { noColor: boolean } }).Deno;
+  if (deno) return !deno.noColor;
+  const noColor = process.env.NO_COLOR;
+  return noColor === undefined || noColor === "";
+}
+
+// ---------------------------------------------------------------------------
+// Filtering (used for --replay; live, the listener filters) and the process
+// tree of --pid.
+
+function eventFilter(events?: EventName[]): (ev: ListenerEvent) => boolean {
+  if (events === undefined) return (ev) => ev.type !== "ack";
+  const mask = eventMask(events);
+  return (ev) => {
+    if (ev.type === "lost") return true;
+    if (ev.type === "ack") return false;
+    if (ev.type === "unknown") return (mask & ev.what) !== 0;
+    const bit = EVENT_BITS[ev.type];
+    if ((mask & bit) !== 0) return true;
+    return bit === PROC_EVENT_EXIT && (mask & PROC_EVENT_NONZERO_EXIT) !== 0 &&
+      ev.type === "exit" && ev.exitCode !== 0;
+  };
+}
+
+// Field 4 of /proc/<pid>/stat (ppid), after the parenthesised comm, which
+// may itself hold ")".
+function readParentPid(pid: string): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[1]);
+  } catch {
+    return undefined; // gone meanwhile, or not readable
+  }
+}
+
+// `[pid, ppid]` of every process now, or undefined when /proc cannot be read
+// (Deno needs -A for /proc).
+function scanProc(): [number, number][] | undefined {
+  let names: string[];
+  try {
+    names = fs.readdirSync("/proc");
+  } catch {
+    return undefined;
+  }
+  const pairs: [number, number][] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    const ppid = readParentPid(name);
+    if (ppid !== undefined) pairs.push([Number(name), ppid]);
+  }
+  return pairs;
+}
+
+// ---------------------------------------------------------------------------
+// The run: one source of events (live or replay), one formatting path.
+
+/** Counters for --stats. */
+class Tally {
+  counts: Record<string, number> = {};
+  shown = 0;
+  lost = 0;
+  readonly startMs = performance.now();
+
+  add(ev: ListenerEvent): void {
+    if (ev.type === "lost") this.lost += ev.count;
+    else this.shown++;
+    this.counts[ev.type] = (this.counts[ev.type] ?? 0) + 1;
+  }
+}
+
+async function run(config: Config): Promise<number> {
+  const color = !config.json && colorWanted();
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  const out = new Output(stop);
+  const tally = new Tally();
+  const tree = config.pid === undefined ? undefined : makeTree(config);
+
+  // The one formatting path. Process context (--context, --tree) plugs in
+  // here: pass `suffix` to formatText and `extra` fields to formatJson.
+  const render = (ev: ListenerEvent): string =>
+    config.json ? formatJson(ev) : formatText(ev, { color });
+
+  // Returns false once --count is reached.
+  const emit = (ev: ListenerEvent): boolean => {
+    if (tree !== undefined && !tree.observe(ev)) return true;
+    tally.add(ev);
+    out.line(render(ev));
+    return config.count === undefined || tally.shown < config.count;
+  };
+
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, stop);
+  try {
+    if (config.replay !== undefined) replay(config, emit, controller.signal);
+    else await live(config, emit, controller);
+  } finally {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.off(sig, stop);
+    await out.end();
+  }
+  if (config.stats) {
+    process.stderr.write(
+      formatSummary(
+        tally.counts,
+        tally.lost,
+        (performance.now() - tally.startMs) / MS_PER_S,
+      ) + "\n",
+    );
+  }
+  return EXIT_OK;
+}
+
+function makeTree(config: Config): DescendantSet {
+  const pid = config.pid!;
+  if (config.replay !== undefined) return new DescendantSet(pid);
+  const pairs = scanProc();
+  if (pairs === undefined) {
+    process.stderr.write(
+      "cnproc: cannot read /proc (Deno needs -A for it): --pid shows only descendants forked from now on\n",
+    );
+    return new DescendantSet(pid);
+  }
+  if (!pairs.some(([p]) => p === pid)) {
+    throw new UsageError(`no process with pid ${pid}`);
+  }
+  return new DescendantSet(pid, pairs);
+}
+
+function replay(
+  config: Config,
+  emit: (ev: ListenerEvent) => boolean,
+  signal: AbortSignal,
+): void {
+  const file = config.replay!;
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    throw new CnprocError(
+      "invalid-argument",
+      `Cannot read the recording ${file}: ${(e as Error).message}`,
+    );
+  }
+  const recording = readRecording(bytes);
+  const wanted = eventFilter(config.events);
+  let endNs: bigint | undefined;
+  for (const datagram of recording.datagrams) {
+    for (const ev of decodeDatagram(datagram)) {
+      if (signal.aborted || !wanted(ev)) continue;
+      if (config.durationS !== undefined && ev.type !== "ack") {
+        endNs ??= ev.timestampNs +
+          BigInt(Math.round(config.durationS * NS_PER_S));
+        if (ev.timestampNs > endNs) return;
+      }
+      if (!emit(ev)) return;
+    }
+  }
+  if (recording.truncatedBytes > 0) {
+    process.stderr.write(
+      `cnproc: the recording ends with ${recording.truncatedBytes} bytes of an incomplete record (it was cut short)\n`,
+    );
+  }
+}
+
+async function live(
+  config: Config,
+  emit: (ev: ListenerEvent) => boolean,
+  controller: AbortController,
+): Promise<void> {
+  let recordFd: number | undefined;
+  let writer: RecordingWriter | undefined;
+  if (config.record !== undefined) {
+    try {
+      recordFd = fs.openSync(config.record, "w");
+    } catch (e) {
+      throw new CnprocError(
+        "invalid-argument",
+        `Cannot create the recording ${config.record}: ${
+          (e as Error).message
+        }. Deno needs --allow-write=${config.record}.`,
+      );
+    }
+    writer = new RecordingWriter();
+  }
+  const flushRecord = () => {
+    if (recordFd !== undefined && writer!.pending > 0) {
+      fs.writeSync(recordFd, writer!.take());
+    }
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const listener = await listen({
+      events: config.events,
+      signal: controller.signal,
+      onDatagram: writer
+        ? (d) => {
+          writer.add(d);
+          if (writer.pending >= FLUSH_RECORD_BYTES) flushRecord();
+        }
+        : undefined,
+    });
+    if (config.durationS !== undefined) {
+      timer = setTimeout(
+        () => controller.abort(),
+        config.durationS * MS_PER_S,
+      );
+    }
+    let recordScheduled = false;
+    for await (const ev of listener) {
+      if (!emit(ev)) break;
+      if (writer && !recordScheduled) {
+        recordScheduled = true;
+        setImmediate(() => {
+          recordScheduled = false;
+          flushRecord();
+        });
+      }
+    }
+    listener.close();
+  } finally {
+    clearTimeout(timer);
+    if (recordFd !== undefined) {
+      flushRecord();
+      fs.closeSync(recordFd);
+    }
+  }
+}
+
+async function main(): Promise<number> {
+  let config: Config | "help" | "version";
+  try {
+    config = parseConfig(process.argv.slice(2));
+    if (config === "help") {
+      process.stdout.write(usage() + "\n");
+      return EXIT_OK;
+    }
+    if (config === "version") {
+      process.stdout.write(`cnproc ${meta.version}\n`);
+      return EXIT_OK;
+    }
+    return await run(config);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`cnproc: ${e.message}\nTry: cnproc --help\n`);
+      return EXIT_USAGE;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`cnproc: ${message}\n`);
+    return EXIT_RUNTIME_ERROR;
+  }
+}
+
+process.exit(await main());
