@@ -1,0 +1,469 @@
+// ffi/proc_socket.ts over a fake LibcCalls that records every call and
+// fails on demand. This is where EPERM (bind as non-root before Linux 6.6)
+// and EPROTONOSUPPORT (no connector) are covered: neither can be produced
+// for real on this machine (root, connector built in).
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  AF_NETLINK,
+  CN_IDX_PROC,
+  MSG_DONTWAIT,
+  NETLINK_CONNECTOR,
+  NETLINK_NO_ENOBUFS,
+  SK_MEMINFO_DROPS,
+  SK_MEMINFO_VARS,
+  SO_MEMINFO,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+  SOL_NETLINK,
+  SOL_SOCKET,
+} from "../src/constants.ts";
+import {
+  EAGAIN,
+  EBADF,
+  ECONNREFUSED,
+  EINTR,
+  ENOBUFS,
+  EPERM,
+  EPROTONOSUPPORT,
+} from "../src/errno.ts";
+import { SyscallError } from "../src/errors.ts";
+import { LITTLE_ENDIAN } from "../src/layout.ts";
+import {
+  IOVEC_BASE_OFFSET,
+  IOVEC_LEN_OFFSET,
+  IOVEC_SIZE,
+  MMSGHDR_LEN_OFFSET,
+  MMSGHDR_SIZE,
+  MSGHDR_IOV_OFFSET,
+  MSGHDR_IOVLEN_OFFSET,
+  RECEIVE_SLOT_SIZE,
+  SOCKADDR_NL_FAMILY_OFFSET,
+  SOCKADDR_NL_GROUPS_OFFSET,
+  SOCKADDR_NL_LEN,
+  SOCKADDR_NL_PID_OFFSET,
+} from "../ffi/libc.ts";
+import {
+  type LibcCalls,
+  openProcSocket,
+  type Waiter,
+} from "../ffi/proc_socket.ts";
+
+const INT_SIZE = 4;
+const FAKE_FD = 42;
+// Distinct fake addresses, far apart, one per buffer passed to addressOf.
+const ADDRESS_STEP = 0x100000n;
+const FIRST_ADDRESS = 0x7f0000000000n;
+
+interface Call {
+  name: string;
+  args: unknown[];
+  /** A copy of the bytes passed in, at the time of the call. */
+  bytes?: Uint8Array;
+}
+
+/** A LibcCalls that records calls; `failures` maps a key to an errno. */
+class FakeLibc implements LibcCalls {
+  calls: Call[] = [];
+  /** Keys: "socket", "bind", "send", "recvmmsg", "setsockopt:<name>", "getsockopt:<name>". */
+  failures = new Map<string, number>();
+  /** What getsockopt(SO_RCVBUF) reports. */
+  rcvbuf = 0;
+  /** What getsockopt(SO_MEMINFO) reports as drops. */
+  drops = 0;
+  /** Datagram lengths the next recvmmsg reports. */
+  nextLengths: number[] = [];
+  addresses = new Map<Uint8Array, bigint>();
+  #errno = 0;
+
+  #fail(key: string): boolean {
+    const errno = this.failures.get(key);
+    if (errno === undefined) return false;
+    this.#errno = errno;
+    return true;
+  }
+
+  named(name: string): Call[] {
+    return this.calls.filter((c) => c.name === name);
+  }
+
+  socket(domain: number, type: number, protocol: number): number {
+    this.calls.push({ name: "socket", args: [domain, type, protocol] });
+    return this.#fail("socket") ? -1 : FAKE_FD;
+  }
+  bind(fd: number, addr: Uint8Array, len: number): number {
+    this.calls.push({ name: "bind", args: [fd, len], bytes: addr.slice() });
+    return this.#fail("bind") ? -1 : 0;
+  }
+  send(fd: number, buf: Uint8Array, len: number, flags: number): number {
+    this.calls.push({
+      name: "send",
+      args: [fd, len, flags],
+      bytes: buf.slice(),
+    });
+    return this.#fail("send") ? -1 : len;
+  }
+  recvmmsg(fd: number, vec: Uint8Array, vlen: number, flags: number): number {
+    this.calls.push({ name: "recvmmsg", args: [fd, vlen, flags] });
+    if (this.#fail("recvmmsg")) return -1;
+    const view = new DataView(vec.buffer, vec.byteOffset, vec.byteLength);
+    const lengths = this.nextLengths.splice(0, vlen);
+    lengths.forEach((len, i) =>
+      view.setUint32(i * MMSGHDR_SIZE + MMSGHDR_LEN_OFFSET, len, LITTLE_ENDIAN)
+    );
+    return lengths.length;
+  }
+  setsockopt(
+    fd: number,
+    level: number,
+    name: number,
+    val: Uint8Array,
+    len: number,
+  ): number {
+    this.calls.push({
+      name: "setsockopt",
+      args: [fd, level, name, len],
+      bytes: val.slice(0, len),
+    });
+    return this.#fail(`setsockopt:${name}`) ? -1 : 0;
+  }
+  getsockopt(
+    fd: number,
+    level: number,
+    name: number,
+    val: Uint8Array,
+    len: Uint8Array,
+  ): number {
+    const lenView = new DataView(len.buffer, len.byteOffset, len.byteLength);
+    const optlen = lenView.getUint32(0, LITTLE_ENDIAN);
+    this.calls.push({ name: "getsockopt", args: [fd, level, name, optlen] });
+    if (this.#fail(`getsockopt:${name}`)) return -1;
+    const view = new DataView(val.buffer, val.byteOffset, val.byteLength);
+    if (level === SOL_SOCKET && name === SO_RCVBUF) {
+      view.setInt32(0, this.rcvbuf, LITTLE_ENDIAN);
+    } else if (level === SOL_SOCKET && name === SO_MEMINFO) {
+      view.setUint32(SK_MEMINFO_DROPS * INT_SIZE, this.drops, LITTLE_ENDIAN);
+    }
+    return 0;
+  }
+  close(fd: number): number {
+    this.calls.push({ name: "close", args: [fd] });
+    return 0;
+  }
+  errno(): number {
+    return this.#errno;
+  }
+  addressOf = (buffer: Uint8Array): bigint => {
+    const address = FIRST_ADDRESS +
+      ADDRESS_STEP * BigInt(this.addresses.size);
+    this.addresses.set(buffer, address);
+    return address;
+  };
+}
+
+class FakeWaiter implements Waiter {
+  closes = 0;
+  waits: (number | undefined)[] = [];
+  constructor(readonly fd: number, readonly log: Call[]) {}
+  wait(timeoutMs?: number): Promise<boolean> {
+    this.waits.push(timeoutMs);
+    return Promise.resolve(true);
+  }
+  close(): void {
+    this.closes++;
+    this.log.push({ name: "waiter.close", args: [this.fd] });
+  }
+}
+
+const OPTIONS = { receiveBufferBytes: 8 << 20, batchSize: 4 };
+
+function open(libc: FakeLibc, options = OPTIONS) {
+  const waiters: FakeWaiter[] = [];
+  const socket = openProcSocket(libc, (fd) => {
+    const w = new FakeWaiter(fd, libc.calls);
+    waiters.push(w);
+    return w;
+  }, options);
+  return { socket, waiters };
+}
+
+function intOf(bytes: Uint8Array | undefined): number {
+  assert.ok(bytes, "bytes recorded");
+  assert.equal(bytes.byteLength, INT_SIZE);
+  return new DataView(bytes.buffer).getInt32(0, LITTLE_ENDIAN);
+}
+
+function setsockopts(libc: FakeLibc, level: number, name: number): Call[] {
+  return libc.named("setsockopt").filter((c) =>
+    c.args[1] === level && c.args[2] === name
+  );
+}
+
+function catchError(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  assert.fail("expected an exception");
+}
+
+describe("openProcSocket", () => {
+  it("creates a non-blocking, close-on-exec NETLINK_CONNECTOR datagram socket", () => {
+    const libc = new FakeLibc();
+    open(libc);
+    assert.deepEqual(libc.named("socket").map((c) => c.args), [
+      [
+        AF_NETLINK,
+        SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+        NETLINK_CONNECTOR,
+      ],
+    ]);
+    assert.equal(libc.calls[0].name, "socket");
+  });
+
+  it("forces the receive buffer and does not fall back when that works", () => {
+    const libc = new FakeLibc();
+    open(libc);
+    const forced = setsockopts(libc, SOL_SOCKET, SO_RCVBUFFORCE);
+    assert.equal(forced.length, 1);
+    assert.equal(forced[0].args[0], FAKE_FD);
+    assert.equal(forced[0].args[3], INT_SIZE);
+    assert.equal(intOf(forced[0].bytes), OPTIONS.receiveBufferBytes);
+    assert.equal(setsockopts(libc, SOL_SOCKET, SO_RCVBUF).length, 0);
+  });
+
+  it("falls back to SO_RCVBUF when SO_RCVBUFFORCE fails", () => {
+    const libc = new FakeLibc();
+    libc.failures.set(`setsockopt:${SO_RCVBUFFORCE}`, EPERM);
+    open(libc, { receiveBufferBytes: 3 << 20, batchSize: 2 });
+    const forced = setsockopts(libc, SOL_SOCKET, SO_RCVBUFFORCE);
+    const plain = setsockopts(libc, SOL_SOCKET, SO_RCVBUF);
+    assert.equal(forced.length, 1);
+    assert.equal(plain.length, 1);
+    assert.equal(intOf(plain[0].bytes), 3 << 20);
+    assert.ok(libc.calls.indexOf(forced[0]) < libc.calls.indexOf(plain[0]));
+  });
+
+  it("reports the receive buffer the kernel granted", () => {
+    const libc = new FakeLibc();
+    libc.rcvbuf = 16 << 20;
+    const { socket } = open(libc);
+    assert.equal(socket.receiveBufferBytes, 16 << 20);
+    const reads = libc.named("getsockopt").filter((c) =>
+      c.args[1] === SOL_SOCKET && c.args[2] === SO_RCVBUF
+    );
+    assert.equal(reads.length, 1);
+    assert.equal(reads[0].args[3], INT_SIZE);
+  });
+
+  it("sets NETLINK_NO_ENOBUFS to 1 before binding", () => {
+    const libc = new FakeLibc();
+    open(libc);
+    const set = setsockopts(libc, SOL_NETLINK, NETLINK_NO_ENOBUFS);
+    assert.equal(set.length, 1);
+    assert.equal(intOf(set[0].bytes), 1);
+    assert.ok(
+      libc.calls.indexOf(set[0]) < libc.calls.indexOf(libc.named("bind")[0]),
+    );
+  });
+
+  it("binds a sockaddr_nl with nl_pid 0 and the CN_IDX_PROC group", () => {
+    const libc = new FakeLibc();
+    open(libc);
+    const [bind] = libc.named("bind");
+    assert.deepEqual(bind.args, [FAKE_FD, SOCKADDR_NL_LEN]);
+    const bytes = bind.bytes!;
+    assert.equal(bytes.byteLength, SOCKADDR_NL_LEN);
+    const view = new DataView(bytes.buffer);
+    assert.equal(
+      view.getUint16(SOCKADDR_NL_FAMILY_OFFSET, LITTLE_ENDIAN),
+      AF_NETLINK,
+    );
+    assert.equal(view.getUint32(SOCKADDR_NL_PID_OFFSET, LITTLE_ENDIAN), 0);
+    assert.equal(
+      view.getUint32(SOCKADDR_NL_GROUPS_OFFSET, LITTLE_ENDIAN),
+      CN_IDX_PROC,
+    );
+    // The padding after nl_family is zero.
+    assert.deepEqual([...bytes.subarray(2, SOCKADDR_NL_PID_OFFSET)], [0, 0]);
+  });
+
+  it("builds mmsghdr and iovec vectors that point into the data buffer", () => {
+    const libc = new FakeLibc();
+    const { socket } = open(libc);
+    const dataAddress = libc.addresses.get(socket.buffer);
+    assert.ok(dataAddress !== undefined, "addressOf(buffer) was called");
+    const [iovecs, iovAddress] = [...libc.addresses].find(([b]) =>
+      b.byteLength === OPTIONS.batchSize * IOVEC_SIZE
+    )!;
+    const iov = new DataView(iovecs.buffer);
+    for (let i = 0; i < OPTIONS.batchSize; i++) {
+      assert.equal(
+        iov.getBigUint64(i * IOVEC_SIZE + IOVEC_BASE_OFFSET, LITTLE_ENDIAN),
+        dataAddress + BigInt(i * RECEIVE_SLOT_SIZE),
+      );
+      assert.equal(
+        iov.getBigUint64(i * IOVEC_SIZE + IOVEC_LEN_OFFSET, LITTLE_ENDIAN),
+        BigInt(RECEIVE_SLOT_SIZE),
+      );
+    }
+    // Capture the header vector recvmmsg receives and check its pointers.
+    let headers: Uint8Array | undefined;
+    const recv = libc.recvmmsg.bind(libc);
+    libc.recvmmsg = (fd, vec, vlen, flags) => {
+      headers = vec;
+      return recv(fd, vec, vlen, flags);
+    };
+    socket.receive();
+    assert.ok(headers);
+    assert.equal(headers.byteLength, OPTIONS.batchSize * MMSGHDR_SIZE);
+    const hdr = new DataView(headers.buffer);
+    for (let i = 0; i < OPTIONS.batchSize; i++) {
+      const h = i * MMSGHDR_SIZE;
+      assert.equal(
+        hdr.getBigUint64(h + MSGHDR_IOV_OFFSET, LITTLE_ENDIAN),
+        iovAddress + BigInt(i * IOVEC_SIZE),
+      );
+      assert.equal(
+        hdr.getBigUint64(h + MSGHDR_IOVLEN_OFFSET, LITTLE_ENDIAN),
+        1n,
+      );
+    }
+    assert.equal(socket.slotSize, RECEIVE_SLOT_SIZE);
+    assert.equal(socket.capacity, OPTIONS.batchSize);
+  });
+});
+
+describe("errors with errno and code", () => {
+  it("socket: EPROTONOSUPPORT names the connector, and no fd is closed", () => {
+    const libc = new FakeLibc();
+    libc.failures.set("socket", EPROTONOSUPPORT);
+    const e = catchError(() => open(libc));
+    assert.ok(e instanceof SyscallError);
+    assert.equal(e.operation, "socket");
+    assert.equal(e.errno, EPROTONOSUPPORT);
+    assert.equal(e.code, "EPROTONOSUPPORT");
+    assert.equal(e.kind, "syscall");
+    assert.match(e.message, /connector/);
+    assert.match(e.message, /CONFIG_PROC_EVENTS/);
+    assert.equal(libc.named("close").length, 0);
+  });
+
+  it("bind: EPERM says to run as root or on Linux >= 6.6, and closes the fd", () => {
+    const libc = new FakeLibc();
+    libc.failures.set("bind", EPERM);
+    let waiters = 0;
+    const e = catchError(() =>
+      openProcSocket(libc, (fd) => {
+        waiters++;
+        return new FakeWaiter(fd, libc.calls);
+      }, OPTIONS)
+    );
+    assert.ok(e instanceof SyscallError);
+    assert.equal(e.operation, "bind");
+    assert.equal(e.errno, EPERM);
+    assert.equal(e.code, "EPERM");
+    assert.match(e.message, /Run as root or on Linux >= 6\.6/);
+    assert.deepEqual(libc.named("close").map((c) => c.args), [[FAKE_FD]]);
+    assert.equal(waiters, 0);
+  });
+
+  it("send: ECONNREFUSED points at the network namespace", () => {
+    const libc = new FakeLibc();
+    const { socket } = open(libc);
+    libc.failures.set("send", ECONNREFUSED);
+    const request = Uint8Array.of(1, 2, 3, 4);
+    const e = catchError(() => socket.send(request));
+    assert.ok(e instanceof SyscallError);
+    assert.equal(e.operation, "send");
+    assert.equal(e.code, "ECONNREFUSED");
+    assert.equal(e.errno, ECONNREFUSED);
+    assert.match(e.message, /network namespace/);
+    const [send] = libc.named("send");
+    assert.deepEqual(send.args, [FAKE_FD, request.byteLength, 0]);
+    assert.deepEqual([...send.bytes!], [...request]);
+  });
+
+  it("recvmmsg: EAGAIN, EINTR and ENOBUFS give 0 datagrams", () => {
+    for (const errno of [EAGAIN, EINTR, ENOBUFS]) {
+      const libc = new FakeLibc();
+      const { socket } = open(libc);
+      libc.failures.set("recvmmsg", errno);
+      assert.equal(socket.receive(), 0);
+      assert.deepEqual(libc.named("recvmmsg")[0].args, [
+        FAKE_FD,
+        OPTIONS.batchSize,
+        MSG_DONTWAIT,
+      ]);
+    }
+  });
+
+  it("recvmmsg: any other errno is a SyscallError", () => {
+    const libc = new FakeLibc();
+    const { socket } = open(libc);
+    libc.failures.set("recvmmsg", EBADF);
+    const e = catchError(() => socket.receive());
+    assert.ok(e instanceof SyscallError);
+    assert.equal(e.operation, "recvmmsg");
+    assert.equal(e.code, "EBADF");
+    assert.equal(e.errno, EBADF);
+  });
+});
+
+describe("ProcSocket", () => {
+  it("receive() copies each datagram's msg_len into lengths", () => {
+    const libc = new FakeLibc();
+    const { socket } = open(libc);
+    libc.nextLengths = [76, 92, 76];
+    assert.equal(socket.receive(), 3);
+    assert.deepEqual([...socket.lengths.subarray(0, 3)], [76, 92, 76]);
+    assert.equal(socket.receive(), 0);
+  });
+
+  it("drops() reads SK_MEMINFO_DROPS from SO_MEMINFO", () => {
+    const libc = new FakeLibc();
+    const { socket } = open(libc);
+    libc.drops = 1234;
+    assert.equal(socket.drops(), 1234);
+    const reads = libc.named("getsockopt").filter((c) =>
+      c.args[1] === SOL_SOCKET && c.args[2] === SO_MEMINFO
+    );
+    assert.equal(reads.length, 1);
+    assert.equal(reads[0].args[3], SK_MEMINFO_VARS * INT_SIZE);
+  });
+
+  it("drops() is -1 when SO_MEMINFO fails", () => {
+    const libc = new FakeLibc();
+    const { socket } = open(libc);
+    libc.failures.set(`getsockopt:${SO_MEMINFO}`, EPERM);
+    assert.equal(socket.drops(), -1);
+  });
+
+  it("wait() goes to the waiter with the timeout", async () => {
+    const libc = new FakeLibc();
+    const { socket, waiters } = open(libc);
+    assert.equal(await socket.wait(25), true);
+    assert.deepEqual(waiters[0].waits, [25]);
+    assert.equal(waiters[0].fd, FAKE_FD);
+  });
+
+  it("close() stops the waiter, then closes the fd once; later waits are false", async () => {
+    const libc = new FakeLibc();
+    const { socket, waiters } = open(libc);
+    socket.close();
+    socket.close();
+    assert.deepEqual(libc.named("close").map((c) => c.args), [[FAKE_FD]]);
+    assert.equal(waiters[0].closes, 1);
+    const order = libc.calls.map((c) => c.name).filter((n) =>
+      n === "waiter.close" || n === "close"
+    );
+    assert.deepEqual(order, ["waiter.close", "close"]);
+    assert.equal(await socket.wait(), false);
+    assert.deepEqual(waiters[0].waits, []);
+  });
+});
