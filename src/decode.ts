@@ -458,15 +458,24 @@ export function decodeMessages(
   let at = offset;
   while (at < end) {
     const h = decodeNetlinkHeader(view, at, end);
-    if (h.len < NLMSG_HDRLEN || at + h.len > end) {
+    if (h.len < NLMSG_HDRLEN) {
+      throw new DecodeError(
+        "netlink message",
+        at,
+        0,
+        end - at,
+        `its nlmsg_len of ${h.len} is shorter than the ${NLMSG_HDRLEN}-byte header`,
+      );
+    }
+    if (at + h.len > end) {
       throw new DecodeError(
         "netlink message",
         at,
         h.len,
         end - at,
-        `its nlmsg_len of ${h.len} does not fit: ${
+        `its nlmsg_len of ${h.len} is longer than the ${
           end - at
-        } bytes are there and the header alone needs ${NLMSG_HDRLEN}`,
+        } bytes received`,
       );
     }
     const payload = at + NLMSG_HDRLEN;
@@ -521,7 +530,7 @@ export function decodeMessages(
  *
  * @param bytes the datagram
  * @returns the events, in the order they appear
- * @throws {DecodeError} for malformed bytes
+ * @throws {DecodeError} for malformed bytes (an empty datagram too)
  * @throws {SyscallError} for an `NLMSG_ERROR` carrying an errno
  *
  * @example
@@ -536,6 +545,8 @@ export function decodeMessages(
  * ```
  */
 export function decodeDatagram(bytes: Uint8Array): ProcEvent[] {
+  // A datagram holds at least one message: an empty one was cut.
+  need("netlink header", 0, NLMSG_HDRLEN, bytes.byteLength);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: ProcEvent[] = [];
   decodeMessages(view, 0, bytes.byteLength, out);
