@@ -96,6 +96,15 @@ export const LIBC_SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   /** int close(int fd); */
   close: { parameters: ["i32"], result: "i32" },
+  /**
+   * int open(const char *pathname, int flags);  (for /proc reads under Deno,
+   * whose permissions refuse /proc to everything but --allow-all)
+   */
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  /** ssize_t readlink(const char *pathname, char *buf, size_t bufsiz); */
+  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
+  /** ssize_t getdents64(int fd, void *dirp, size_t count); */
+  getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   /** int *__errno_location(void);  (the calling thread's errno) */
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Record<string, CFunction>;

@@ -1,0 +1,856 @@
+/**
+ * Process context for events, pure: command line, executable, working
+ * directory, comm, parent, user and start time, read from `/proc` through a
+ * {@link ProcReader} as soon as fork and exec events arrive, kept in a
+ * {@link ProcessTable} keyed by pid + start time, and attached to fork, exec
+ * and exit events (with a duration on exits).
+ *
+ * Correctness rules (see the README, "Process context"):
+ * - A read names its process by `/proc/<pid>/stat` start time, read before
+ *   and after the other files; a different start time (pid reused), a
+ *   different comm (an exec during the read), or a start time other than
+ *   the table's gives `context: null` with a reason, never a wrong answer.
+ * - An exec's context is read after its event, so the image read is the one
+ *   that exec installed **or a later one**. A later exec of the same pid
+ *   already received (in the same batch) or received right after the read
+ *   (the listener is drained once more after reading: the "fence") voids
+ *   the read: `reason: "superseded"`.
+ * - A process gone before it was read is a normal outcome: `null` and
+ *   `reason: "exited"`.
+ *
+ * @example
+ * ```ts
+ * import { readContext, type ProcReader } from "./context.ts";
+ * declare const reader: ProcReader;
+ * const r = readContext(reader, 1);
+ * if (r.context) console.log(r.context.argv);
+ * else console.log("no context:", r.reason);
+ * ```
+ *
+ * @module
+ */
+
+import type {
+  ExecEvent,
+  ExitEvent,
+  ForkEvent,
+  ListenerEvent,
+  LostEvent,
+  ProcEvent,
+} from "./events.ts";
+import {
+  decodeBytes,
+  parseCmdline,
+  parsePasswd,
+  parseStat,
+  parseStatus,
+  type ProcStat,
+} from "./proc_parse.ts";
+import { ProcessTable, type RescanResult } from "./process_table.ts";
+
+/**
+ * A failed read: the errno name (`"ENOENT"`, `"ESRCH"`, `"EACCES"`, ...).
+ *
+ * @example
+ * ```ts
+ * import type { ReadFailure } from "./context.ts";
+ * const gone = (f: ReadFailure) => f.errno === "ENOENT" || f.errno === "ESRCH";
+ * ```
+ */
+export interface ReadFailure {
+  /** The errno name. */
+  errno: string;
+}
+
+/**
+ * Synchronous access to `/proc` (and `/etc/passwd`), by absolute path. The
+ * runtimes' implementation is in `ffi/proc_reader.ts`; tests use one over a
+ * fake tree in a temporary directory.
+ *
+ * @example
+ * ```ts
+ * import type { ProcReader } from "./context.ts";
+ * const empty: ProcReader = {
+ *   readFile: () => ({ errno: "ENOENT" }),
+ *   readLink: () => ({ errno: "ENOENT" }),
+ *   readDir: () => ({ errno: "ENOENT" }),
+ * };
+ * ```
+ */
+export interface ProcReader {
+  /** The whole content of a file. */
+  readFile(path: string): Uint8Array | ReadFailure;
+  /** The target of a symbolic link, as bytes. */
+  readLink(path: string): Uint8Array | ReadFailure;
+  /** The names in a directory (without `.` and `..`). */
+  readDir(path: string): string[] | ReadFailure;
+}
+
+/**
+ * What cnproc knows about a process, read from `/proc`. Strings are decoded
+ * from UTF-8 with U+FFFD for invalid bytes; the `*Raw` fields hold the
+ * exact bytes, present only when decoding lost something.
+ *
+ * @example
+ * ```ts
+ * import type { ProcessContext } from "./context.ts";
+ * const line = (c: ProcessContext) => `${c.user ?? c.uid} ${c.argv.join(" ")}`;
+ * ```
+ */
+export interface ProcessContext {
+  /** Command line (`/proc/<pid>/cmdline` split on NUL); `[]` for kernel threads. */
+  argv: string[];
+  /** Exact bytes of every argument; only when some argument is not UTF-8. */
+  argvRaw?: Uint8Array[];
+  /** Executable path (`/proc/<pid>/exe`); `null` when unreadable (kernel thread, no permission). */
+  exe: string | null;
+  /** Exact bytes of `exe`, only when not UTF-8. */
+  exeRaw?: Uint8Array;
+  /** Working directory (`/proc/<pid>/cwd`); `null` when unreadable. */
+  cwd: string | null;
+  /** Exact bytes of `cwd`, only when not UTF-8. */
+  cwdRaw?: Uint8Array;
+  /** The command name (`comm`, at most 15 bytes). */
+  comm: string;
+  /** Parent process id when read. */
+  ppid: number;
+  /** Effective user id (`Uid` line of `/proc/<pid>/status`, second value). */
+  uid: number;
+  /** The user name of `uid` from `/etc/passwd`; `null` when not listed. */
+  user: string | null;
+  /** Start time: `/proc/<pid>/stat` field 22, clock ticks after boot. */
+  startTime: number;
+}
+
+/**
+ * Why an event has `context: null`.
+ *
+ * - `exited`: the process was gone (or a zombie) before it could be read.
+ * - `pid-reused`: the pid now names another process than the event's.
+ * - `superseded`: the process ran another exec before its image could be
+ *   read; the image in `/proc` is not this event's.
+ * - `changed-while-reading`: the process changed (exec) between reads.
+ * - `no-command-line`: the command line was empty (exec in progress, or
+ *   exiting) and the process is not a kernel thread.
+ * - `permission-denied`: `/proc` refused the read.
+ * - `unreadable`: another read failure or unparsable content.
+ * - `not-seen`: (exits) the table never read this process.
+ */
+export type ContextReason =
+  | "exited"
+  | "pid-reused"
+  | "superseded"
+  | "changed-while-reading"
+  | "no-command-line"
+  | "permission-denied"
+  | "unreadable"
+  | "not-seen";
+
+/**
+ * The result of one read: a context, or `null` and the reason.
+ *
+ * @example
+ * ```ts
+ * import type { ContextResult } from "./context.ts";
+ * const argv = (r: ContextResult) => r.context?.argv ?? [];
+ * ```
+ */
+export type ContextResult =
+  | { context: ProcessContext; reason?: undefined }
+  | { context: null; reason: ContextReason };
+
+/** Fields added to fork, exec and exit events. */
+export interface ContextFields {
+  /** The process's context, or `null` (see `contextReason`). */
+  context: ProcessContext | null;
+  /** Why `context` is `null`; absent otherwise. */
+  contextReason?: ContextReason;
+}
+
+/**
+ * A fork event with the **child's** context (at fork time, a copy of the
+ * parent's image; for a new thread, the process's).
+ */
+export type ForkWithContext = ForkEvent & ContextFields;
+/** An exec event with the context of the image this exec installed. */
+export type ExecWithContext = ExecEvent & ContextFields;
+/**
+ * An exit event with the context last known for the process, its duration,
+ * and its parent filled from the table when the event's fields were 0.
+ */
+export type ExitWithContext = ExitEvent & ContextFields & {
+  /** Nanoseconds from fork to exit, when known (see {@link ProcessTable.exit}). */
+  durationNs?: bigint;
+  /** Where `parentPid` came from: the event, or the table (event said 0). */
+  parentSource?: "event" | "table";
+};
+
+/**
+ * What a context listener yields.
+ *
+ * @example
+ * ```ts
+ * import type { ContextEvent } from "./context.ts";
+ * const argv = (ev: ContextEvent) =>
+ *   ev.type === "exec" ? ev.context?.argv ?? ev.contextReason : undefined;
+ * ```
+ */
+export type ContextEvent =
+  | ForkWithContext
+  | ExecWithContext
+  | ExitWithContext
+  | Exclude<ProcEvent, ForkEvent | ExecEvent | ExitEvent>
+  | LostEvent;
+
+/**
+ * Options of {@link ContextTracker} and `withContext()`.
+ *
+ * @example
+ * ```ts
+ * import type { ContextOptions } from "./context.ts";
+ * const o: ContextOptions = { scanContext: false };
+ * ```
+ */
+export interface ContextOptions {
+  /**
+   * Read the context of every process found by the `/proc` scans (default
+   * true), so exits of processes older than the listener have one.
+   */
+  scanContext?: boolean;
+}
+
+/**
+ * User names from `/etc/passwd`, read once, re-read at most once for each
+ * unknown uid.
+ *
+ * @example
+ * ```ts
+ * import { UserNames, type ProcReader } from "./context.ts";
+ * declare const reader: ProcReader;
+ * new UserNames(reader).name(0); // "root"
+ * ```
+ */
+export class UserNames {
+  #reader: ProcReader;
+  #users: Map<number, string> | null = null;
+  #missed = new Set<number>();
+
+  /** @param reader where `/etc/passwd` is read */
+  constructor(reader: ProcReader) {
+    this.#reader = reader;
+  }
+
+  /**
+   * The name of a user id, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { UserNames, type ProcReader } from "./context.ts";
+   * declare const reader: ProcReader;
+   * new UserNames(reader).name(65534);
+   * ```
+   */
+  name(uid: number): string | null {
+    if (this.#users === null) this.#load();
+    const known = this.#users!.get(uid);
+    if (known !== undefined) return known;
+    if (this.#missed.has(uid)) return null;
+    this.#missed.add(uid);
+    this.#load();
+    return this.#users!.get(uid) ?? null;
+  }
+
+  #load(): void {
+    const bytes = this.#reader.readFile("/etc/passwd");
+    this.#users = bytes instanceof Uint8Array ? parsePasswd(bytes) : new Map();
+  }
+}
+
+function failed<T>(r: T | ReadFailure): r is ReadFailure {
+  return typeof r === "object" && r !== null && "errno" in r &&
+    !(r instanceof Uint8Array) && !Array.isArray(r);
+}
+
+function reasonOf(f: ReadFailure): ContextReason {
+  if (f.errno === "ENOENT" || f.errno === "ESRCH") return "exited";
+  if (f.errno === "EACCES" || f.errno === "EPERM") return "permission-denied";
+  return "unreadable";
+}
+
+function readStat(
+  reader: ProcReader,
+  pid: number,
+): ProcStat | ContextReason {
+  const bytes = reader.readFile(`/proc/${pid}/stat`);
+  if (failed(bytes)) return reasonOf(bytes);
+  return parseStat(bytes) ?? "unreadable";
+}
+
+/**
+ * Read a process's context from `/proc` right now. Reads `stat` first and
+ * last: the two must agree on start time (same process) and comm (no exec in
+ * between), and `startTime`, when given, must match (the process the caller
+ * means). Order: stat, cmdline, exe, cwd, status, stat.
+ *
+ * @param expectedStartTime the start time the caller knows for this pid
+ *
+ * @example
+ * ```ts
+ * import { readContext, type ProcReader } from "./context.ts";
+ * declare const reader: ProcReader;
+ * const r = readContext(reader, 1234, undefined);
+ * console.log(r.context?.argv ?? r.reason);
+ * ```
+ */
+export function readContext(
+  reader: ProcReader,
+  pid: number,
+  expectedStartTime?: number | null,
+  users?: UserNames,
+): ContextResult {
+  const first = readStat(reader, pid);
+  if (typeof first === "string") return { context: null, reason: first };
+  if (
+    expectedStartTime !== undefined && expectedStartTime !== null &&
+    first.startTime !== expectedStartTime
+  ) {
+    return { context: null, reason: "pid-reused" };
+  }
+  if (first.state === "Z" || first.state === "X") {
+    return { context: null, reason: "exited" };
+  }
+  const cmdline = reader.readFile(`/proc/${pid}/cmdline`);
+  if (failed(cmdline)) return { context: null, reason: reasonOf(cmdline) };
+  const args = parseCmdline(cmdline);
+  const exeBytes = reader.readLink(`/proc/${pid}/exe`);
+  const cwdBytes = reader.readLink(`/proc/${pid}/cwd`);
+  const statusBytes = reader.readFile(`/proc/${pid}/status`);
+  if (failed(statusBytes)) {
+    return { context: null, reason: reasonOf(statusBytes) };
+  }
+  const status = parseStatus(statusBytes);
+  const last = readStat(reader, pid);
+  if (typeof last === "string") return { context: null, reason: last };
+  if (status === null) return { context: null, reason: "unreadable" };
+  if (last.startTime !== first.startTime) {
+    return { context: null, reason: "pid-reused" };
+  }
+  if (last.comm !== first.comm || last.state === "Z" || last.state === "X") {
+    return {
+      context: null,
+      reason: last.comm !== first.comm ? "changed-while-reading" : "exited",
+    };
+  }
+  if (args.argv.length === 0 && !first.kernelThread) {
+    return { context: null, reason: "no-command-line" };
+  }
+  const context: ProcessContext = {
+    argv: args.argv,
+    exe: null,
+    cwd: null,
+    comm: first.comm,
+    ppid: status.ppid,
+    uid: status.uids[1],
+    user: null,
+    startTime: first.startTime,
+  };
+  if (args.argvRaw) context.argvRaw = args.argvRaw;
+  if (!failed(exeBytes)) {
+    const d = decodeBytes(exeBytes);
+    context.exe = d.text;
+    if (d.raw) context.exeRaw = d.raw;
+  }
+  if (!failed(cwdBytes)) {
+    const d = decodeBytes(cwdBytes);
+    context.cwd = d.text;
+    if (d.raw) context.cwdRaw = d.raw;
+  }
+  context.user = (users ?? new UserNames(reader)).name(context.uid);
+  return { context };
+}
+
+/**
+ * Scan `/proc`: every process with its parent, start time and threads (and
+ * its context when asked). Processes that vanish during the scan are left
+ * out.
+ *
+ * @example
+ * ```ts
+ * import { scanProc, type ProcReader } from "./context.ts";
+ * declare const reader: ProcReader;
+ * console.log(scanProc(reader, false).length, "processes");
+ * ```
+ */
+export function scanProc(
+  reader: ProcReader,
+  withContext: boolean,
+  users?: UserNames,
+): {
+  pid: number;
+  ppid: number;
+  startTime: number;
+  threads: number[];
+  context: ProcessContext | null;
+}[] {
+  const names = reader.readDir("/proc");
+  if (failed(names)) return [];
+  const out = [];
+  for (const name of names) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    const pid = Number(name);
+    const stat = readStat(reader, pid);
+    if (typeof stat === "string") continue;
+    const tasks = reader.readDir(`/proc/${pid}/task`);
+    const threads = failed(tasks) ? [] : tasks.filter((t) => /^[0-9]+$/.test(t))
+      .map(Number).filter((t) => t !== pid).sort((a, b) => a - b);
+    const context = withContext
+      ? readContext(reader, pid, stat.startTime, users).context
+      : null;
+    out.push({
+      pid,
+      ppid: stat.ppid,
+      startTime: stat.startTime,
+      threads,
+      context,
+    });
+  }
+  return out;
+}
+
+/**
+ * The pure engine: turns batches of listener events into events with
+ * context, keeping the process table. {@link ContextListener} drives it
+ * from a live listener; tests drive it by hand.
+ *
+ * Use: `enrich(batch)` right after events arrive (it reads `/proc`), then
+ * `confirm(out, fence)` with the events received after the reads (they are
+ * not enriched; pass them to the next `enrich`).
+ *
+ * @example
+ * ```ts
+ * import { ContextTracker, type ProcReader } from "./context.ts";
+ * declare const reader: ProcReader;
+ * const tracker = new ContextTracker(reader);
+ * tracker.rescan();
+ * tracker.table.descendantsOf(1);
+ * ```
+ */
+export class ContextTracker {
+  /** The process table (pid + start time), with contexts attached. */
+  readonly table: ProcessTable<ProcessContext> = new ProcessTable();
+  #reader: ProcReader;
+  #users: UserNames;
+  #scanContext: boolean;
+  // Reads made by the last enrich(): event index → pid, for confirm().
+  #pendingReads: { index: number; pid: number; startTime: number }[] = [];
+
+  /**
+   * @param reader where `/proc` is read
+   * @param options see {@link ContextOptions}
+   */
+  constructor(reader: ProcReader, options: ContextOptions = {}) {
+    this.#reader = reader;
+    this.#users = new UserNames(reader);
+    this.#scanContext = options.scanContext ?? true;
+  }
+
+  /**
+   * Scan `/proc` into the table (after subscribing, and after a loss).
+   *
+   * @example
+   * ```ts
+   * import { ContextTracker, type ProcReader } from "./context.ts";
+   * declare const reader: ProcReader;
+   * new ContextTracker(reader).rescan().added;
+   * ```
+   */
+  rescan(): RescanResult {
+    return this.table.rescan(
+      scanProc(this.#reader, this.#scanContext, this.#users),
+    );
+  }
+
+  /**
+   * Read context for a batch of events (in order) and update the table.
+   * A `lost` event triggers a rescan.
+   *
+   * @example
+   * ```ts
+   * import { ContextTracker, type ProcReader } from "./context.ts";
+   * declare const reader: ProcReader;
+   * const t = new ContextTracker(reader);
+   * const out = t.enrich([{ type: "lost", count: 3 }]);
+   * ```
+   */
+  enrich(batch: readonly ListenerEvent[]): ContextEvent[] {
+    this.#pendingReads = [];
+    const out: ContextEvent[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const ev = batch[i];
+      switch (ev.type) {
+        case "fork":
+          out.push(this.#fork(ev, batch, i, out.length));
+          break;
+        case "exec":
+          out.push(this.#exec(ev, batch, i, out.length));
+          break;
+        case "exit":
+          out.push(this.#exit(ev));
+          break;
+        case "lost":
+          this.rescan();
+          out.push(ev);
+          break;
+        default:
+          out.push(ev);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The fence: void the contexts `enrich` just read for any pid that ran an
+   * exec among `later` (events received after the reads), because the
+   * image read may have been that later exec's.
+   *
+   * @returns how many contexts were voided
+   *
+   * @example
+   * ```ts
+   * import { ContextTracker, type ProcReader } from "./context.ts";
+   * declare const reader: ProcReader;
+   * const t = new ContextTracker(reader);
+   * const out = t.enrich([]);
+   * t.confirm(out, []); // 0
+   * ```
+   */
+  confirm(out: ContextEvent[], later: readonly ListenerEvent[]): number {
+    const execs = new Set<number>();
+    for (const ev of later) if (ev.type === "exec") execs.add(ev.pid);
+    let voided = 0;
+    for (const r of this.#pendingReads) {
+      if (!execs.has(r.pid)) continue;
+      const ev = out[r.index] as ContextFields;
+      if (ev.context === null) continue;
+      ev.context = null;
+      ev.contextReason = "superseded";
+      this.table.setContext(r.pid, r.startTime, null);
+      voided++;
+    }
+    this.#pendingReads = [];
+    return voided;
+  }
+
+  #fork(
+    ev: ForkEvent,
+    batch: readonly ListenerEvent[],
+    at: number,
+    outIndex: number,
+  ): ForkWithContext {
+    if (ev.childPid !== ev.childTid) {
+      this.table.fork(ev, null);
+      const known = this.table.get(ev.childPid)?.context ?? null;
+      return known
+        ? { ...ev, context: known }
+        : { ...ev, context: null, contextReason: "not-seen" };
+    }
+    if (execLater(batch, at, ev.childPid)) {
+      // The child already ran an exec: its /proc image is not the fork's.
+      const stat = readStat(this.#reader, ev.childPid);
+      this.table.fork(ev, typeof stat === "string" ? null : stat.startTime);
+      return { ...ev, context: null, contextReason: "superseded" };
+    }
+    const r = readContext(this.#reader, ev.childPid, undefined, this.#users);
+    const startTime = r.context?.startTime ?? null;
+    this.table.fork(ev, startTime);
+    if (r.context === null) {
+      return { ...ev, context: null, contextReason: r.reason };
+    }
+    this.table.setContext(ev.childPid, r.context.startTime, r.context);
+    this.#pendingReads.push({
+      index: outIndex,
+      pid: ev.childPid,
+      startTime: r.context.startTime,
+    });
+    return { ...ev, context: r.context };
+  }
+
+  #exec(
+    ev: ExecEvent,
+    batch: readonly ListenerEvent[],
+    at: number,
+    outIndex: number,
+  ): ExecWithContext {
+    const entry = this.table.get(ev.pid);
+    if (execLater(batch, at, ev.pid)) {
+      if (entry) entry.context = null;
+      return { ...ev, context: null, contextReason: "superseded" };
+    }
+    const r = readContext(
+      this.#reader,
+      ev.pid,
+      entry?.startTime ?? null,
+      this.#users,
+    );
+    if (r.context === null) {
+      if (entry && r.reason !== "pid-reused") entry.context = null;
+      return { ...ev, context: null, contextReason: r.reason };
+    }
+    if (entry === undefined) {
+      // Not in the table (missed): it must have started before this exec.
+      const start = this.table.monotonicStartNs({
+        pid: ev.pid,
+        startTime: r.context.startTime,
+        ppid: 0,
+        forkNs: null,
+        origin: "scan",
+        threads: new Map(),
+        context: null,
+      });
+      if (start !== null && start > ev.timestampNs + TICK_SLACK_NS) {
+        return { ...ev, context: null, contextReason: "pid-reused" };
+      }
+      this.table.add({
+        pid: ev.pid,
+        ppid: r.context.ppid,
+        startTime: r.context.startTime,
+        threads: [],
+      });
+    }
+    this.table.setContext(ev.pid, r.context.startTime, r.context);
+    this.#pendingReads.push({
+      index: outIndex,
+      pid: ev.pid,
+      startTime: r.context.startTime,
+    });
+    return { ...ev, context: r.context };
+  }
+
+  #exit(ev: ExitEvent): ExitWithContext {
+    const info = this.table.exit(ev);
+    const context = info.entry?.context ?? null;
+    const out: ExitWithContext = context
+      ? { ...ev, context }
+      : { ...ev, context: null, contextReason: "not-seen" };
+    if (info.durationNs !== null) out.durationNs = info.durationNs;
+    if (info.parentSource !== null) {
+      out.parentSource = info.parentSource;
+      out.parentPid = info.parentPid;
+    }
+    return out;
+  }
+}
+
+// One clock tick of slack when comparing a /proc start time with an event.
+const TICK_SLACK_NS = 10_000_000n;
+
+function execLater(
+  batch: readonly ListenerEvent[],
+  at: number,
+  pid: number,
+): boolean {
+  for (let i = at + 1; i < batch.length; i++) {
+    const ev = batch[i];
+    if (ev.type === "exec" && ev.pid === pid) return true;
+  }
+  return false;
+}
+
+/**
+ * What a {@link ContextListener} reads events from: a `Listener`, or any
+ * async iterator of listener events with `close()`.
+ */
+export interface EventSource {
+  /** The next event (resolves at once when one is queued). */
+  next(): Promise<IteratorResult<ListenerEvent>>;
+  /** Stop. */
+  close(): void;
+}
+
+const NOT_YET: Promise<null> = Promise.resolve(null);
+// Rounds of enrich + fence per next() before the fence's events wait for the
+// next call.
+const MAX_FENCE_ROUNDS = 8;
+
+/**
+ * Events with context, from an {@link EventSource}: an async iterable of
+ * {@link ContextEvent}s. It drains every event already available, reads
+ * `/proc` for the batch at once, drains again (the fence), and delivers.
+ *
+ * @example
+ * ```ts
+ * import { ContextListener, type EventSource, type ProcReader } from "./context.ts";
+ * declare const source: EventSource;
+ * declare const reader: ProcReader;
+ * const events = new ContextListener(source, reader);
+ * for await (const ev of events) {
+ *   if (ev.type === "exec") console.log(ev.pid, ev.context?.argv ?? ev.contextReason);
+ * }
+ * ```
+ */
+export class ContextListener
+  implements AsyncIterableIterator<ContextEvent>, AsyncDisposable {
+  /** The engine, with the process table (`tracker.table.descendantsOf`). */
+  readonly tracker: ContextTracker;
+  #source: EventSource;
+  #pending: Promise<IteratorResult<ListenerEvent>> | null = null;
+  #out: ContextEvent[] = [];
+  #head = 0;
+  #carry: ListenerEvent[] = [];
+  #done = false;
+
+  /**
+   * Wrap a source. Scans `/proc` at once (call this right after subscribing).
+   *
+   * @param source the listener
+   * @param reader where `/proc` is read
+   * @param options see {@link ContextOptions}
+   */
+  constructor(
+    source: EventSource,
+    reader: ProcReader,
+    options: ContextOptions = {},
+  ) {
+    this.#source = source;
+    this.tracker = new ContextTracker(reader, options);
+    this.tracker.rescan();
+  }
+
+  /** The process table. */
+  get table(): ProcessTable<ProcessContext> {
+    return this.tracker.table;
+  }
+
+  /**
+   * The next event with context.
+   *
+   * @example
+   * ```ts
+   * import type { ContextListener } from "./context.ts";
+   * async function one(l: ContextListener) {
+   *   const r = await l.next();
+   *   if (!r.done) console.log(r.value.type);
+   * }
+   * ```
+   */
+  async next(): Promise<IteratorResult<ContextEvent>> {
+    for (;;) {
+      if (this.#head < this.#out.length) {
+        const value = this.#out[this.#head++];
+        if (this.#head === this.#out.length) {
+          this.#out = [];
+          this.#head = 0;
+        }
+        return { done: false, value };
+      }
+      if (this.#done) return { done: true, value: undefined };
+      let batch = this.#carry;
+      this.#carry = [];
+      if (batch.length === 0) {
+        const first = await this.#take();
+        if (first.done) {
+          this.#done = true;
+          continue;
+        }
+        batch.push(first.value);
+      }
+      await this.#drain(batch);
+      for (let round = 0; batch.length > 0; round++) {
+        const out = this.tracker.enrich(batch);
+        const fence: ListenerEvent[] = [];
+        await this.#drain(fence);
+        this.tracker.confirm(out, fence);
+        for (const ev of out) this.#out.push(ev);
+        if (round + 1 >= MAX_FENCE_ROUNDS) {
+          this.#carry = fence;
+          break;
+        }
+        batch = fence;
+      }
+    }
+  }
+
+  #take(): Promise<IteratorResult<ListenerEvent>> {
+    const p = this.#pending ?? this.#source.next();
+    this.#pending = null;
+    return p;
+  }
+
+  // Move every event available without waiting into `into`.
+  async #drain(into: ListenerEvent[]): Promise<void> {
+    for (;;) {
+      if (this.#done) return;
+      const p = this.#pending ?? this.#source.next();
+      this.#pending = p;
+      const r = await Promise.race([p, NOT_YET]);
+      if (r === null) return;
+      this.#pending = null;
+      if (r.done) {
+        this.#done = true;
+        return;
+      }
+      into.push(r.value);
+    }
+  }
+
+  /**
+   * Close the source; the iteration ends after the events already read.
+   *
+   * @example
+   * ```ts
+   * import type { ContextListener } from "./context.ts";
+   * const stop = (l: ContextListener) => l.close();
+   * ```
+   */
+  close(): void {
+    this.#source.close();
+  }
+
+  /**
+   * Ends a `for await` loop early: closes.
+   *
+   * @example
+   * ```ts
+   * import type { ContextListener } from "./context.ts";
+   * const stop = (l: ContextListener) => l.return();
+   * ```
+   */
+  return(): Promise<IteratorResult<ContextEvent>> {
+    this.close();
+    this.#done = true;
+    this.#out = [];
+    this.#head = 0;
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  /**
+   * The listener is its own iterator.
+   *
+   * @example
+   * ```ts
+   * import type { ContextListener } from "./context.ts";
+   * async function all(l: ContextListener) {
+   *   for await (const ev of l) console.log(ev.type);
+   * }
+   * ```
+   */
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /**
+   * `await using` support: closes.
+   *
+   * @example
+   * ```ts
+   * import type { ContextListener } from "./context.ts";
+   * async function scoped(l: ContextListener) {
+   *   await using _ = l;
+   * }
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,476 @@
+/**
+ * A process table, pure: processes keyed by pid + start time, kept current
+ * by fork and exit events, seeded and refreshed from a `/proc` scan (the
+ * caller reads `/proc`; see `src/context.ts`). Threads are told apart from
+ * processes, exits get a duration, and an exit without parent fields gets
+ * its parent from the table.
+ *
+ * Clocks: event timestamps are `CLOCK_MONOTONIC` nanoseconds; a `/proc` start
+ * time is `CLOCK_BOOTTIME` clock ticks. The table learns the offset between
+ * the two clocks from processes it saw both fork (monotonic) and in `/proc`
+ * (boottime ticks): see {@link ProcessTable.monotonicStartNs}.
+ *
+ * @example
+ * ```ts
+ * import { ProcessTable } from "./process_table.ts";
+ * const table = new ProcessTable();
+ * table.fork({ type: "fork", cpu: 0, timestampNs: 1_000n, seq: 1,
+ *   parentPid: 1, parentTid: 1, childPid: 10, childTid: 10 }, 5);
+ * table.descendantsOf(1); // [10]
+ * ```
+ *
+ * @module
+ */
+
+import type { ExitEvent, ForkEvent } from "./events.ts";
+import { NS_PER_TICK } from "./proc_parse.ts";
+
+/**
+ * One process in the table.
+ *
+ * @example
+ * ```ts
+ * import type { ProcessEntry } from "./process_table.ts";
+ * const age = (e: ProcessEntry, nowNs: bigint) => e.forkNs === null ? null : nowNs - e.forkNs;
+ * ```
+ */
+export interface ProcessEntry<C = unknown> {
+  /** Process id. */
+  pid: number;
+  /**
+   * `/proc/<pid>/stat` start time in clock ticks, or `null` when it could
+   * not be read (the process was gone). With `pid`, the process's identity.
+   */
+  startTime: number | null;
+  /** Parent process id, as last known (birth parent; reparenting is not seen). */
+  ppid: number;
+  /** Timestamp (monotonic ns) of the fork event, `null` for scanned processes. */
+  forkNs: bigint | null;
+  /** Where the entry came from. */
+  origin: "fork" | "scan";
+  /** Threads other than the main one: thread id → fork timestamp (or `null`). */
+  threads: Map<number, bigint | null>;
+  /** Context attached by the caller (command line, ...), or `null`. */
+  context: C | null;
+}
+
+/**
+ * A process as a `/proc` scan saw it.
+ *
+ * @example
+ * ```ts
+ * import type { ScannedProcess } from "./process_table.ts";
+ * const init: ScannedProcess = { pid: 1, ppid: 0, startTime: 1, threads: [] };
+ * ```
+ */
+export interface ScannedProcess<C = unknown> {
+  /** Process id. */
+  pid: number;
+  /** Parent process id. */
+  ppid: number;
+  /** Start time in clock ticks (`/proc/<pid>/stat` field 22). */
+  startTime: number;
+  /** Thread ids other than `pid` (from `/proc/<pid>/task`). */
+  threads: number[];
+  /** Context read during the scan, if any. */
+  context?: C | null;
+}
+
+/**
+ * What {@link ProcessTable.exit} learnt about an exit.
+ *
+ * @example
+ * ```ts
+ * import type { ExitInfo } from "./process_table.ts";
+ * const ms = (x: ExitInfo) => x.durationNs === null ? null : Number(x.durationNs) / 1e6;
+ * ```
+ */
+export interface ExitInfo<C = unknown> {
+  /** True when a thread (not the whole process) ended. */
+  thread: boolean;
+  /** The process's entry as it was before the exit, or `null` if unknown. */
+  entry: ProcessEntry<C> | null;
+  /**
+   * Nanoseconds from fork to exit. Exact (kernel timestamps) for processes
+   * and threads seen forking; for processes only seen in a scan, derived from
+   * the `/proc` start time (10 ms ticks, clock offset learnt from forks),
+   * so within about ±10 ms; `null` when neither is known.
+   */
+  durationNs: bigint | null;
+  /** How `durationNs` was obtained. */
+  durationSource: "fork" | "start-time" | null;
+  /** The parent process id: from the event, or from the table when the event had 0. */
+  parentPid: number;
+  /** Whether `parentPid` came from the event or the table (`null`: unknown, 0). */
+  parentSource: "event" | "table" | null;
+}
+
+/**
+ * What a rescan changed.
+ *
+ * @example
+ * ```ts
+ * import type { RescanResult } from "./process_table.ts";
+ * const changed = (r: RescanResult) => r.added + r.removed > 0;
+ * ```
+ */
+export interface RescanResult {
+  /** Processes new to the table. */
+  added: number;
+  /** Processes gone from `/proc` (exits the table missed). */
+  removed: number;
+  /** Processes kept (same pid and start time). */
+  kept: number;
+}
+
+/**
+ * The process table. Not thread-aware beyond one level: a thread belongs to
+ * its process; exec by a thread is an exec of the process.
+ *
+ * @example
+ * ```ts
+ * import { ProcessTable } from "./process_table.ts";
+ * const t = new ProcessTable<string>();
+ * t.rescan([{ pid: 1, ppid: 0, startTime: 1, threads: [] }]);
+ * t.get(1)?.origin; // "scan"
+ * ```
+ */
+export class ProcessTable<C = unknown> {
+  #entries = new Map<number, ProcessEntry<C>>();
+  // Bounds on (CLOCK_BOOTTIME - CLOCK_MONOTONIC) in ns, learnt from forks.
+  #offsetLow: bigint | null = null;
+  #offsetHigh: bigint | null = null;
+
+  /** Number of processes in the table. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * The entry of a process, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * import { ProcessTable } from "./process_table.ts";
+   * new ProcessTable().get(1); // undefined
+   * ```
+   */
+  get(pid: number): ProcessEntry<C> | undefined {
+    return this.#entries.get(pid);
+  }
+
+  /**
+   * All entries (a snapshot).
+   *
+   * @example
+   * ```ts
+   * import { ProcessTable } from "./process_table.ts";
+   * new ProcessTable().entries().length; // 0
+   * ```
+   */
+  entries(): ProcessEntry<C>[] {
+    return [...this.#entries.values()];
+  }
+
+  /**
+   * Apply a fork event. A new thread (`childPid !== childTid`) is added to
+   * its process; a new process replaces any older entry with its pid.
+   *
+   * @param startTime the child's `/proc` start time, if it could be read
+   * @returns `"thread"` or `"process"`
+   *
+   * @example
+   * ```ts
+   * import { ProcessTable } from "./process_table.ts";
+   * const t = new ProcessTable();
+   * t.fork({ type: "fork", cpu: 0, timestampNs: 5n, seq: 0,
+   *   parentPid: 1, parentTid: 1, childPid: 7, childTid: 8 }, null); // "thread"
+   * ```
+   */
+  fork(ev: ForkEvent, startTime: number | null): "thread" | "process" {
+    if (ev.childPid !== ev.childTid) {
+      let entry = this.#entries.get(ev.childPid);
+      if (entry === undefined) {
+        // A thread of a process the table does not know (it missed it).
+        entry = this.#newEntry(ev.childPid, startTime, ev.parentPid, null);
+        entry.origin = "scan";
+      }
+      entry.threads.set(ev.childTid, ev.timestampNs);
+      return "thread";
+    }
+    this.#newEntry(ev.childPid, startTime, ev.parentPid, ev.timestampNs);
+    if (startTime !== null) this.#learnOffset(ev.timestampNs, startTime);
+    return "process";
+  }
+
+  /**
+   * Attach context to a process, only if its identity (pid + start time)
+   * matches: a reused pid never gets another process's data.
+   *
+   * @returns true when attached
+   *
+   * @example
+   * ```ts
+   * import { ProcessTable } from "./process_table.ts";
+   * const t = new ProcessTable<string>();
+   * t.rescan([{ pid: 9, ppid: 1, startTime: 100, threads: [] }]);
+   * t.setContext(9, 101, "other"); // false: another process
+   * ```
+   */
+  setContext(pid: number, startTime: number, context: C | null): boolean {
+    const entry = this.#entries.get(pid);
+    if (entry === undefined) return false;
+    if (entry.startTime === null) entry.startTime = startTime;
+    if (entry.startTime !== startTime) return false;
+    entry.context = context;
+    return true;
+  }
+
+  /**
+   * Apply an exit event: a thread leaves its process, a process leaves the
+   * table. Returns the duration and the parent.
+   *
+   * @example
+   * ```ts
+   * import { ProcessTable } from "./process_table.ts";
+   * const t = new ProcessTable();
+   * t.fork({ type: "fork", cpu: 0, timestampNs: 1_000n, seq: 0,
+   *   parentPid: 1, parentTid: 1, childPid: 7, childTid: 7 }, null);
+   * const x = t.exit({ type: "exit", cpu: 0, timestampNs: 4_000n, seq: 1,
+   *   pid: 7, tid: 7, exitCode: 0, exitSignal: 17, parentPid: 0, parentTid: 0 });
+   * x.durationNs; // 3000n
+   * x.parentPid; // 1 (from the table)
+   * ```
+   */
+  exit(ev: ExitEvent): ExitInfo<C> {
+    const entry = this.#entries.get(ev.pid) ?? null;
+    let parentPid = ev.parentPid;
+    let parentSource: ExitInfo["parentSource"] = parentPid !== 0
+      ? "event"
+      : null;
+    if (parentPid === 0 && entry !== null && entry.ppid !== 0) {
+      parentPid = entry.ppid;
+      parentSource = "table";
+    }
+    if (ev.pid !== ev.tid) {
+      const forkNs = entry?.threads.get(ev.tid) ?? null;
+      entry?.threads.delete(ev.tid);
+      return {
+        thread: true,
+        entry,
+        durationNs: forkNs === null ? null : ev.timestampNs - forkNs,
+        durationSource: forkNs === null ? null : "fork",
+        parentPid,
+        parentSource,
+      };
+    }
+    let durationNs: bigint | null = null;
+    let durationSource: ExitInfo["durationSource"] = null;
+    if (entry !== null) {
+      this.#entries.delete(ev.pid);
+      if (entry.forkNs !== null) {
+        durationNs = ev.timestampNs - entry.forkNs;
+        durationSource = "fork";
+      } else {
+        const start = this.monotonicStartNs(entry);
+        if (start !== null && start <= ev.timestampNs) {
+          durationNs = ev.timestampNs - start;
+          durationSource = "start-time";
+        }
+      }
+    }
+    return {
+      thread: false,
+      entry,
+      durationNs,
+      durationSource,
+      parentPid,
+      parentSource,
+    };
+  }
+
+  /**
+   * Replace the table with a `/proc` scan (taken after subscribing, and again
+   * after any loss). A process with the same pid and start time keeps its
+   * fork timestamp and context; processes missing from the scan are
+   * dropped (their exits were missed).
+   *
+   * @example
+   * ```ts
+   * import { ProcessTable } from "./process_table.ts";
+   * const t = new ProcessTable();
+   * t.rescan([{ pid: 1, ppid: 0, startTime: 1, threads: [2] }]).added; // 1
+   * ```
+   */
+  rescan(scan: readonly ScannedProcess<C>[]): RescanResult {
+    const old = this.#entries;
+    this.#entries = new Map();
+    let added = 0;
+    let kept = 0;
+    for (const p of scan) {
+      const before = old.get(p.pid);
+      const same = before !== undefined && before.startTime === p.startTime;
+      const entry: ProcessEntry<C> = {
+        pid: p.pid,
+        startTime: p.startTime,
+        ppid: p.ppid,
+        forkNs: same ? before.forkNs : null,
+        origin: same ? before.origin : "scan",
+        threads: new Map(
+          p.threads.map((
+            tid,
+          ) => [tid, same ? before.threads.get(tid) ?? null : null]),
+        ),
+        context: p.context ?? (same ? before.context : null),
+      };
+      this.#entries.set(p.pid, entry);
+      if (same) kept++;
+      else added++;
+    }
+    return { added, removed: old.size - kept, kept };
+  }
+
+  /**
+   * Add (or replace) one process as a scan would see it: for a process the
+   * events missed.
+   *
+   * @example
+   * ```ts
+   * import { ProcessTable } from "./process_table.ts";
+   * const t = new ProcessTable();
+   * t.add({ pid: 5, ppid: 1, startTime: 50, threads: [] });
+   * t.get(5)?.origin; // "scan"
+   * ```
+   */
+  add(p: ScannedProcess<C>): void {
+    const entry = this.#newEntry(p.pid, p.startTime, p.ppid, null);
+    entry.origin = "scan";
+    for (const tid of p.threads) entry.threads.set(tid, null);
+    entry.context = p.context ?? null;
+  }
+
+  /**
+   * The pids of every process descended from `pid` (children, their
+   * children, ...), by birth parent, not including `pid` itself.
+   *
+   * @example
+   * ```ts
+   * import { ProcessTable } from "./process_table.ts";
+   * const t = new ProcessTable();
+   * t.rescan([
+   *   { pid: 1, ppid: 0, startTime: 1, threads: [] },
+   *   { pid: 2, ppid: 1, startTime: 2, threads: [] },
+   *   { pid: 3, ppid: 2, startTime: 3, threads: [] },
+   * ]);
+   * t.descendantsOf(1); // [2, 3]
+   * ```
+   */
+  descendantsOf(pid: number): number[] {
+    const children = new Map<number, number[]>();
+    for (const e of this.#entries.values()) {
+      if (e.pid === e.ppid) continue;
+      const list = children.get(e.ppid);
+      if (list) list.push(e.pid);
+      else children.set(e.ppid, [e.pid]);
+    }
+    const out: number[] = [];
+    const seen = new Set<number>([pid]);
+    const stack = [pid];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      for (const c of children.get(p) ?? []) {
+        if (seen.has(c)) continue;
+        seen.add(c);
+        out.push(c);
+        stack.push(c);
+      }
+    }
+    return out.sort((a, b) => a - b);
+  }
+
+  /**
+   * Is `tid` a thread other than the main one of process `pid`?
+   *
+   * @example
+   * ```ts
+   * import { ProcessTable } from "./process_table.ts";
+   * new ProcessTable().isThread(1, 2); // false: unknown
+   * ```
+   */
+  isThread(pid: number, tid: number): boolean {
+    return pid !== tid && (this.#entries.get(pid)?.threads.has(tid) ?? false);
+  }
+
+  /**
+   * A process's start as a `CLOCK_MONOTONIC` timestamp in ns (the event
+   * clock): its fork timestamp when seen, else its `/proc` start time
+   * (`CLOCK_BOOTTIME` ticks) minus the boottime − monotonic offset. The
+   * offset is learnt from forks: a child's start time is taken just before
+   * its fork event, so for each fork `ticks × 10 ms − forkNs` is at most the
+   * offset and more than the offset minus one tick. The result is the middle
+   * of the tick, so within about ±10 ms; `null` before any fork taught the
+   * offset.
+   *
+   * @example
+   * ```ts
+   * import { ProcessTable } from "./process_table.ts";
+   * const t = new ProcessTable();
+   * t.monotonicStartNs({ pid: 1, startTime: 1, ppid: 0, forkNs: null,
+   *   origin: "scan", threads: new Map(), context: null }); // null: not learnt yet
+   * ```
+   */
+  monotonicStartNs(entry: ProcessEntry<C>): bigint | null {
+    if (entry.forkNs !== null) return entry.forkNs;
+    const offset = this.clockOffsetNs();
+    if (entry.startTime === null || offset === null) return null;
+    return BigInt(entry.startTime) * NS_PER_TICK + NS_PER_TICK / 2n - offset;
+  }
+
+  /**
+   * The learnt `CLOCK_BOOTTIME − CLOCK_MONOTONIC` offset in ns (the time the
+   * machine spent suspended), or `null` before any fork taught it.
+   *
+   * @example
+   * ```ts
+   * import { ProcessTable } from "./process_table.ts";
+   * new ProcessTable().clockOffsetNs(); // null
+   * ```
+   */
+  clockOffsetNs(): bigint | null {
+    if (this.#offsetLow === null || this.#offsetHigh === null) return null;
+    const low = this.#offsetLow;
+    const high = this.#offsetHigh < low ? low : this.#offsetHigh;
+    // Both bounds are tick-aligned samples; the offset lies in [low, high).
+    return low + (high - low) / 2n;
+  }
+
+  #learnOffset(forkNs: bigint, startTicks: number): void {
+    const sample = BigInt(startTicks) * NS_PER_TICK - forkNs;
+    if (this.#offsetLow === null || sample > this.#offsetLow) {
+      this.#offsetLow = sample;
+    }
+    const high = sample + NS_PER_TICK;
+    if (this.#offsetHigh === null || high < this.#offsetHigh) {
+      this.#offsetHigh = high;
+    }
+  }
+
+  #newEntry(
+    pid: number,
+    startTime: number | null,
+    ppid: number,
+    forkNs: bigint | null,
+  ): ProcessEntry<C> {
+    const entry: ProcessEntry<C> = {
+      pid,
+      startTime,
+      ppid,
+      forkNs,
+      origin: "fork",
+      threads: new Map(),
+      context: null,
+    };
+    this.#entries.set(pid, entry);
+    return entry;
+  }
+}
