@@ -1,0 +1,38 @@
+/**
+ * The one place that imports a runtime adapter module. From source (Deno,
+ * Bun, JSR, and Node on the tsc output) it picks the module by the detected
+ * runtime; the npm build replaces this module's JavaScript with one that
+ * imports `#adapter`, which the package's `imports` field maps by export
+ * condition (`bun`, `deno`, `node`), so that resolvers and bundlers only
+ * ever see the running runtime's adapter.
+ *
+ * @example
+ * ```ts
+ * import { importAdapter } from "./adapter_import.ts";
+ * const adapter = await importAdapter("node").catch((e) => e);
+ * ```
+ *
+ * @module
+ */
+
+import type { Adapter } from "../src/socket.ts";
+
+/**
+ * Import the adapter module of `runtime` and return its adapter.
+ *
+ * @throws {CnprocError} `ffi-permission` or `missing-module` from the
+ *   adapter module itself
+ *
+ * @example
+ * ```ts
+ * import { importAdapter } from "./adapter_import.ts";
+ * const adapter = await importAdapter("deno").catch((e) => e);
+ * ```
+ */
+export async function importAdapter(
+  runtime: "deno" | "bun" | "node",
+): Promise<Adapter> {
+  if (runtime === "deno") return (await import("./deno.ts")).adapter;
+  if (runtime === "bun") return (await import("./bun.ts")).adapter;
+  return (await import("./node.ts")).adapter;
+}

@@ -1,0 +1,280 @@
+/**
+ * The packaging test: the built package (`npm/`, from `npm run build`) as a
+ * user gets it. `npm pack` makes the tarball; a fresh temporary project
+ * installs it offline (koffi comes from npm's cache); there, under Node,
+ * Bun and Deno, `import { listen } from "cnproc"` must deliver the exec
+ * event of a `/bin/true` the script spawns (matched by pid). Then koffi is
+ * hidden: Bun and Deno must still listen (they never load it), Node must
+ * still import both entries and decode with `cnproc/decode`, and Node's
+ * `listen()` must fail with `missing-module` (which proves koffi really is
+ * gone). Last, the strict consumer project in test/consumer/ compiles with
+ * tsc against the installed `.d.ts` files, and its negative file fails
+ * with the expected error.
+ *
+ * It lives outside test/ so that the per-runtime test passes do not run it
+ * three times; `npm test` runs it once:
+ * `deno test -A scripts/npm_package_test.ts`.
+ *
+ * @module
+ */
+
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const BIN = join(ROOT, "node_modules/.bin");
+const CONSUMER = join(ROOT, "test/consumer");
+const RUN_TIMEOUT_MS = 90_000;
+/** How long a live script waits for its child's exec event. */
+const LIVE_DEADLINE_MS = 20_000;
+
+interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], cwd: string): Result {
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: "utf8",
+    timeout: RUN_TIMEOUT_MS,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  if (r.error) throw new Error(`${cmd} ${args.join(" ")}: ${r.error}`);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function runOk(cmd: string, args: string[], cwd: string): string {
+  const r = run(cmd, args, cwd);
+  assert.equal(
+    r.status,
+    0,
+    `${cmd} ${args.join(" ")} exited ${r.status}\n${r.stdout}\n${r.stderr}`,
+  );
+  return r.stdout;
+}
+
+// Spawns /bin/true after subscribing and prints the exec event that carries
+// the child's pid, as JSON.
+const LIVE_SCRIPT = `
+import { spawn } from "node:child_process";
+import { listen } from "cnproc";
+
+const deadline = setTimeout(() => {
+  console.error("no exec event for the child within ${LIVE_DEADLINE_MS} ms");
+  process.exit(3);
+}, ${LIVE_DEADLINE_MS});
+const listener = await listen({ events: ["exec"] });
+const child = spawn("/bin/true", { stdio: "ignore" });
+for await (const ev of listener) {
+  if (ev.type === "exec" && ev.pid === child.pid) {
+    console.log(JSON.stringify({ childPid: child.pid, type: ev.type, pid: ev.pid }));
+    break;
+  }
+}
+clearTimeout(deadline);
+`;
+
+// Decodes a hand-made exit datagram with the pure subpath, then checks that
+// the main entry imports but cannot listen without koffi.
+const NO_KOFFI_SCRIPT = `
+import {
+  CN_IDX_PROC, CN_VAL_PROC, NLMSG_DONE, PROC_EVENT_EXIT, decodeDatagram, exitStatus,
+} from "cnproc/decode";
+
+// struct nlmsghdr (16) + struct cn_msg (20) + struct proc_event: what, cpu,
+// timestamp_ns (16), then exit_proc_event { pid, tgid, exit_code,
+// exit_signal, parent_pid, parent_tgid } (24).
+const NLMSG_HDRLEN = 16, CN_MSG_SIZE = 20, EVENT_HEADER = 16, EXIT_DATA = 24;
+const CN_MSG = NLMSG_HDRLEN, EVENT = CN_MSG + CN_MSG_SIZE, DATA = EVENT + EVENT_HEADER;
+const total = DATA + EXIT_DATA;
+const view = new DataView(new ArrayBuffer(total));
+const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+view.setUint32(0, total, le);
+view.setUint16(4, NLMSG_DONE, le);
+view.setUint32(CN_MSG, CN_IDX_PROC, le);
+view.setUint32(CN_MSG + 4, CN_VAL_PROC, le);
+view.setUint16(CN_MSG + 16, EVENT_HEADER + EXIT_DATA, le);
+view.setUint32(EVENT, PROC_EVENT_EXIT, le);
+const PID = 4242, TID = 4243, STATUS = 7 << 8, SIGCHLD = 17;
+view.setUint32(DATA, TID, le);
+view.setUint32(DATA + 4, PID, le);
+view.setUint32(DATA + 8, STATUS, le);
+view.setUint32(DATA + 12, SIGCHLD, le);
+const [ev, ...rest] = decodeDatagram(new Uint8Array(view.buffer));
+const decoded = { type: ev.type, pid: ev.pid, tid: ev.tid, status: exitStatus(ev.exitCode), rest: rest.length };
+
+const { listen } = await import("cnproc");
+const failure = await listen({ events: ["exec"] }).then(
+  (l) => { l.close(); return "listened"; },
+  (e) => e.kind ?? String(e),
+);
+console.log(JSON.stringify({ decoded, failure }));
+`;
+
+describe("the npm package, packed and installed", () => {
+  let temp = "";
+  let project = "";
+  let tarballFiles: string[] = [];
+  const koffiDir = () => join(project, "node_modules/koffi");
+  const hiddenKoffi = () => join(project, "node_modules/.koffi-hidden");
+
+  before(() => {
+    assert.ok(
+      existsSync(join(ROOT, "npm/package.json")),
+      "npm/ is not built: run `npm run build` first",
+    );
+    temp = mkdtempSync(join(tmpdir(), "cnproc-pack-"));
+    const packed = JSON.parse(
+      runOk("npm", [
+        "pack",
+        join(ROOT, "npm"),
+        "--pack-destination",
+        temp,
+        "--json",
+      ], ROOT),
+    ) as { filename: string; files: { path: string }[] }[];
+    tarballFiles = packed[0].files.map((f) => f.path);
+    project = join(temp, "project");
+    mkdirSync(project);
+    for (
+      const f of [
+        "package.json",
+        "tsconfig.json",
+        "tsconfig.decode.json",
+        "tsconfig.negative.json",
+        "src",
+        "negative",
+      ]
+    ) {
+      cpSync(join(CONSUMER, f), join(project, f), { recursive: true });
+    }
+    writeFileSync(join(project, "live.mjs"), LIVE_SCRIPT);
+    writeFileSync(join(project, "no_koffi.mjs"), NO_KOFFI_SCRIPT);
+    // Offline: koffi (and @types/node for the consumer) from npm's cache.
+    runOk("npm", [
+      "install",
+      join(temp, packed[0].filename),
+      "@types/node@^20",
+      "--no-audit",
+      "--no-fund",
+      "--offline",
+    ], project);
+  });
+
+  after(() => {
+    if (temp !== "") rmSync(temp, { recursive: true, force: true });
+  });
+
+  it("ships the built modules, README and LICENSE, and no tests", () => {
+    for (
+      const f of [
+        "package.json",
+        "README.md",
+        "LICENSE",
+        "mod.js",
+        "mod.d.ts",
+        "decode.js",
+        "decode.d.ts",
+        "ffi/bun.js",
+        "ffi/deno.js",
+        "ffi/node.js",
+      ]
+    ) {
+      assert.ok(tarballFiles.includes(f), `${f} is not in the tarball`);
+    }
+    const tests = tarballFiles.filter((f) => /(^|\/)test\/|_test\./.test(f));
+    assert.deepEqual(tests, []);
+    const ts = tarballFiles.filter((f) =>
+      f.endsWith(".ts") && !f.endsWith(".d.ts")
+    );
+    assert.deepEqual(ts, [], "TypeScript sources are not shipped");
+    const installed = JSON.parse(
+      readFileSync(join(project, "node_modules/cnproc/package.json"), "utf8"),
+    );
+    assert.equal(installed.name, "cnproc");
+    assert.ok(existsSync(koffiDir()), "koffi was not installed with cnproc");
+  });
+
+  it("delivers its own child's exec event under Node (koffi)", () => {
+    const out = JSON.parse(runOk("node", ["live.mjs"], project));
+    assert.equal(out.type, "exec");
+    assert.equal(out.pid, out.childPid);
+  });
+
+  it("delivers it under Bun and Deno with koffi removed (never loaded)", () => {
+    renameSync(koffiDir(), hiddenKoffi());
+    try {
+      const bun = JSON.parse(runOk(join(BIN, "bun"), ["live.mjs"], project));
+      assert.equal(bun.pid, bun.childPid, "bun");
+      const deno = JSON.parse(
+        runOk(join(BIN, "deno"), ["run", "-A", "live.mjs"], project),
+      );
+      assert.equal(deno.pid, deno.childPid, "deno");
+    } finally {
+      renameSync(hiddenKoffi(), koffiDir());
+    }
+  });
+
+  it("decodes with cnproc/decode under Node without koffi", () => {
+    renameSync(koffiDir(), hiddenKoffi());
+    try {
+      const out = JSON.parse(runOk("node", ["no_koffi.mjs"], project));
+      assert.deepEqual(out.decoded, {
+        type: "exit",
+        pid: 4242,
+        tid: 4243,
+        status: { exited: true, code: 7 },
+        rest: 0,
+      });
+      // koffi really was unavailable: listen() needs it and says so.
+      assert.equal(out.failure, "missing-module");
+    } finally {
+      renameSync(hiddenKoffi(), koffiDir());
+    }
+  });
+
+  it("runs the cnproc bin under Node", () => {
+    const r = runOk(
+      join(project, "node_modules/.bin/cnproc"),
+      ["--version"],
+      project,
+    );
+    const version = JSON.parse(
+      readFileSync(join(ROOT, "deno.json"), "utf8"),
+    ).version;
+    assert.match(r, new RegExp(`\\b${version.replaceAll(".", "\\.")}\\b`));
+  });
+
+  it("compiles a strict consumer against the installed .d.ts files", () => {
+    const tsc = join(BIN, "tsc");
+    runOk(tsc, ["-p", "tsconfig.json"], project);
+    runOk(tsc, ["-p", "tsconfig.decode.json"], project);
+  });
+
+  it("rejects exitCode on a fork event (negative consumer)", () => {
+    const r = run(join(BIN, "tsc"), ["-p", "tsconfig.negative.json"], project);
+    assert.notEqual(r.status, 0, "the negative file compiled");
+    const errors = r.stdout.split("\n").filter((l) => l.includes("error TS"));
+    assert.equal(errors.length, 1, r.stdout);
+    assert.match(
+      errors[0],
+      /^negative\/fork_has_no_exit_code\.ts\(\d+,\d+\): error TS2339: Property 'exitCode' does not exist on type 'ForkEvent'/,
+    );
+  });
+});

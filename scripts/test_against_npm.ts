@@ -1,0 +1,103 @@
+/**
+ * Run the test suite under Node against the built npm package (`npm/`)
+ * instead of the sources.
+ *
+ * TypeScript compiles the tests (with tsconfig.json's options) and what they
+ * import into `build/npm_test/`;
+ * then every module the package ships (mod.js, decode.js, src/, ffi/, ...)
+ * is replaced there by a symbolic link into `npm/`. The compiled tests keep
+ * their relative imports (`../mod.js`), and Node resolves a symbolic link to
+ * the real file, so every library module the tests load is the package's
+ * own file, under the package's package.json (its `#adapter` import
+ * conditions included). `build/npm_test/test/` sits at the same depth as
+ * `build/node/test/`, so paths the tests compute stay valid.
+ *
+ * Run: `deno run -A scripts/test_against_npm.ts` after `npm run build`.
+ *
+ * @module
+ */
+
+import { spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const NPM = join(ROOT, "npm");
+const STAGE = join(ROOT, "build/npm_test");
+const TSC = join(ROOT, "node_modules/.bin/tsc");
+/** What the package holds besides modules: not linked. */
+const NOT_MODULES = new Set(["package.json", "README.md", "LICENSE"]);
+
+function run(cmd: string, args: string[], timeoutS: number): number {
+  const r = spawnSync(cmd, args, {
+    cwd: ROOT,
+    stdio: "inherit",
+    timeout: timeoutS * 1000,
+  });
+  if (r.error) console.error(`${cmd}: ${r.error}`);
+  return r.status ?? 1;
+}
+
+/** The compiled test files (`*_test.js`) under `dir`, sorted. */
+function testFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((d) => d.isFile() && d.name.endsWith("_test.js"))
+    .map((d) => join(d.parentPath, d.name))
+    .sort();
+}
+
+function main(): void {
+  if (!existsSync(join(NPM, "package.json"))) {
+    console.error("npm/ is not built: run `npm run build` first.");
+    process.exit(1);
+  }
+  rmSync(STAGE, { recursive: true, force: true });
+  mkdirSync(STAGE, { recursive: true });
+  // Only the tests and what they import: work in progress elsewhere (bench/,
+  // examples/) cannot break this step.
+  const config = join(STAGE, "tsconfig.json");
+  writeFileSync(
+    config,
+    JSON.stringify({
+      extends: "../../tsconfig.json",
+      compilerOptions: { rootDir: "../..", outDir: "." },
+      include: ["../../test/**/*.ts"],
+      exclude: ["../../test/consumer/"],
+    }) + "\n",
+  );
+  if (run(TSC, ["-p", config], 120) !== 0) process.exit(1);
+  const linked: string[] = [];
+  for (const entry of readdirSync(NPM)) {
+    if (NOT_MODULES.has(entry)) continue;
+    const staged = join(STAGE, entry);
+    rmSync(staged, { recursive: true, force: true });
+    symlinkSync(join(NPM, entry), staged);
+    linked.push(entry);
+  }
+  for (const entry of ["mod.js", "decode.js"]) {
+    const real = realpathSync(join(STAGE, entry));
+    if (real !== join(NPM, entry)) {
+      console.error(`${entry} resolves to ${real}, not into npm/`);
+      process.exit(1);
+    }
+  }
+  console.log(`test_against_npm: tests use npm/ for ${linked.join(", ")}`);
+  const tests = testFiles(join(STAGE, "test"));
+  if (tests.length === 0) {
+    console.error("no compiled tests (*_test.js) in build/npm_test/test/");
+    process.exit(1);
+  }
+  process.exit(run("node", ["--test", "--test-concurrency=1", ...tests], 600));
+}
+
+if (import.meta.main) main();
