@@ -68,6 +68,8 @@ export class CnprocError extends Error {
   readonly kind: CnprocErrorKind;
 
   /**
+   * Create an error of a given kind.
+   *
    * @param kind what went wrong
    * @param message a sentence saying what happened and what to do
    * @param options the underlying error as `cause`, if any
@@ -106,6 +108,8 @@ export class DecodeError extends CnprocError {
   readonly what: string;
 
   /**
+   * Describe bytes that could not be decoded.
+   *
    * @param what the structure or field being decoded
    * @param offset byte offset where it starts
    * @param needed bytes it needs
@@ -169,6 +173,8 @@ export class SyscallError extends CnprocError {
   readonly code: string;
 
   /**
+   * Describe a failed call; the message names the errno and what to do.
+   *
    * @param operation the call or request that failed
    * @param errno the positive errno value
    * @param options `hint` replaces the default advice; `cause` chains an error
