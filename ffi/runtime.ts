@@ -14,6 +14,7 @@
 
 import { CnprocError } from "../src/errors.ts";
 import type { Adapter } from "../src/socket.ts";
+import { importAdapter } from "./adapter_import.ts";
 
 /** The JavaScript runtimes cnproc knows. */
 export type RuntimeName = "deno" | "bun" | "node" | "unknown";
@@ -94,7 +95,5 @@ async function load(): Promise<Adapter> {
       `Process events exist only on Linux; this is ${os}. Run on Linux, or decode recordings with decodeDatagram.`,
     );
   }
-  if (runtime === "deno") return (await import("./deno.ts")).adapter;
-  if (runtime === "bun") return (await import("./bun.ts")).adapter;
-  return (await import("./node.ts")).adapter;
+  return await importAdapter(runtime);
 }
