@@ -74,6 +74,30 @@ const STEPS: Step[] = [
     cmd: ["node", "--test", "--test-concurrency=1", "build/node/test/"],
     timeoutS: 300,
   },
+  {
+    name: "npm build (npm/)",
+    group: "npm",
+    cmd: [BIN + "deno", "run", "-A", "scripts/build_npm.ts"],
+    timeoutS: 120,
+  },
+  {
+    name: "exports parity: deno.json and npm/package.json",
+    group: "npm",
+    cmd: [BIN + "deno", "run", "-A", "scripts/check_exports.ts"],
+    timeoutS: 60,
+  },
+  {
+    name: "tests under Node against npm/",
+    group: "npm",
+    cmd: [BIN + "deno", "run", "-A", "scripts/test_against_npm.ts"],
+    timeoutS: 420,
+  },
+  {
+    name: "npm package: pack, install, listen in Node, Bun, Deno; consumer tsc",
+    group: "npm",
+    cmd: [BIN + "deno", "test", "-A", "scripts/npm_package_test.ts"],
+    timeoutS: 300,
+  },
 ];
 
 const { values } = parseArgs({ options: { only: { type: "string" } } });
