@@ -35,6 +35,8 @@ import {
 } from "./libc.ts";
 import { type LibcCalls, openProcSocket, type Waiter } from "./proc_socket.ts";
 
+export type { Adapter, ProcSocket, SocketOptions };
+
 // ---------------------------------------------------------------------------
 // The part of the Deno namespace this file uses (Deno 2 FFI).
 
