@@ -51,6 +51,12 @@ const STEPS: Step[] = [
     timeoutS: 180,
   },
   {
+    name: "deno doc --lint (every export)",
+    group: "checks",
+    cmd: [BIN + "deno", "doc", "--lint", "mod.ts", "decode.ts", "cli.ts"],
+    timeoutS: 60,
+  },
+  {
     name: "tests under Deno",
     group: "deno",
     cmd: [BIN + "deno", "test", "-A", "test/"],
@@ -97,6 +103,12 @@ const STEPS: Step[] = [
     group: "npm",
     cmd: [BIN + "deno", "test", "-A", "scripts/npm_package_test.ts"],
     timeoutS: 300,
+  },
+  {
+    name: "JSR: deno publish --dry-run",
+    group: "npm",
+    cmd: [BIN + "deno", "publish", "--dry-run", "--allow-dirty"],
+    timeoutS: 120,
   },
 ];
 
