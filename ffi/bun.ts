@@ -54,6 +54,36 @@ export type BunWaitStrategy = "signal" | "worker" | "timer";
 /** The strategy {@link adapter} uses (chosen by measurement). */
 export const DEFAULT_BUN_WAIT_STRATEGY: BunWaitStrategy = "signal";
 
+/**
+ * Under sustained load the `"signal"` wait resolves at most once per this
+ * many milliseconds: after {@link BUSY_WAKES} wakes in quick succession, a
+ * wait that starts sooner lets datagrams gather for the rest of the
+ * interval. Idle and light load see no delay.
+ */
+export const MIN_WAKE_INTERVAL_MS = 1;
+
+/**
+ * Consecutive busy wakes (less than {@link MIN_WAKE_INTERVAL_MS} apart, or
+ * after gathering) before the `"signal"` wait starts gathering.
+ */
+export const BUSY_WAKES = 2;
+
+/**
+ * Options of {@link createBunAdapter}.
+ *
+ * @example
+ * ```ts
+ * import type { BunAdapterOptions } from "./bun.ts";
+ * const o: BunAdapterOptions = { wait: "signal", minWakeIntervalMs: 0 };
+ * ```
+ */
+export interface BunAdapterOptions {
+  /** How to wait (default {@link DEFAULT_BUN_WAIT_STRATEGY}). */
+  wait?: BunWaitStrategy;
+  /** For `"signal"`: see {@link MIN_WAKE_INTERVAL_MS} (0: no gathering). */
+  minWakeIntervalMs?: number;
+}
+
 /** Milliseconds between two checks of the `"timer"` strategy. */
 export const TIMER_INTERVAL_MS = 5;
 
@@ -307,13 +337,24 @@ class SignalWait extends PendingWait {
   #pollfd: Uint8Array;
   #flags: number;
   #proc: SignalProcess;
+  #minIntervalMs: number;
+  #lastWake = -Infinity;
+  #busyWakes = 0;
+  #armed = false;
+  #delay: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(libc: BunLibc, fd: number, proc: SignalProcess) {
+  constructor(
+    libc: BunLibc,
+    fd: number,
+    proc: SignalProcess,
+    minIntervalMs: number,
+  ) {
     super();
     this.#libc = libc;
     this.#fd = fd;
     this.#pollfd = pollOne(fd);
     this.#proc = proc;
+    this.#minIntervalMs = minIntervalMs;
     const flags = libc.fcntl(fd, F_GETFL, 0);
     if (flags < 0) throw new SyscallError("fcntl", libc.errno());
     this.#flags = flags & ~O_ASYNC;
@@ -324,22 +365,56 @@ class SignalWait extends PendingWait {
   }
 
   protected start(): void {
-    armedSignalWaits.add(this);
+    // Busy (the last wakes came in quick succession): let datagrams gather
+    // for the rest of the interval, then look, so that a storm costs one
+    // wake per interval instead of one per handful of datagrams.
+    const since = performance.now() - this.#lastWake;
+    if (this.#busyWakes >= BUSY_WAKES && since < this.#minIntervalMs) {
+      this.#delay = setTimeout(() => {
+        this.#delay = undefined;
+        this.#readyOrArm(true);
+      }, this.#minIntervalMs - since);
+      return;
+    }
+    this.#readyOrArm(false);
+  }
+
+  #readyOrArm(gathered: boolean): void {
+    if (readable(this.#libc, this.#pollfd)) {
+      this.#wake(gathered);
+      return;
+    }
     if (this.#libc.fcntl(this.#fd, F_SETFL, this.#flags | O_ASYNC) < 0) {
       throw new SyscallError("fcntl", this.#libc.errno());
     }
-    // A datagram queued before arming raised no signal: look once.
+    this.#armed = true;
+    armedSignalWaits.add(this);
+    // A datagram that arrived before arming raised no signal: look again.
     this.check();
   }
 
+  // A wake is busy when data had gathered during a delay, or when it came
+  // less than the interval after the previous one.
+  #wake(gathered: boolean): void {
+    const now = performance.now();
+    const busy = gathered || now - this.#lastWake < this.#minIntervalMs;
+    this.#busyWakes = busy ? this.#busyWakes + 1 : 0;
+    this.#lastWake = now;
+    this.finish(true);
+  }
+
   protected stop(): void {
+    clearTimeout(this.#delay);
+    this.#delay = undefined;
+    if (!this.#armed) return;
+    this.#armed = false;
     armedSignalWaits.delete(this);
     this.#libc.fcntl(this.#fd, F_SETFL, this.#flags);
   }
 
   /** Called on SIGIO (from any O_ASYNC descriptor): resolve if readable. */
   check(): void {
-    if (this.pending && readable(this.#libc, this.#pollfd)) this.finish(true);
+    if (this.#armed && readable(this.#libc, this.#pollfd)) this.#wake(false);
   }
 
   protected release(): void {
@@ -385,6 +460,10 @@ self.onmessage = async (e) => {
 };
 `;
 
+// One Blob URL for every worker, kept: revoking it before a worker has
+// loaded its program would leave that worker without one.
+let workerUrl: string | undefined;
+
 const WORKER_IDLE = 0;
 const WORKER_ARMED = 1;
 const WORKER_STOP = 2;
@@ -414,14 +493,13 @@ class WorkerWait extends PendingWait {
     this.#state = new Int32Array(
       new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
     );
-    const url = URL.createObjectURL(
+    workerUrl ??= URL.createObjectURL(
       new Blob([WORKER_SOURCE], { type: "application/javascript" }),
     );
     const W = (globalThis as unknown as {
       Worker: new (url: string) => BunWorker;
     }).Worker;
-    this.#worker = new W(url);
-    URL.revokeObjectURL(url);
+    this.#worker = new W(workerUrl);
     this.#worker.unref();
     this.#worker.onmessage = (e) => {
       if (e.data === 1) this.finish(true);
@@ -512,20 +590,22 @@ class TimerWait extends PendingWait {
  * @example
  * ```ts
  * import { createBunAdapter } from "./bun.ts";
- * const timerAdapter = await createBunAdapter("timer");
+ * const timerAdapter = await createBunAdapter({ wait: "timer" });
  * const socket = timerAdapter.open({ receiveBufferBytes: 1 << 20, batchSize: 16 });
  * socket.close();
  * ```
  */
 export async function createBunAdapter(
-  strategy: BunWaitStrategy = DEFAULT_BUN_WAIT_STRATEGY,
+  options: BunAdapterOptions = {},
 ): Promise<Adapter> {
+  const strategy = options.wait ?? DEFAULT_BUN_WAIT_STRATEGY;
+  const minIntervalMs = options.minWakeIntervalMs ?? MIN_WAKE_INTERVAL_MS;
   const libc = bindLibc(await loadBunFfi());
   const proc = (globalThis as unknown as { process: SignalProcess }).process;
   const makeWaiter = (fd: number): Waiter => {
     if (strategy === "worker") return new WorkerWait(libc, fd);
     if (strategy === "timer") return new TimerWait(libc, fd);
-    return new SignalWait(libc, fd, proc);
+    return new SignalWait(libc, fd, proc, minIntervalMs);
   };
   return {
     runtime: "bun",

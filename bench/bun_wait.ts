@@ -1,0 +1,288 @@
+/**
+ * Measures the Bun adapter's wait strategies (`ffi/bun.ts`: "signal",
+ * "worker", "timer"): delivery latency, listener CPU per event and loss,
+ * idle, at light load and under a thread storm. Bun only.
+ *
+ * ```sh
+ * cc -O2 -pthread -o bench/out/storm bench/storm.c
+ * node_modules/.bin/bun bench/bun_wait.ts [--reps 3]      # every strategy and load, a table
+ * node_modules/.bin/bun bench/bun_wait.ts --run signal --load storm --seconds 2   # one run, JSON
+ * ```
+ *
+ * Loads (bench/storm.c, started once the listener is subscribed):
+ * - `idle`: no load (CPU the wait costs while nothing happens).
+ * - `light`: `storm -m exec -r 333`: about 1,000 events/s (fork, exec,
+ *   exit of /bin/true).
+ * - `storm`: `storm -m thread`: threads created and joined as fast as
+ *   possible.
+ *
+ * Latency: for every event delivered to the `for await` loop,
+ * `clock_gettime(CLOCK_MONOTONIC)` (through bun:ffi) minus the event's
+ * `timestampNs` (the kernel's `ktime_get_ns()`, the same clock). CPU:
+ * `process.cpuUsage()` over the run divided by the events delivered. Loss:
+ * the socket's drop counter (`stats().lost`), and the storm tree's expected
+ * events minus those counted.
+ *
+ * @module
+ */
+
+import { spawn, spawnSync } from "node:child_process";
+import { createInterface } from "node:readline";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { type BunAdapterOptions, createBunAdapter } from "../ffi/bun.ts";
+import {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_RECEIVE_BUFFER_BYTES,
+  Listener,
+} from "../src/listener.ts";
+
+const STORM = "bench/out/storm";
+// The candidates: name -> createBunAdapter options.
+const CANDIDATES: Record<string, BunAdapterOptions> = {
+  signal: { wait: "signal" },
+  "signal-immediate": { wait: "signal", minWakeIntervalMs: 0 },
+  worker: { wait: "worker" },
+  timer: { wait: "timer" },
+};
+const STRATEGIES = Object.keys(CANDIDATES);
+const LOADS = ["idle", "light", "storm"] as const;
+type Load = typeof LOADS[number];
+const LIGHT_TASKS_PER_S = 333; // x 3 events (fork, exec, exit)
+const DRAIN_AFTER_MS = 300;
+const WARMUP_S = 1; // keep listening after the load ends
+const PID_LIMIT = 1 << 22;
+const CLOCK_MONOTONIC = 1;
+const TIMESPEC_SIZE = 16;
+const NS_PER_S = 1e9;
+const NS_PER_US = 1e3;
+const RUN_TIMEOUT_MS = 60_000;
+
+const { values } = parseArgs({
+  options: {
+    run: { type: "string" },
+    load: { type: "string", default: "light" },
+    seconds: { type: "string", default: "3" },
+    reps: { type: "string", default: "3" },
+  },
+});
+
+/** One run's result (printed as JSON by `--run`). */
+interface RunResult {
+  strategy: string;
+  load: string;
+  seconds: number;
+  delivered: number;
+  counted: number;
+  expected: number;
+  lost: number;
+  cpuUs: number;
+  usPerEvent: number;
+  eventsPerS: number;
+  latencyUs: { p50: number; p99: number; max: number };
+}
+
+// clock_gettime(CLOCK_MONOTONIC) in ns, through bun:ffi.
+async function monotonicClock(): Promise<() => number> {
+  const spec: string = "bun:ffi";
+  const ffi = await import(spec) as {
+    dlopen(
+      path: string,
+      s: Record<string, { args: string[]; returns: string }>,
+    ): { symbols: Record<string, (...a: unknown[]) => number> };
+  };
+  const { symbols } = ffi.dlopen("libc.so.6", {
+    clock_gettime: { args: ["i32", "buffer"], returns: "i32" },
+  });
+  const ts = new BigInt64Array(TIMESPEC_SIZE / BigInt64Array.BYTES_PER_ELEMENT);
+  return () => {
+    symbols.clock_gettime(CLOCK_MONOTONIC, ts);
+    return Number(ts[0]) * NS_PER_S + Number(ts[1]);
+  };
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+async function runOne(
+  strategy: string,
+  load: Load,
+  seconds: number,
+): Promise<RunResult> {
+  const now = await monotonicClock();
+  const adapter = await createBunAdapter(CANDIDATES[strategy]);
+  const listener = await Listener.open(
+    adapter.open({
+      receiveBufferBytes: DEFAULT_RECEIVE_BUFFER_BYTES,
+      batchSize: DEFAULT_BATCH_SIZE,
+    }),
+  );
+  const tracked = new Uint8Array(PID_LIMIT);
+  let root = -1;
+  let counted = 0;
+  let delivered = 0;
+  let sampled = 0;
+  let latencies = new Float64Array(1 << 16);
+  let measuring = false;
+  const consume = (async () => {
+    for await (const ev of listener) {
+      if (ev.type === "lost" || !measuring) continue;
+      const lat = now() - Number(ev.timestampNs);
+      delivered++;
+      let mine = false;
+      if (ev.type === "fork") {
+        if (tracked[ev.parentPid] === 1) {
+          tracked[ev.childPid] = 1;
+          mine = true;
+        }
+      } else if (ev.type !== "ack" && ev.type !== "unknown") {
+        mine = tracked[ev.pid] === 1 && ev.pid !== root;
+      }
+      // Latency of the load's own events (all events when idle).
+      if (!mine && root >= 0) continue;
+      if (mine) counted++;
+      if (sampled === latencies.length) {
+        const bigger = new Float64Array(latencies.length * 2);
+        bigger.set(latencies);
+        latencies = bigger;
+      }
+      latencies[sampled++] = lat;
+    }
+  })();
+
+  // Warm up (JIT, first wakes) on one second of light load, unmeasured.
+  const warm = spawn(STORM, [
+    ...["-m", "exec", "-r", String(LIGHT_TASKS_PER_S)],
+    ...["-t", String(WARMUP_S)],
+  ], { stdio: "ignore" });
+  await new Promise((r) => warm.on("exit", r));
+  await new Promise((r) => setTimeout(r, DRAIN_AFTER_MS));
+  measuring = true;
+  const lostBefore = listener.stats().lost;
+  let expected = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  if (load === "idle") {
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+  } else {
+    const args = load === "light"
+      ? ["-m", "exec", "-r", String(LIGHT_TASKS_PER_S)]
+      : ["-m", "thread"];
+    const child = spawn(STORM, [...args, "-t", String(seconds), "-w"], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    const lines = createInterface({ input: child.stdout });
+    for await (const line of lines) {
+      const msg = JSON.parse(line);
+      if (msg.ready !== undefined) {
+        root = msg.ready;
+        tracked[root] = 1;
+        child.stdin.write("go\n");
+      } else {
+        expected = msg.expected;
+      }
+    }
+  }
+  await new Promise((r) => setTimeout(r, DRAIN_AFTER_MS));
+  const elapsedS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const stats = listener.stats();
+  listener.close();
+  await consume;
+  const cpuUs = cpu.user + cpu.system;
+  const sorted = latencies.subarray(0, sampled).sort();
+  return {
+    strategy,
+    load,
+    seconds,
+    delivered,
+    counted,
+    expected,
+    lost: stats.lost - lostBefore,
+    cpuUs,
+    usPerEvent: delivered > 0 ? cpuUs / delivered : NaN,
+    eventsPerS: delivered / elapsedS,
+    latencyUs: {
+      p50: percentile(sorted, 0.5) / NS_PER_US,
+      p99: percentile(sorted, 0.99) / NS_PER_US,
+      max: percentile(sorted, 1) / NS_PER_US,
+    },
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function fmt(xs: number[], digits = 0): string {
+  const s = [...xs].sort((a, b) => a - b);
+  const f = (x: number) => x.toFixed(digits);
+  return `${f(median(xs))} [${f(s[0])}–${f(s[s.length - 1])}]`;
+}
+
+function driver(reps: number): void {
+  const seconds: Record<Load, number> = { idle: 3, light: 3, storm: 2 };
+  console.log(
+    "| load | strategy | ev/s delivered | lost (drops) | storm events missed | CPU µs/event | CPU ms/s | latency p50 µs | p99 µs | max µs |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  for (const load of LOADS) {
+    for (const strategy of STRATEGIES) {
+      const runs: RunResult[] = [];
+      // Interleave nothing: reps of one cell run back to back.
+      for (let i = 0; i < reps; i++) {
+        const r = spawnSync(process.execPath, [
+          import.meta.filename ?? new URL(import.meta.url).pathname,
+          "--run",
+          strategy,
+          "--load",
+          load,
+          "--seconds",
+          String(seconds[load]),
+        ], { encoding: "utf8", timeout: RUN_TIMEOUT_MS });
+        if (r.status !== 0) {
+          console.error(`run failed (${strategy} ${load}):`, r.stderr);
+          continue;
+        }
+        runs.push(JSON.parse(r.stdout.trim().split("\n").pop()!));
+      }
+      if (runs.length === 0) continue;
+      const cpuPerS = runs.map((r) =>
+        r.cpuUs / 1000 / (r.seconds + DRAIN_AFTER_MS / 1000)
+      );
+      const missed = runs.map((r) => r.expected - r.counted);
+      console.log(
+        `| ${load} | ${strategy} | ${fmt(runs.map((r) => r.eventsPerS))} | ${
+          fmt(runs.map((r) => r.lost))
+        } | ${load === "idle" ? "–" : fmt(missed)} | ${
+          load === "idle" ? "–" : fmt(runs.map((r) => r.usPerEvent), 1)
+        } | ${fmt(cpuPerS, 1)} | ${fmt(runs.map((r) => r.latencyUs.p50))} | ${
+          fmt(runs.map((r) => r.latencyUs.p99))
+        } | ${fmt(runs.map((r) => r.latencyUs.max))} |`,
+      );
+    }
+  }
+}
+
+if (values.run !== undefined) {
+  const strategy = values.run;
+  const load = values.load as Load;
+  if (!STRATEGIES.includes(strategy) || !LOADS.includes(load)) {
+    console.error(
+      `--run takes ${STRATEGIES.join("|")}, --load ${LOADS.join("|")}`,
+    );
+    process.exit(2);
+  }
+  const guard = setTimeout(() => {
+    console.error("run timed out");
+    process.exit(1);
+  }, RUN_TIMEOUT_MS);
+  const result = await runOne(strategy, load, Number(values.seconds));
+  clearTimeout(guard);
+  console.log(JSON.stringify(result));
+} else {
+  driver(Number(values.reps));
+}
