@@ -127,12 +127,24 @@ interface PendingWait {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
+// Poll handles still open. koffi calls JavaScript from its poll callback;
+// if libuv runs that callback while Node tears the environment down, the
+// process aborts ("FATAL ERROR: ... napi_throw"). Seen here when a handle
+// stayed started (unreferenced) on a readable socket at a natural exit.
+// The waiter stops its handle whenever no wait is pending, and, in case,
+// every handle still open is closed on "exit", before the teardown.
+const openWaiters = new Set<PollWaiter>();
+let exitHook = false;
+
+function closeAllWaiters(): void {
+  for (const waiter of openWaiters) waiter.close();
+}
+
 /**
- * A {@link Waiter} over a libuv poll handle. The handle stays started
- * between waits (restarting it costs system calls) but is referenced only
- * while a wait is pending, so an idle listener never keeps Node alive. A
- * readiness report with no wait pending stops the handle, since libuv polls
- * level-triggered and would report the queued data again and again.
+ * A {@link Waiter} over a libuv poll handle. The handle is started only
+ * while a wait is pending, so an idle listener neither keeps Node alive nor
+ * gets callbacks: libuv polls level-triggered and would otherwise report
+ * queued data again and again.
  */
 class PollWaiter implements Waiter {
   #fd: number;
@@ -152,23 +164,18 @@ class PollWaiter implements Waiter {
     if (this.#closed) return Promise.resolve(false);
     return new Promise((resolve) => {
       const entry: PendingWait = { resolve, timer: undefined };
+      this.#watch();
       if (timeoutMs !== undefined) {
         entry.timer = setTimeout(() => this.#settle(entry, false), timeoutMs);
       }
       this.#pending.push(entry);
-      try {
-        this.#watch();
-      } catch (e) {
-        this.#pending.splice(this.#pending.indexOf(entry), 1);
-        clearTimeout(entry.timer);
-        throw e;
-      }
     });
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    openWaiters.delete(this);
     const handle = this.#handle;
     this.#handle = null;
     this.#started = false;
@@ -181,6 +188,7 @@ class PollWaiter implements Waiter {
   }
 
   #watch(): void {
+    if (this.#started) return;
     if (this.#handle === null) {
       const handle = this.#poll(this.#fd, { readable: true }, this.#onPoll);
       if (handle === null) {
@@ -190,28 +198,28 @@ class PollWaiter implements Waiter {
         );
       }
       this.#handle = handle;
-      this.#started = true;
-    } else if (!this.#started) {
+      openWaiters.add(this);
+      if (!exitHook) {
+        exitHook = true;
+        process.once("exit", closeAllWaiters);
+      }
+    } else {
       this.#handle.start({ readable: true }, this.#onPoll);
-      this.#started = true;
     }
-    this.#handle.ref();
+    this.#started = true;
   }
 
   #ready(status: number): void {
-    // status < 0 (POLLERR): libuv stopped the handle; the next wait restarts
-    // it. The waiters still wake, so the reader meets the error in recv.
+    // status < 0 (POLLERR): libuv has stopped the handle; the next wait
+    // starts it again. The waiters still wake: the reader meets the error
+    // in recvmmsg (ENOBUFS counts as no data).
     if (status < 0) this.#started = false;
-    if (this.#pending.length === 0) {
-      if (this.#started) this.#handle?.stop();
-      this.#started = false;
-      return;
-    }
-    for (const entry of this.#pending.splice(0)) {
+    const woken = this.#pending.splice(0);
+    for (const entry of woken) {
       clearTimeout(entry.timer);
       entry.resolve(true);
     }
-    this.#idle();
+    this.#stop();
   }
 
   #settle(entry: PendingWait, readable: boolean): void {
@@ -220,11 +228,15 @@ class PollWaiter implements Waiter {
     this.#pending.splice(i, 1);
     clearTimeout(entry.timer);
     entry.resolve(readable);
-    if (this.#pending.length === 0) this.#idle();
+    if (this.#pending.length === 0) this.#stop();
   }
 
-  #idle(): void {
-    if (!this.#closed) this.#handle?.unref();
+  // No wait pending: stop watching (the data stays queued in the socket).
+  #stop(): void {
+    if (this.#started && this.#pending.length === 0) {
+      this.#handle?.stop();
+      this.#started = false;
+    }
   }
 }
 
