@@ -507,8 +507,17 @@ export function decodeMessages(
     } else if (h.type === NLMSG_ERROR) {
       need("netlink error", payload, NLMSGERR_MIN_LEN, msgEnd);
       const error = view.getInt32(payload + NLMSGERR_ERROR_OFFSET, LE);
-      if (error !== 0) {
+      if (error < 0) {
         throw new SyscallError("netlink request", -error);
+      }
+      if (error > 0) {
+        throw new DecodeError(
+          "netlink error",
+          payload,
+          0,
+          msgEnd - payload,
+          `its error field of ${error} is not a negative errno or 0`,
+        );
       }
     } else if (h.type !== NLMSG_NOOP) {
       throw new DecodeError(

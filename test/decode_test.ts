@@ -422,6 +422,12 @@ describe("several messages and other message types", () => {
     }
   });
 
+  it("NLMSG_ERROR with a positive error is not a valid errno: DecodeError", () => {
+    const e = decodeErrorOf(() => decodeDatagram(nlmsgerr(EPERM)));
+    assert.equal(e.offset, NLMSG_HDRLEN);
+    assert.match(e.message, /error field of 1 is not a negative errno/);
+  });
+
   it("events before a failing message are already in `out`", () => {
     const bytes = concat(FORK.bytes, nlmsgerr(-EPERM));
     const out: ProcEvent[] = [];
