@@ -23,7 +23,7 @@
  *
  * Run: `deno run -A bench/run_storm.ts [--runs 3] [--seconds 3]
  *   [--storms fork,exec,...] [--listeners c,deno,...] [--smoke]
- *   [--json results.json]`
+ *   [--json results.json] [--gate-max 10] [--no-tsc]`
  *
  * @module
  */
@@ -371,6 +371,12 @@ export async function runOne(
       while (Date.now() < deadline && (connectorRow(inode)?.rmem ?? 0) > 0) {
         await sleep(20);
       }
+      const left = connectorRow(inode)?.rmem ?? 0;
+      if (left > 0) {
+        throw new Error(
+          `the listener left ${left} bytes unread for ${DRAIN_TIMEOUT_MS} ms`,
+        );
+      }
       await sleep(100);
       result.procDrops = connectorRow(inode)?.drops ?? null;
       if (listenerName === "forkstat") {
@@ -517,7 +523,7 @@ export function table(results: RunResult[]): string {
 
 // ----------------------------------------------------------------- main
 
-function build(needNode: boolean): void {
+function build(compileTs: boolean): void {
   for (const name of ["storm", "ref_listener"]) {
     const r = spawnSync("cc", [
       "-O2",
@@ -528,7 +534,7 @@ function build(needNode: boolean): void {
     ], { stdio: "inherit" });
     if (r.status !== 0) throw new Error(`cc failed for bench/${name}.c`);
   }
-  if (needNode) {
+  if (compileTs) {
     // Other files' type errors must not stop the bench: tsc emits anyway.
     spawnSync(BIN + "tsc", ["-p", ROOT + "tsconfig.json"], {
       stdio: "ignore",
@@ -560,6 +566,7 @@ async function main(): Promise<void> {
       smoke: { type: "boolean", default: false },
       json: { type: "string" },
       "gate-max": { type: "string", default: "10" },
+      "no-tsc": { type: "boolean", default: false },
     },
   });
   let runs = Number(values.runs), seconds = Number(values.seconds);
@@ -569,7 +576,7 @@ async function main(): Promise<void> {
   if (values.smoke) {
     runs = 1;
     seconds = 1;
-    gateMax = 2;
+    gateMax = 1;
     storms = [STORMS.find((s) => s.name === "threads -j2")!];
     listeners = ["c", currentRuntime()];
   }
@@ -580,11 +587,16 @@ async function main(): Promise<void> {
   if (values.listeners) {
     listeners = values.listeners.split(",") as ListenerName[];
   }
+  if (
+    listeners.includes("node") && !existsSync(NODE_LISTENER) && values["no-tsc"]
+  ) {
+    throw new Error(`${NODE_LISTENER} is missing: run tsc -p tsconfig.json`);
+  }
   if (listeners.includes("forkstat") && !hasCommand("forkstat")) {
     console.error("forkstat is not installed: its rows are left out.");
     listeners = listeners.filter((l) => l !== "forkstat");
   }
-  build(listeners.includes("node"));
+  build(listeners.includes("node") && !values["no-tsc"]);
   console.error(
     `storm bench: ${storms.length} storms × ${listeners.join(",")} × ` +
       `${runs} runs of ${seconds} s`,

@@ -1,12 +1,13 @@
 /*
  * storm: a bounded load generator of process events.
  *
- *   storm -m fork|exec|thread|vfork [-j workers] [-t seconds] [-p]
+ *   storm -m fork|exec|thread|vfork|mix [-j workers] [-t seconds] [-p]
  *         [-r tasks_per_second] [-w]
  *
  * The root process forks `-j` workers (default 1); each worker creates tasks
  * (processes or threads) one after the other until `-t` seconds (default 3)
- * have passed, at most `-r` per second in total if given. `-p` pins worker i
+ * have passed, at most `-r` per second in total if given; `mix` cycles
+ * through fork, exec, thread and vfork, one second each. `-p` pins worker i
  * to CPU i (modulo the CPU count). With `-w` the root prints its pid as
  * `{"ready":PID}` and waits for a line on stdin before it starts, so a
  * listener can be told which process tree to count.
@@ -41,11 +42,14 @@
 #define EVENTS_PER_WORKER 2
 #define EXEC_FAILED_STATUS 127
 
-enum mode { MODE_FORK, MODE_EXEC, MODE_THREAD, MODE_VFORK };
+enum mode { MODE_FORK, MODE_EXEC, MODE_THREAD, MODE_VFORK, MODE_MIX };
+#define MIX_MODES 4
+#define MIX_PERIOD_NS NS_PER_S
 
 /* Per-worker results, in memory shared with the root. */
 struct worker_result {
   int64_t tasks;
+  int64_t events; /* events the tasks cause (before exec failures) */
   int64_t failed; /* exec storm: children whose exec failed */
   int64_t errors; /* fork/clone failures (EAGAIN...) */
   int pid;
@@ -89,6 +93,8 @@ static int one_task(enum mode mode, struct worker_result *r) {
       child = fork();
       if (child == 0) _exit(0);
       break;
+    case MODE_MIX: /* worker() picks the concrete mode */
+      return 0;
     case MODE_EXEC:
       child = fork();
       if (child == 0) {
@@ -113,7 +119,8 @@ static int one_task(enum mode mode, struct worker_result *r) {
 static void worker(enum mode mode, int64_t deadline, double rate,
                    struct worker_result *r) {
   int64_t interval = rate > 0 ? (int64_t)(NS_PER_S / rate) : 0;
-  int64_t next = now_ns();
+  int64_t start = now_ns();
+  int64_t next = start;
   r->pid = getpid();
   while (now_ns() < deadline) {
     if (interval > 0) {
@@ -122,13 +129,20 @@ static void worker(enum mode mode, int64_t deadline, double rate,
       next += interval;
       if (next >= deadline) break;
     }
-    r->tasks += one_task(mode, r);
+    enum mode m = mode;
+    if (mode == MODE_MIX) {
+      m = (enum mode)(((now_ns() - start) / MIX_PERIOD_NS) % MIX_MODES);
+    }
+    if (one_task(m, r)) {
+      r->tasks++;
+      r->events += m == MODE_EXEC ? EVENTS_FORK_EXEC_EXIT : EVENTS_FORK_EXIT;
+    }
   }
 }
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: storm -m fork|exec|thread|vfork [-j workers] [-t seconds] "
+          "usage: storm -m fork|exec|thread|vfork|mix [-j workers] [-t seconds] "
           "[-p] [-r tasks_per_second] [-w]\n");
   exit(2);
 }
@@ -147,6 +161,7 @@ int main(int argc, char **argv) {
         else if (strcmp(optarg, "exec") == 0) mode = MODE_EXEC;
         else if (strcmp(optarg, "thread") == 0) mode = MODE_THREAD;
         else if (strcmp(optarg, "vfork") == 0) mode = MODE_VFORK;
+        else if (strcmp(optarg, "mix") == 0) mode = MODE_MIX;
         else usage();
         break;
       case 'j': jobs = atoi(optarg); break;
@@ -195,15 +210,15 @@ int main(int argc, char **argv) {
     }
   }
   int64_t end = now_ns();
-  int64_t tasks = 0, failed = 0, errors = 0;
+  int64_t tasks = 0, events = 0, failed = 0, errors = 0;
   for (int i = 0; i < started; i++) {
     tasks += results[i].tasks;
+    events += results[i].events;
     failed += results[i].failed;
     errors += results[i].errors;
   }
-  int64_t per_task = mode == MODE_EXEC ? EVENTS_FORK_EXEC_EXIT : EVENTS_FORK_EXIT;
   /* A failed exec gives FORK + EXIT only. */
-  int64_t expected = tasks * per_task - failed + (int64_t)started * EVENTS_PER_WORKER;
+  int64_t expected = events - failed + (int64_t)started * EVENTS_PER_WORKER;
   double elapsed = (double)(end - start) / NS_PER_S;
   printf("{\"mode\":\"%s\",\"jobs\":%d,\"pinned\":%s,\"root\":%d,\"workers\":[",
          mode_name, started, pin ? "true" : "false", (int)getpid());
