@@ -80,9 +80,23 @@ export function loadAdapter(): Promise<Adapter> {
   return cached;
 }
 
-async function load(): Promise<Adapter> {
-  const runtime = detectRuntime();
-  const os = detectOs();
+/** The runtimes that have an adapter. */
+export type AdapterName = Exclude<RuntimeName, "unknown">;
+
+/**
+ * Which adapter serves a runtime on an operating system: a pure decision,
+ * so it can be tested for platforms other than the one running.
+ *
+ * @throws {CnprocError} `unsupported-platform` for a runtime without FFI or
+ *   an operating system other than Linux
+ *
+ * @example
+ * ```ts
+ * import { selectAdapter } from "./runtime.ts";
+ * selectAdapter("node", "linux"); // "node"
+ * ```
+ */
+export function selectAdapter(runtime: RuntimeName, os: string): AdapterName {
   if (runtime === "unknown") {
     throw new CnprocError(
       "unsupported-platform",
@@ -95,5 +109,10 @@ async function load(): Promise<Adapter> {
       `Process events exist only on Linux; this is ${os}. Run on Linux, or decode recordings with decodeDatagram.`,
     );
   }
-  return await importAdapter(runtime);
+  return runtime;
+}
+
+async function load(): Promise<Adapter> {
+  const name = selectAdapter(detectRuntime(), detectOs());
+  return await importAdapter(name);
 }
