@@ -36,6 +36,20 @@ import {
 import { loadAdapter } from "./ffi/runtime.ts";
 import { CnprocError } from "./src/errors.ts";
 export { Listener };
+export {
+  type ContextEvent,
+  ContextListener,
+  type ContextOptions,
+  type ContextReason,
+  type ExecWithContext,
+  type ExitWithContext,
+  type ForkWithContext,
+  type ProcessContext,
+  type ProcReader,
+} from "./src/context.ts";
+export { type ProcessEntry, ProcessTable } from "./src/process_table.ts";
+import { ContextListener, type ContextOptions } from "./src/context.ts";
+import { loadProcReader } from "./ffi/proc_reader.ts";
 
 /**
  * Subscribe to process events. Resolves once the kernel has accepted the
@@ -78,4 +92,32 @@ function checkPositiveInteger(name: string, value: number): void {
       `${name} must be a positive integer below 2^31, got ${value}.`,
     );
   }
+}
+
+/**
+ * Add process context to a listener's fork, exec and exit events: the
+ * command line, executable, working directory, comm, parent, user and start
+ * time, read from `/proc` as the events arrive (`context: null` plus
+ * `contextReason` when the process could not be read safely), and
+ * `durationNs` on exits. Call it right after `listen()`: it scans `/proc`
+ * to seed its process table (`.table`, with `descendantsOf(pid)`), and
+ * rescans after any loss. Deno needs only `--allow-ffi` (the reads go
+ * through libc).
+ *
+ * @example
+ * ```ts
+ * import { listen, withContext } from "./mod.ts";
+ * const events = await withContext(await listen({ events: ["fork", "exec", "exit"] }));
+ * for await (const ev of events) {
+ *   if (ev.type === "exec") console.log(ev.pid, ev.context?.argv ?? ev.contextReason);
+ *   if (ev.type === "exit") console.log(ev.pid, ev.durationNs);
+ * }
+ * ```
+ */
+export async function withContext(
+  listener: Listener,
+  options: ContextOptions & { procRoot?: string } = {},
+): Promise<ContextListener> {
+  const reader = await loadProcReader(options.procRoot);
+  return new ContextListener(listener, reader, options);
 }

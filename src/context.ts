@@ -287,10 +287,136 @@ function readStat(
 }
 
 /**
- * Read a process's context from `/proc` right now. Reads `stat` first and
- * last: the two must agree on start time (same process) and comm (no exec in
- * between), and `startTime`, when given, must match (the process the caller
- * means). Order: stat, cmdline, exe, cwd, status, stat.
+ * The part of a process's image that vanishes when it exits, read first:
+ * `stat` (identity), `cmdline`, `exe` and `cwd`. See {@link finishContext}.
+ *
+ * @example
+ * ```ts
+ * import { grabImage, type ProcReader } from "./context.ts";
+ * declare const reader: ProcReader;
+ * const g = grabImage(reader, 1);
+ * if (typeof g !== "string") console.log(g.stat.comm);
+ * ```
+ */
+export interface GrabbedImage {
+  /** `stat` read before the other files. */
+  stat: ProcStat;
+  /** The raw `cmdline`. */
+  cmdline: Uint8Array;
+  /** The `exe` link target, or the failure. */
+  exe: Uint8Array | ReadFailure;
+  /** The `cwd` link target, or the failure. */
+  cwd: Uint8Array | ReadFailure;
+  /** The raw `status`. */
+  status: Uint8Array;
+}
+
+/**
+ * Read the volatile part of a process's image, as fast as possible:
+ * `stat`, then `cmdline`, `exe`, `cwd`, `status`.
+ *
+ * @param expectedStartTime the start time the caller knows for this pid
+ * @returns the image, or the reason it could not be read
+ *
+ * @example
+ * ```ts
+ * import { grabImage, type ProcReader } from "./context.ts";
+ * declare const reader: ProcReader;
+ * grabImage(reader, 1, null);
+ * ```
+ */
+export function grabImage(
+  reader: ProcReader,
+  pid: number,
+  expectedStartTime?: number | null,
+): GrabbedImage | ContextReason {
+  const stat = readStat(reader, pid);
+  if (typeof stat === "string") return stat;
+  if (
+    expectedStartTime !== undefined && expectedStartTime !== null &&
+    stat.startTime !== expectedStartTime
+  ) {
+    return "pid-reused";
+  }
+  if (stat.state === "Z" || stat.state === "X") return "exited";
+  const cmdline = reader.readFile(`/proc/${pid}/cmdline`);
+  if (failed(cmdline)) return reasonOf(cmdline);
+  const exe = reader.readLink(`/proc/${pid}/exe`);
+  const cwd = reader.readLink(`/proc/${pid}/cwd`);
+  const status = reader.readFile(`/proc/${pid}/status`);
+  if (failed(status)) return reasonOf(status);
+  return { stat, cmdline, exe, cwd, status };
+}
+
+/**
+ * Complete a {@link grabImage} into a context: reads `stat` again. When
+ * the process is still there, the two `stat` reads must agree on start time
+ * (the same process: a pid cannot be reused within one 10 ms tick) and comm
+ * (no exec in between). When it is gone already, the grab stands: its
+ * command line was non-empty, so it was read while the process was alive,
+ * and an exec during the grab shows as a later exec event, which the
+ * caller's fence checks ({@link ContextTracker.confirm}).
+ *
+ * @example
+ * ```ts
+ * import { finishContext, grabImage, type ProcReader } from "./context.ts";
+ * declare const reader: ProcReader;
+ * const g = grabImage(reader, 1);
+ * const r = typeof g === "string" ? { context: null, reason: g } : finishContext(reader, 1, g);
+ * ```
+ */
+export function finishContext(
+  reader: ProcReader,
+  pid: number,
+  grab: GrabbedImage,
+  users?: UserNames,
+): ContextResult {
+  const first = grab.stat;
+  const args = parseCmdline(grab.cmdline);
+  if (args.argv.length === 0 && !first.kernelThread) {
+    return { context: null, reason: "no-command-line" };
+  }
+  const last = readStat(reader, pid);
+  if (typeof last !== "string") {
+    if (last.startTime !== first.startTime) {
+      return { context: null, reason: "pid-reused" };
+    }
+    if (last.comm !== first.comm) {
+      return { context: null, reason: "changed-while-reading" };
+    }
+  } else if (last !== "exited") {
+    return { context: null, reason: last };
+  }
+  const status = parseStatus(grab.status);
+  if (status === null) return { context: null, reason: "unreadable" };
+  const context: ProcessContext = {
+    argv: args.argv,
+    exe: null,
+    cwd: null,
+    comm: first.comm,
+    ppid: first.ppid,
+    uid: status.uids[1],
+    user: null,
+    startTime: first.startTime,
+  };
+  if (args.argvRaw) context.argvRaw = args.argvRaw;
+  if (!failed(grab.exe)) {
+    const d = decodeBytes(grab.exe);
+    context.exe = d.text;
+    if (d.raw) context.exeRaw = d.raw;
+  }
+  if (!failed(grab.cwd)) {
+    const d = decodeBytes(grab.cwd);
+    context.cwd = d.text;
+    if (d.raw) context.cwdRaw = d.raw;
+  }
+  context.user = (users ?? new UserNames(reader)).name(context.uid);
+  return { context };
+}
+
+/**
+ * Read a process's context from `/proc` right now: {@link grabImage} then
+ * {@link finishContext}. Order: stat, cmdline, exe, cwd, status, stat.
  *
  * @param expectedStartTime the start time the caller knows for this pid
  *
@@ -308,65 +434,9 @@ export function readContext(
   expectedStartTime?: number | null,
   users?: UserNames,
 ): ContextResult {
-  const first = readStat(reader, pid);
-  if (typeof first === "string") return { context: null, reason: first };
-  if (
-    expectedStartTime !== undefined && expectedStartTime !== null &&
-    first.startTime !== expectedStartTime
-  ) {
-    return { context: null, reason: "pid-reused" };
-  }
-  if (first.state === "Z" || first.state === "X") {
-    return { context: null, reason: "exited" };
-  }
-  const cmdline = reader.readFile(`/proc/${pid}/cmdline`);
-  if (failed(cmdline)) return { context: null, reason: reasonOf(cmdline) };
-  const args = parseCmdline(cmdline);
-  const exeBytes = reader.readLink(`/proc/${pid}/exe`);
-  const cwdBytes = reader.readLink(`/proc/${pid}/cwd`);
-  const statusBytes = reader.readFile(`/proc/${pid}/status`);
-  if (failed(statusBytes)) {
-    return { context: null, reason: reasonOf(statusBytes) };
-  }
-  const status = parseStatus(statusBytes);
-  const last = readStat(reader, pid);
-  if (typeof last === "string") return { context: null, reason: last };
-  if (status === null) return { context: null, reason: "unreadable" };
-  if (last.startTime !== first.startTime) {
-    return { context: null, reason: "pid-reused" };
-  }
-  if (last.comm !== first.comm || last.state === "Z" || last.state === "X") {
-    return {
-      context: null,
-      reason: last.comm !== first.comm ? "changed-while-reading" : "exited",
-    };
-  }
-  if (args.argv.length === 0 && !first.kernelThread) {
-    return { context: null, reason: "no-command-line" };
-  }
-  const context: ProcessContext = {
-    argv: args.argv,
-    exe: null,
-    cwd: null,
-    comm: first.comm,
-    ppid: status.ppid,
-    uid: status.uids[1],
-    user: null,
-    startTime: first.startTime,
-  };
-  if (args.argvRaw) context.argvRaw = args.argvRaw;
-  if (!failed(exeBytes)) {
-    const d = decodeBytes(exeBytes);
-    context.exe = d.text;
-    if (d.raw) context.exeRaw = d.raw;
-  }
-  if (!failed(cwdBytes)) {
-    const d = decodeBytes(cwdBytes);
-    context.cwd = d.text;
-    if (d.raw) context.cwdRaw = d.raw;
-  }
-  context.user = (users ?? new UserNames(reader)).name(context.uid);
-  return { context };
+  const grab = grabImage(reader, pid, expectedStartTime);
+  if (typeof grab === "string") return { context: null, reason: grab };
+  return finishContext(reader, pid, grab, users);
 }
 
 /**
@@ -484,6 +554,15 @@ export class ContextTracker {
    */
   enrich(batch: readonly ListenerEvent[]): ContextEvent[] {
     this.#pendingReads = [];
+    // First the urgent reads: the images of this batch's execs, which vanish
+    // when the process exits (a short-lived program lives < 1 ms).
+    const grabs = new Map<number, GrabbedImage | ContextReason>();
+    for (let i = 0; i < batch.length; i++) {
+      const ev = batch[i];
+      if (ev.type !== "exec" || execLater(batch, i, ev.pid)) continue;
+      const entry = this.table.get(ev.pid);
+      grabs.set(i, grabImage(this.#reader, ev.pid, entry?.startTime ?? null));
+    }
     const out: ContextEvent[] = [];
     for (let i = 0; i < batch.length; i++) {
       const ev = batch[i];
@@ -492,7 +571,7 @@ export class ContextTracker {
           out.push(this.#fork(ev, batch, i, out.length));
           break;
         case "exec":
-          out.push(this.#exec(ev, batch, i, out.length));
+          out.push(this.#exec(ev, grabs.get(i), out.length));
           break;
         case "exit":
           out.push(this.#exit(ev));
@@ -554,44 +633,52 @@ export class ContextTracker {
         ? { ...ev, context: known }
         : { ...ev, context: null, contextReason: "not-seen" };
     }
+    // The child's identity: its start time (an exec does not change it).
+    const stat = readStat(this.#reader, ev.childPid);
+    const startTime = typeof stat === "string" ? null : stat.startTime;
+    this.table.fork(ev, startTime);
+    if (startTime === null) {
+      return { ...ev, context: null, contextReason: stat as ContextReason };
+    }
+    // At fork the child runs a copy of its parent's image: take the
+    // parent's context when the table has it, else read the child.
+    const parent = this.table.get(ev.parentPid)?.context ?? null;
+    if (parent !== null) {
+      const context: ProcessContext = {
+        ...parent,
+        ppid: ev.parentPid,
+        startTime,
+      };
+      this.table.setContext(ev.childPid, startTime, context);
+      return { ...ev, context };
+    }
     if (execLater(batch, at, ev.childPid)) {
       // The child already ran an exec: its /proc image is not the fork's.
-      const stat = readStat(this.#reader, ev.childPid);
-      this.table.fork(ev, typeof stat === "string" ? null : stat.startTime);
       return { ...ev, context: null, contextReason: "superseded" };
     }
-    const r = readContext(this.#reader, ev.childPid, undefined, this.#users);
-    const startTime = r.context?.startTime ?? null;
-    this.table.fork(ev, startTime);
+    const r = readContext(this.#reader, ev.childPid, startTime, this.#users);
     if (r.context === null) {
       return { ...ev, context: null, contextReason: r.reason };
     }
-    this.table.setContext(ev.childPid, r.context.startTime, r.context);
-    this.#pendingReads.push({
-      index: outIndex,
-      pid: ev.childPid,
-      startTime: r.context.startTime,
-    });
+    this.table.setContext(ev.childPid, startTime, r.context);
+    this.#pendingReads.push({ index: outIndex, pid: ev.childPid, startTime });
     return { ...ev, context: r.context };
   }
 
   #exec(
     ev: ExecEvent,
-    batch: readonly ListenerEvent[],
-    at: number,
+    grab: GrabbedImage | ContextReason | undefined,
     outIndex: number,
   ): ExecWithContext {
     const entry = this.table.get(ev.pid);
-    if (execLater(batch, at, ev.pid)) {
+    if (grab === undefined) {
+      // A later exec of the same pid is in this batch.
       if (entry) entry.context = null;
       return { ...ev, context: null, contextReason: "superseded" };
     }
-    const r = readContext(
-      this.#reader,
-      ev.pid,
-      entry?.startTime ?? null,
-      this.#users,
-    );
+    const r: ContextResult = typeof grab === "string"
+      ? { context: null, reason: grab }
+      : finishContext(this.#reader, ev.pid, grab, this.#users);
     if (r.context === null) {
       if (entry && r.reason !== "pid-reused") entry.context = null;
       return { ...ev, context: null, contextReason: r.reason };

@@ -62,7 +62,7 @@ export function decodeBytes(bytes: Uint8Array): DecodedBytes {
   try {
     return { text: UTF8_STRICT.decode(bytes) };
   } catch {
-    return { text: UTF8.decode(bytes), raw: bytes.slice() };
+    return { text: UTF8.decode(bytes), raw: new Uint8Array(bytes) };
   }
 }
 
@@ -289,7 +289,7 @@ export function parseCmdline(bytes: Uint8Array): Cmdline {
       const part = bytes.subarray(start, i);
       const d = decodeBytes(part);
       argv.push(d.text);
-      raws.push(d.raw ?? part.slice());
+      raws.push(d.raw ?? new Uint8Array(part));
       if (d.raw) lossy = true;
       start = i + 1;
     }
