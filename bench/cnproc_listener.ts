@@ -59,7 +59,7 @@ tracked[root] = 1;
 const latency = new Uint32Array(LATENCY_BUCKETS + 1);
 let latencyCount = 0;
 let latencyMaxUs = 0;
-let nFork = 0, nExec = 0, nExit = 0, nOther = 0, nAll = 0;
+let nFork = 0, nExec = 0, nExit = 0, nOther = 0, nAll = 0, nWindow = 0;
 let lostReports = 0, lostCount = 0;
 let cpuStart: ReturnType<typeof process.cpuUsage> | undefined;
 
@@ -109,6 +109,9 @@ function snapshot() {
     exit: nExit,
     other: nOther,
     all: nAll,
+    // Events of any process received since the first counted one (the CPU
+    // time covers them all).
+    window: nWindow,
     lost: lostCount,
     lostReports,
     cpuUs: cpu.user + cpu.system,
@@ -172,6 +175,7 @@ for await (const ev of listener) {
     continue;
   }
   nAll++;
+  if (cpuStart !== undefined) nWindow++;
   if (calibrating > 0) {
     if (ev.type === "comm" && ev.pid === self) {
       const bracket = brackets.get(ev.comm);
@@ -186,7 +190,10 @@ for await (const ev of listener) {
     continue;
   }
   if (count(ev)) {
-    cpuStart ??= process.cpuUsage();
+    if (cpuStart === undefined) {
+      cpuStart = process.cpuUsage();
+      nWindow = 1;
+    }
     const us = (performance.now() + offsetMs -
       Number(ev.timestampNs) / NS_PER_MS) * US_PER_MS;
     const bucket = us <= 0

@@ -11,7 +11,8 @@
  * tree under --root (descendants learnt from FORK events; the root's own
  * events are not counted), until "stop" or EOF on stdin. It then prints one
  * JSON line: events counted, the kernel's drops (SO_MEMINFO), its CPU time
- * since the first counted event (getrusage), and the delivery latency
+ * since the first counted event (getrusage) with the number of events of any
+ * process received meanwhile ("window"), and the delivery latency
  * (CLOCK_MONOTONIC at receipt minus the event's timestamp_ns).
  *
  * Build: cc -O2 -pthread -o bench/out/ref_listener bench/ref_listener.c
@@ -49,7 +50,7 @@
 static unsigned char tracked[PID_LIMIT];
 static uint32_t latency[LAT_BUCKETS + 1];
 static uint64_t lat_count, lat_max_ns;
-static uint64_t n_fork, n_exec, n_exit, n_other, n_all, n_enobufs;
+static uint64_t n_fork, n_exec, n_exit, n_other, n_all, n_window, n_enobufs;
 static int root_pid;
 static int started;
 static struct rusage usage0;
@@ -119,9 +120,11 @@ static void handle_datagram(const unsigned char *buf, size_t len, int64_t now) {
     memcpy(&ev, cn->data, sizeof ev);
     if (ev.what == PROC_EVENT_NONE) continue;
     n_all++;
+    if (started) n_window++;
     if (count_event(&ev)) {
       if (!started) {
         started = 1;
+        n_window = 1;
         getrusage(RUSAGE_SELF, &usage0);
       }
       record_latency(ev.timestamp_ns, now);
@@ -291,12 +294,13 @@ int main(int argc, char **argv) {
   close(fd);
   uint64_t received = n_fork + n_exec + n_exit + n_other;
   printf("{\"listener\":\"c\",\"received\":%llu,\"fork\":%llu,\"exec\":%llu,"
-         "\"exit\":%llu,\"other\":%llu,\"all\":%llu,\"drops\":%lld,"
+         "\"exit\":%llu,\"other\":%llu,\"all\":%llu,\"window\":%llu,\"drops\":%lld,"
          "\"lost\":%lld,\"enobufs\":%llu,\"cpuUs\":%lld,\"latency\":{\"n\":%llu,"
          "\"p50Us\":%llu,\"p99Us\":%llu,\"maxUs\":%llu}}\n",
          (unsigned long long)received, (unsigned long long)n_fork,
          (unsigned long long)n_exec, (unsigned long long)n_exit,
          (unsigned long long)n_other, (unsigned long long)n_all,
+         (unsigned long long)n_window,
          (long long)drops, (long long)drops, (unsigned long long)n_enobufs,
          (long long)(started ? cpu_us(&usage1) - cpu_us(&usage0) : 0),
          (unsigned long long)lat_count, (unsigned long long)percentile_us(0.5),

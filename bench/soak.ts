@@ -30,10 +30,15 @@ import {
 import process from "node:process";
 import { parseArgs } from "node:util";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = new URL(import.meta.url).pathname.replace(
+  /(\/build\/node|\/bench\/out\/node)?\/bench\/[^/]+$/,
+  "/",
+);
 const OUT = ROOT + "bench/out/";
 const BIN = ROOT + "node_modules/.bin/";
-const NODE_LISTENER = ROOT + "build/node/bench/cnproc_listener.js";
+// Its own copy for Node: the shared build/node/ changes under other work.
+const NODE_OUT_DIR = OUT + "node/";
+const NODE_LISTENER = NODE_OUT_DIR + "bench/cnproc_listener.js";
 const TS_LISTENER = ROOT + "bench/cnproc_listener.ts";
 const NETLINK_CONNECTOR = 11;
 const READY_TIMEOUT_MS = 30_000;
@@ -189,7 +194,12 @@ async function main(): Promise<void> {
   ], { stdio: "inherit" });
   if (cc.status !== 0) throw new Error("cc failed for bench/storm.c");
   if (runtimes.includes("node")) {
-    spawnSync(BIN + "tsc", ["-p", ROOT + "tsconfig.json"], { stdio: "ignore" });
+    spawnSync(BIN + "tsc", [
+      "-p",
+      ROOT + "tsconfig.json",
+      "--outDir",
+      NODE_OUT_DIR,
+    ], { stdio: "ignore" });
     if (!existsSync(NODE_LISTENER)) throw new Error("tsc emitted nothing");
   }
 
