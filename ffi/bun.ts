@@ -54,6 +54,9 @@ export type BunWaitStrategy = "signal" | "worker" | "timer";
 /** The strategy {@link adapter} uses (chosen by measurement). */
 export const DEFAULT_BUN_WAIT_STRATEGY: BunWaitStrategy = "signal";
 
+/** The strategy {@link adapter} uses inside a Bun Worker (no signals there). */
+export const WORKER_THREAD_WAIT_STRATEGY: BunWaitStrategy = "worker";
+
 /**
  * Under sustained load the `"signal"` wait resolves at most once per this
  * many milliseconds: after {@link BUSY_WAKES} wakes in quick succession, a
@@ -598,10 +601,25 @@ class TimerWait extends PendingWait {
 export async function createBunAdapter(
   options: BunAdapterOptions = {},
 ): Promise<Adapter> {
-  const strategy = options.wait ?? DEFAULT_BUN_WAIT_STRATEGY;
+  const g = globalThis as unknown as {
+    process: SignalProcess;
+    Bun?: { isMainThread?: boolean };
+  };
+  // Only the main thread receives signals through process.on: in a Worker
+  // an O_ASYNC socket's SIGIO would take the default action (end the
+  // process), so the wait there is a poll worker of its own.
+  const mainThread = g.Bun?.isMainThread !== false;
+  const strategy = options.wait ??
+    (mainThread ? DEFAULT_BUN_WAIT_STRATEGY : WORKER_THREAD_WAIT_STRATEGY);
+  if (strategy === "signal" && !mainThread) {
+    throw new CnprocError(
+      "invalid-argument",
+      'The "signal" wait works only on Bun\'s main thread; in a Worker use { wait: "worker" } or { wait: "timer" }.',
+    );
+  }
   const minIntervalMs = options.minWakeIntervalMs ?? MIN_WAKE_INTERVAL_MS;
   const libc = bindLibc(await loadBunFfi());
-  const proc = (globalThis as unknown as { process: SignalProcess }).process;
+  const proc = g.process;
   const makeWaiter = (fd: number): Waiter => {
     if (strategy === "worker") return new WorkerWait(libc, fd);
     if (strategy === "timer") return new TimerWait(libc, fd);

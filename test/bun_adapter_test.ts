@@ -83,7 +83,11 @@ function field(o: unknown, ...path: string[]): unknown {
 }
 
 function assertClean(run: BunRun): void {
-  assert.equal(run.signal, null, `Bun was killed (${run.signal}): hung?`);
+  assert.equal(
+    run.signal,
+    null,
+    `Bun ended by ${run.signal} (SIGTERM: it hung until the timeout)`,
+  );
   assert.equal(run.status, 0, `Bun failed: ${run.stderr}`);
 }
 
@@ -296,6 +300,39 @@ describe("Bun adapter (ffi/bun.ts) on the real kernel", { skip }, () => {
       assert.deepEqual(idle.lines, [{ open: true }]);
     },
   );
+
+  it("listen() works inside a Bun Worker (where signals cannot be caught)", {
+    timeout: TEST_TIMEOUT_MS,
+  }, () => {
+    const run = runBun(`
+      const source = \`
+        const { listen } = await import("$ROOT/mod.ts");
+        const listener = await listen({ events: ["exec"] });
+        // The exec comes later, while the wait is armed.
+        const child = Bun.spawn(["/bin/sh", "-c", "sleep 0.2; exec /bin/true"]);
+        const stop = setTimeout(() => listener.close(), 5000);
+        let pid = 0;
+        for await (const ev of listener) {
+          if (ev.type === "exec" && ev.pid === child.pid) {
+            pid = ev.pid;
+            break;
+          }
+        }
+        clearTimeout(stop);
+        postMessage({ pid, childPid: child.pid });
+      \`;
+      const url = URL.createObjectURL(new Blob([source]));
+      const worker = new Worker(url);
+      worker.onmessage = (e) => {
+        console.log(JSON.stringify(e.data));
+        worker.terminate();
+      };
+    `);
+    assertClean(run);
+    assert.equal(run.lines.length, 1, run.stderr);
+    assert.equal(typeof run.lines[0].childPid, "number");
+    assert.equal(run.lines[0].pid, run.lines[0].childPid);
+  });
 
   it("works inside a `bun build --compile` executable", {
     timeout: TEST_TIMEOUT_MS,
