@@ -77,7 +77,12 @@ const STEPS: Step[] = [
   {
     name: "tests under Node",
     group: "node",
-    cmd: ["node", "--test", "--test-concurrency=1", "build/node/test/"],
+    // Only *_test.js: Node 20 would run every .js file under a test/ folder.
+    cmd: [
+      "sh",
+      "-c",
+      "node --test --test-concurrency=1 build/node/test/*_test.js",
+    ],
     timeoutS: 300,
   },
   {
