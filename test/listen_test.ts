@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -24,6 +24,7 @@ import {
 import { compileHelper, removeHelper } from "./helpers/c_helper.ts";
 import {
   connectorSocketDrops,
+  denoFixtureCommand,
   effectiveUid,
   EventLog,
   fixtureCommand,
@@ -450,6 +451,57 @@ describe("listen() against the kernel", { timeout: 120_000 }, () => {
       rmSync(home, { recursive: true, force: true });
     }
   });
+
+  // The library path Debian-style x86-64 systems have; a scoped permission
+  // must name an absolute path.
+  const LIBC_ABSOLUTE = "/lib/x86_64-linux-gnu/libc.so.6";
+  for (
+    const [flags, skip] of [
+      [[], undefined],
+      [
+        [`--allow-ffi=${LIBC_ABSOLUTE}`],
+        existsSync(LIBC_ABSOLUTE) ? undefined : `needs ${LIBC_ABSOLUTE}`,
+      ],
+    ] as const
+  ) {
+    it(
+      `Deno with ${
+        flags[0] ?? "no --allow-ffi"
+      }: ffi-permission, Deno's error as cause`,
+      {
+        timeout: CHILD_RUNTIME_MS + 5000,
+        skip,
+      },
+      async () => {
+        const { command, args } = denoFixtureCommand("live_no_ffi", [
+          "--no-prompt",
+          ...flags,
+        ]);
+        const child = spawnKnown(command, args, {
+          env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NO_COLOR: "1" },
+        });
+        try {
+          const exit = await withTimeout(
+            child.exited,
+            CHILD_RUNTIME_MS,
+            "deno",
+          );
+          assert.deepEqual(exit, { code: 0, signal: null }, child.stderr());
+          const o = JSON.parse(child.stdout().trim());
+          assert.equal(o.listened, false);
+          assert.equal(o.name, "CnprocError");
+          assert.equal(o.kind, "ffi-permission");
+          assert.match(o.message, /Pass --allow-ffi/);
+          assert.ok(
+            ["NotCapable", "PermissionDenied"].includes(o.causeName),
+            `cause ${o.causeName}`,
+          );
+        } finally {
+          child.process.kill("SIGKILL");
+        }
+      },
+    );
+  }
 
   it("keeps the event loop running while it waits", {
     timeout: TEST_MS,

@@ -26,8 +26,9 @@ import {
   spawn,
   type SpawnOptions,
 } from "node:child_process";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { release } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Listener } from "../../mod.ts";
 import type { ListenerEvent } from "../../src/events.ts";
@@ -397,4 +398,53 @@ export function fixtureCommand(
     };
   }
   return { command, args: [file, ...fixtureArgs] };
+}
+
+/**
+ * The checkout's root (the directory holding `node_modules/.bin/deno`),
+ * found from this file whether it runs as .ts or as tsc output.
+ *
+ * @example
+ * ```ts
+ * import { repositoryRoot } from "./live.ts";
+ * console.log(repositoryRoot());
+ * ```
+ */
+export function repositoryRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, "node_modules", ".bin", "deno"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) {
+      throw new Error("no node_modules/.bin/deno above the tests");
+    }
+    dir = up;
+  }
+}
+
+/**
+ * The command that runs the TypeScript fixture `test/fixtures/<name>.ts`
+ * with the Deno of this checkout, from any runtime, with `flags` (and no
+ * other permissions).
+ *
+ * @example
+ * ```ts
+ * import { denoFixtureCommand } from "./live.ts";
+ * const { command, args } = denoFixtureCommand("live_no_ffi", ["--no-prompt"]);
+ * ```
+ */
+export function denoFixtureCommand(
+  name: string,
+  flags: readonly string[],
+): { command: string; args: string[] } {
+  const root = repositoryRoot();
+  return {
+    command: join(root, "node_modules", ".bin", "deno"),
+    args: [
+      "run",
+      "--no-lock",
+      ...flags,
+      join(root, "test", "fixtures", `${name}.ts`),
+    ],
+  };
 }
