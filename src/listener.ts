@@ -297,6 +297,8 @@ export class Listener
     const view = this.#view;
     const decoded = this.#decoded;
     let mine: AckEvent | undefined;
+    let failed = false;
+    let failure: unknown;
     for (let b = 0; b < MAX_BATCHES_PER_FILL; b++) {
       const n = socket.receive();
       if (n === 0) break;
@@ -308,7 +310,14 @@ export class Listener
         if (this.#onDatagram) {
           this.#onDatagram(socket.buffer.subarray(at, at + lengths[i]));
         }
-        decodeMessages(view, at, at + lengths[i], decoded);
+        try {
+          decodeMessages(view, at, at + lengths[i], decoded);
+        } catch (e) {
+          // Decode the rest of the batch; report the first bad datagram
+          // once the good events are queued.
+          if (!failed) failure = e;
+          failed = true;
+        }
       }
       for (let i = 0; i < decoded.length; i++) {
         const ev = decoded[i];
@@ -342,6 +351,7 @@ export class Listener
       this.#stats.lost += count;
       this.#queue.push({ type: "lost", count });
     }
+    if (failed) throw failure;
     return mine;
   }
 
