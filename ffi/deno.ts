@@ -301,9 +301,20 @@ class DenoWaiter implements Waiter {
 
   wait(timeoutMs?: number): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
-    // One poll at a time: a second caller shares the pending one.
-    this.#pending ??= this.#poll(timeoutMs);
-    return this.#pending;
+    if (this.#pending === null) {
+      this.#pending = this.#poll(timeoutMs);
+      return this.#pending;
+    }
+    // One poll at a time: a second caller shares the pending one, bounded
+    // by its own timeout (a false result only means "look again").
+    if (timeoutMs === undefined) return this.#pending;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    return Promise.race([this.#pending, expired]).finally(() =>
+      clearTimeout(timer)
+    );
   }
 
   async #poll(timeoutMs?: number): Promise<boolean> {
