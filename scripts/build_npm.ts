@@ -12,6 +12,8 @@
  *   `bun` to the bun:ffi adapter, `deno` to the Deno.dlopen one, `node` to
  *   the koffi one. Only the running runtime's adapter is ever resolved, and
  *   only when `listen()` first needs it (ffi/runtime.ts loads it lazily).
+ *   Files copied out of the package (without its package.json) fall back to
+ *   picking the adapter by the detected runtime, as the sources do.
  * - `cli.js` gets a `#!/usr/bin/env node` first line and becomes `bin`.
  * - `package.json` is written (version from deno.json), README.md and
  *   LICENSE are copied.
@@ -116,13 +118,34 @@ const ADAPTER_IMPORT_JS =
 // resolved by package.json "imports" conditions (bun, deno, node), so only
 // the running runtime's adapter module is ever loaded.
 export async function importAdapter(runtime) {
-  const { adapter } = await import("#adapter");
+  let module;
+  try {
+    module = await import("#adapter");
+  } catch (error) {
+    if (!isUnresolvedAdapterImport(error)) throw error;
+    // The files were copied out of the package, away from its package.json:
+    // pick the adapter by the detected runtime, as the sources do.
+    if (runtime === "deno") module = await import("./deno.js");
+    else if (runtime === "bun") module = await import("./bun.js");
+    else module = await import("./node.js");
+  }
+  const { adapter } = module;
   if (adapter.runtime !== runtime) {
     throw new Error(
       \`cnproc: the #adapter import resolved the \${adapter.runtime} adapter, but this is \${runtime}; the resolver's export conditions do not match the runtime.\`,
     );
   }
   return adapter;
+}
+
+// "#adapter" itself could not be resolved (as opposed to an error raised
+// while loading the adapter, such as a missing koffi, which has a kind).
+function isUnresolvedAdapterImport(error) {
+  if (typeof error !== "object" || error === null || "kind" in error) {
+    return false;
+  }
+  return error.code === "ERR_PACKAGE_IMPORT_NOT_DEFINED" ||
+    String(error.message).includes("#adapter");
 }
 `;
 
@@ -211,7 +234,10 @@ function main(): void {
   }
   writeFileSync(adapterImport, ADAPTER_IMPORT_JS);
   // The conditions work only if nothing else imports an adapter directly.
-  for (const file of listFiles(OUT).filter((f) => f.endsWith(".js"))) {
+  const scanned = listFiles(OUT).filter((f) =>
+    f.endsWith(".js") && f !== adapterImport
+  );
+  for (const file of scanned) {
     const text = readFileSync(file, "utf8");
     const direct = Object.values(ADAPTERS).find((p) =>
       text.includes(`import("${p.replace("./ffi/", "./")}")`) ||
