@@ -134,6 +134,8 @@ export interface ProcessContext {
  *   exiting) and the process is not a kernel thread.
  * - `permission-denied`: `/proc` refused the read.
  * - `unreadable`: another read failure or unparsable content.
+ * - `unconfirmed`: the read could not be checked against later events
+ *   (the listener had a backlog), so it is not given.
  * - `not-seen`: (exits) the table never read this process.
  */
 export type ContextReason =
@@ -144,6 +146,7 @@ export type ContextReason =
   | "no-command-line"
   | "permission-denied"
   | "unreadable"
+  | "unconfirmed"
   | "not-seen";
 
 /**
@@ -590,7 +593,9 @@ export class ContextTracker {
   /**
    * The fence: void the contexts `enrich` just read for any pid that ran an
    * exec among `later` (events received after the reads), because the
-   * image read may have been that later exec's.
+   * image read may have been that later exec's. With `complete` false (the
+   * events received after the reads are not all of them: a backlog), every
+   * context just read is voided (`"unconfirmed"`).
    *
    * @returns how many contexts were voided
    *
@@ -603,16 +608,20 @@ export class ContextTracker {
    * t.confirm(out, []); // 0
    * ```
    */
-  confirm(out: ContextEvent[], later: readonly ListenerEvent[]): number {
+  confirm(
+    out: ContextEvent[],
+    later: readonly ListenerEvent[],
+    complete = true,
+  ): number {
     const execs = new Set<number>();
     for (const ev of later) if (ev.type === "exec") execs.add(ev.pid);
     let voided = 0;
     for (const r of this.#pendingReads) {
-      if (!execs.has(r.pid)) continue;
+      if (complete && !execs.has(r.pid)) continue;
       const ev = out[r.index] as ContextFields;
       if (ev.context === null) continue;
       ev.context = null;
-      ev.contextReason = "superseded";
+      ev.contextReason = execs.has(r.pid) ? "superseded" : "unconfirmed";
       this.table.setContext(r.pid, r.startTime, null);
       voided++;
     }
@@ -752,9 +761,17 @@ export interface EventSource {
   next(): Promise<IteratorResult<ListenerEvent>>;
   /** Stop. */
   close(): void;
+  /**
+   * Every event available now, without waiting (a `Listener` has it);
+   * without it, events sent during the reads are only seen later.
+   */
+  takeAvailable?(): ListenerEvent[];
 }
 
 const NOT_YET: Promise<null> = Promise.resolve(null);
+// takeAvailable() calls (each up to 16 × 64 events) one drain may make
+// before it gives up on reaching the end of the socket's queue.
+const MAX_TAKES_PER_DRAIN = 64;
 // Rounds of enrich + fence per next() before the fence's events wait for the
 // next call.
 const MAX_FENCE_ROUNDS = 8;
@@ -845,8 +862,8 @@ export class ContextListener
       for (let round = 0; batch.length > 0; round++) {
         const out = this.tracker.enrich(batch);
         const fence: ListenerEvent[] = [];
-        await this.#drain(fence);
-        this.tracker.confirm(out, fence);
+        const complete = await this.#drain(fence);
+        this.tracker.confirm(out, fence, complete);
         for (const ev of out) this.#out.push(ev);
         if (round + 1 >= MAX_FENCE_ROUNDS) {
           this.#carry = fence;
@@ -863,18 +880,30 @@ export class ContextListener
     return p;
   }
 
-  // Move every event available without waiting into `into`.
-  async #drain(into: ListenerEvent[]): Promise<void> {
+  // Move every event available without waiting into `into`: a next() that
+  // settled already, then (when the source can) what the socket holds now.
+  // A pending next() alone is not enough: it settles only after the event
+  // loop turns, so events sent during the reads would go unseen.
+  // Returns false when the socket still held events after the last take.
+  async #drain(into: ListenerEvent[]): Promise<boolean> {
     for (;;) {
-      if (this.#done) return;
+      if (this.#done) return true;
       const p = this.#pending ?? this.#source.next();
       this.#pending = p;
       const r = await Promise.race([p, NOT_YET]);
-      if (r === null) return;
+      if (r === null) {
+        if (this.#source.takeAvailable === undefined) return true;
+        for (let i = 0; i < MAX_TAKES_PER_DRAIN; i++) {
+          const now = this.#source.takeAvailable();
+          if (now.length === 0) return true;
+          for (const ev of now) into.push(ev);
+        }
+        return false;
+      }
       this.#pending = null;
       if (r.done) {
         this.#done = true;
-        return;
+        return true;
       }
       into.push(r.value);
     }

@@ -375,6 +375,28 @@ export class Listener
       ev.type === "exit" && ev.exitCode !== 0;
   }
 
+  /**
+   * Every event available right now, without waiting: drains the socket
+   * into the queue and empties it. A `next()` still pending then resolves
+   * with a later event. For consumers that must know what the kernel has
+   * sent up to this instant (the process-context fence).
+   *
+   * @example
+   * ```ts
+   * import type { Listener } from "./listener.ts";
+   * const pending = (l: Listener) => l.takeAvailable().length;
+   * ```
+   */
+  takeAvailable(): ListenerEvent[] {
+    const out: ListenerEvent[] = [];
+    if (this.#closed) return out;
+    this.#fill();
+    for (let r = this.#take(); r !== undefined; r = this.#take()) {
+      out.push(r.value);
+    }
+    return out;
+  }
+
   #take(): IteratorResult<ListenerEvent> | undefined {
     const q = this.#queue;
     if (this.#head < q.length) {

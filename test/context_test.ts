@@ -1,0 +1,421 @@
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import {
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type {
+  ExecEvent,
+  ExitEvent,
+  ForkEvent,
+  ListenerEvent,
+} from "../src/events.ts";
+import {
+  type ContextEvent,
+  ContextListener,
+  ContextTracker,
+  type EventSource,
+  readContext,
+} from "../src/context.ts";
+import { fsProcReader } from "../ffi/proc_reader.ts";
+import { listen, withContext } from "../mod.ts";
+
+// ---------------------------------------------------------------------------
+// A fake /proc tree in a temporary directory.
+
+const root = mkdtempSync(join(tmpdir(), "cnproc-fakeproc-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+interface FakeProcess {
+  pid: number;
+  ppid: number;
+  startTime: number;
+  comm: string;
+  argv: (string | Uint8Array)[];
+  exe?: string;
+  cwd?: string;
+  uid?: number;
+  state?: string;
+  threads?: number[];
+}
+
+function put(p: FakeProcess): void {
+  const dir = join(root, "proc", String(p.pid));
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "task", String(p.pid)), { recursive: true });
+  for (const t of p.threads ?? []) mkdirSync(join(dir, "task", String(t)));
+  const threads = 1 + (p.threads?.length ?? 0);
+  writeFileSync(
+    join(dir, "stat"),
+    `${p.pid} (${p.comm}) ${
+      p.state ?? "S"
+    } ${p.ppid} ${p.pid} ${p.pid} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 ${threads} 0 ${p.startTime} 1000 10\n`,
+  );
+  const parts = p.argv.map((a) =>
+    typeof a === "string" ? new TextEncoder().encode(a) : a
+  );
+  const bytes = new Uint8Array(parts.reduce((n, a) => n + a.length + 1, 0));
+  let at = 0;
+  for (const a of parts) {
+    bytes.set(a, at);
+    at += a.length + 1;
+  }
+  writeFileSync(join(dir, "cmdline"), bytes);
+  const uid = p.uid ?? 0;
+  writeFileSync(
+    join(dir, "status"),
+    `Name:\t${p.comm}\nTgid:\t${p.pid}\nPid:\t${p.pid}\nPPid:\t${p.ppid}\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\nGid:\t0\t0\t0\t0\nThreads:\t${threads}\n`,
+  );
+  symlinkSync(p.exe ?? "/usr/bin/" + p.comm, join(dir, "exe"));
+  symlinkSync(p.cwd ?? "/", join(dir, "cwd"));
+}
+
+function remove(pid: number): void {
+  rmSync(join(root, "proc", String(pid)), { recursive: true, force: true });
+}
+
+mkdirSync(join(root, "etc"), { recursive: true });
+writeFileSync(
+  join(root, "etc", "passwd"),
+  "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+);
+
+let ts = 1_000_000_000n;
+const header = () => ({ cpu: 0, timestampNs: ts += 1_000_000n, seq: 0 });
+const forkEv = (
+  parentPid: number,
+  childPid: number,
+  childTid = childPid,
+): ForkEvent => ({
+  type: "fork",
+  ...header(),
+  parentPid,
+  parentTid: parentPid,
+  childPid,
+  childTid,
+});
+const execEv = (pid: number): ExecEvent => ({
+  type: "exec",
+  ...header(),
+  pid,
+  tid: pid,
+});
+const exitEv = (pid: number, parentPid = 0): ExitEvent => ({
+  type: "exit",
+  ...header(),
+  pid,
+  tid: pid,
+  exitCode: 0,
+  exitSignal: 17,
+  parentPid,
+  parentTid: parentPid,
+});
+
+function only<T extends ContextEvent["type"]>(
+  out: ContextEvent[],
+  type: T,
+): Extract<ContextEvent, { type: T }> {
+  const found = out.filter((e) => e.type === type);
+  assert.equal(found.length, 1, `one ${type} event`);
+  return found[0] as Extract<ContextEvent, { type: T }>;
+}
+
+describe("context over a fake /proc", () => {
+  const reader = fsProcReader(root);
+
+  it("reads a context and names the user", () => {
+    put({ pid: 1, ppid: 0, startTime: 1, comm: "init", argv: ["/sbin/init"] });
+    put({
+      pid: 300,
+      ppid: 1,
+      startTime: 5000,
+      comm: "my prog",
+      argv: ["/opt/my prog", "--flag=a b", new Uint8Array([0x61, 0xff])],
+      exe: "/opt/my prog",
+      cwd: "/home/alice",
+      uid: 1000,
+    });
+    const r = readContext(reader, 300);
+    assert.ok(r.context, r.reason);
+    assert.deepEqual(r.context.argv, ["/opt/my prog", "--flag=a b", "a\uFFFD"]);
+    assert.deepEqual([...r.context.argvRaw![2]], [0x61, 0xff]);
+    assert.equal(r.context.exe, "/opt/my prog");
+    assert.equal(r.context.cwd, "/home/alice");
+    assert.equal(r.context.comm, "my prog");
+    assert.equal(r.context.ppid, 1);
+    assert.equal(r.context.uid, 1000);
+    assert.equal(r.context.user, "alice");
+    assert.equal(r.context.startTime, 5000);
+  });
+
+  it("gives null and a reason for a vanished process or a zombie", () => {
+    remove(301);
+    assert.deepEqual(readContext(reader, 301), {
+      context: null,
+      reason: "exited",
+    });
+    put({ pid: 302, ppid: 1, startTime: 9, comm: "z", argv: [], state: "Z" });
+    assert.deepEqual(readContext(reader, 302), {
+      context: null,
+      reason: "exited",
+    });
+    put({ pid: 303, ppid: 1, startTime: 9, comm: "busy", argv: [] });
+    assert.deepEqual(readContext(reader, 303), {
+      context: null,
+      reason: "no-command-line",
+    });
+    const t = new ContextTracker(reader);
+    t.rescan();
+    const out = t.enrich([execEv(301)]);
+    assert.equal(only(out, "exec").context, null);
+    assert.equal(only(out, "exec").contextReason, "exited");
+  });
+
+  it("never gives a reused pid another process's data", () => {
+    put({
+      pid: 400,
+      ppid: 1,
+      startTime: 100,
+      comm: "old",
+      argv: ["old", "one"],
+    });
+    const t = new ContextTracker(reader);
+    t.rescan();
+    assert.deepEqual(t.table.get(400)?.context?.argv, ["old", "one"]);
+
+    // Events lost: pid 400 exited and was reused by a new process; the
+    // table still holds the old one when an exec of pid 400 arrives.
+    put({
+      pid: 400,
+      ppid: 1,
+      startTime: 900,
+      comm: "new",
+      argv: ["new", "two"],
+    });
+    let out = t.enrich([execEv(400)]);
+    assert.equal(only(out, "exec").context, null);
+    assert.equal(only(out, "exec").contextReason, "pid-reused");
+    assert.deepEqual(t.table.get(400)?.context?.argv, ["old", "one"]);
+
+    // The old process's exit still carries the old identity; the new
+    // process's fork, exec and exit carry the new one.
+    t.rescan();
+    put({
+      pid: 400,
+      ppid: 1,
+      startTime: 100,
+      comm: "old",
+      argv: ["old", "one"],
+    });
+    t.rescan();
+    remove(400);
+    out = t.enrich([exitEv(400)]);
+    assert.deepEqual(only(out, "exit").context?.argv, ["old", "one"]);
+    assert.equal(only(out, "exit").context?.startTime, 100);
+    assert.equal(only(out, "exit").parentPid, 1);
+    assert.equal(only(out, "exit").parentSource, "table");
+
+    put({
+      pid: 400,
+      ppid: 1,
+      startTime: 900,
+      comm: "new",
+      argv: ["new", "two"],
+    });
+    out = t.enrich([forkEv(1, 400), execEv(400)]);
+    assert.equal(only(out, "fork").context?.startTime, 900);
+    assert.deepEqual(only(out, "exec").context?.argv, ["new", "two"]);
+    assert.equal(only(out, "exec").context?.startTime, 900);
+    remove(400);
+    out = t.enrich([exitEv(400)]);
+    assert.deepEqual(only(out, "exit").context?.argv, ["new", "two"]);
+    assert.equal(typeof only(out, "exit").durationNs, "bigint");
+  });
+
+  it("voids an exec's context when a later exec of the pid follows", () => {
+    put({
+      pid: 500,
+      ppid: 1,
+      startTime: 70,
+      comm: "sh",
+      argv: ["sh", "-c", "x"],
+    });
+    const t = new ContextTracker(reader);
+    t.rescan();
+    put({
+      pid: 500,
+      ppid: 1,
+      startTime: 70,
+      comm: "true",
+      argv: ["/bin/true", "2"],
+    });
+    // In the same batch: the first exec's image is gone.
+    let out = t.enrich([execEv(500), execEv(500)]);
+    const [first, second] = out.filter((e) => e.type === "exec") as Extract<
+      ContextEvent,
+      { type: "exec" }
+    >[];
+    assert.equal(first.context, null);
+    assert.equal(first.contextReason, "superseded");
+    assert.deepEqual(second.context?.argv, ["/bin/true", "2"]);
+    // In the fence (received after the reads): voided after the fact.
+    out = t.enrich([execEv(500)]);
+    assert.notEqual(only(out, "exec").context, null);
+    assert.equal(t.confirm(out, [execEv(500)]), 1);
+    assert.equal(only(out, "exec").context, null);
+    assert.equal(only(out, "exec").contextReason, "superseded");
+    // Events that are not an exec of that pid void nothing.
+    out = t.enrich([execEv(500)]);
+    assert.equal(t.confirm(out, [execEv(501), exitEv(7)]), 0);
+    assert.notEqual(only(out, "exec").context, null);
+  });
+
+  it("after a loss, rescans: the table matches the tree", () => {
+    put({ pid: 600, ppid: 1, startTime: 10, comm: "a", argv: ["a"] });
+    put({
+      pid: 601,
+      ppid: 600,
+      startTime: 11,
+      comm: "b",
+      argv: ["b"],
+      threads: [602],
+    });
+    const t = new ContextTracker(reader);
+    t.rescan();
+    assert.deepEqual(t.table.descendantsOf(600), [601]);
+    assert.equal(t.table.isThread(601, 602), true);
+    remove(601);
+    put({ pid: 603, ppid: 600, startTime: 12, comm: "c", argv: ["c", "d"] });
+    const out = t.enrich([{ type: "lost", count: 5 }]);
+    assert.deepEqual(out, [{ type: "lost", count: 5 }]);
+    assert.deepEqual(t.table.descendantsOf(600), [603]);
+    assert.equal(t.table.get(601), undefined);
+    assert.deepEqual(t.table.get(603)?.context?.argv, ["c", "d"]);
+  });
+
+  it("gives a fork the parent's image and a thread its process's", () => {
+    put({ pid: 700, ppid: 1, startTime: 20, comm: "srv", argv: ["srv", "-d"] });
+    const t = new ContextTracker(reader);
+    t.rescan();
+    put({
+      pid: 701,
+      ppid: 700,
+      startTime: 21,
+      comm: "srv",
+      argv: ["srv", "-d"],
+    });
+    const out = t.enrich([forkEv(700, 701), forkEv(1, 700, 705)]);
+    const forks = out.filter((e) => e.type === "fork") as Extract<
+      ContextEvent,
+      { type: "fork" }
+    >[];
+    assert.deepEqual(forks[0].context?.argv, ["srv", "-d"]);
+    assert.equal(forks[0].context?.startTime, 21);
+    assert.equal(forks[0].context?.ppid, 700);
+    assert.equal(forks[1].context?.startTime, 20);
+    assert.equal(t.table.isThread(700, 705), true);
+  });
+
+  it("drives a source through ContextListener, fence included", async () => {
+    put({ pid: 800, ppid: 1, startTime: 30, comm: "x", argv: ["x", "1"] });
+    const queue: ListenerEvent[] = [
+      forkEv(1, 800),
+      execEv(800),
+      exitEv(800, 1),
+    ];
+    let closed = false;
+    const source: EventSource = {
+      next: () =>
+        Promise.resolve(
+          queue.length > 0
+            ? { done: false, value: queue.shift()! }
+            : { done: true, value: undefined },
+        ),
+      close: () => {
+        closed = true;
+      },
+    };
+    const l = new ContextListener(source, reader);
+    const seen: ContextEvent[] = [];
+    for await (const ev of l) seen.push(ev);
+    assert.deepEqual(seen.map((e) => e.type), ["fork", "exec", "exit"]);
+    const exec = seen[1] as Extract<ContextEvent, { type: "exec" }>;
+    assert.deepEqual(exec.context?.argv, ["x", "1"]);
+    const exit = seen[2] as Extract<ContextEvent, { type: "exit" }>;
+    assert.deepEqual(exit.context?.argv, ["x", "1"]);
+    assert.equal(
+      exit.durationNs,
+      exit.timestampNs - (seen[0] as ForkEvent).timestampNs,
+    );
+    assert.equal(closed, false);
+    l.close();
+    assert.equal(closed, true);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The real kernel.
+
+const LIVE_TIMEOUT_MS = 10_000;
+
+describe("context from the real kernel", () => {
+  it(
+    "gives a child's exec its argv with spaces and non-UTF-8 bytes",
+    { timeout: LIVE_TIMEOUT_MS + 5_000 },
+    async () => {
+      const listener = await listen({ events: ["fork", "exec", "exit"] });
+      const events = await withContext(listener);
+      const timer = setTimeout(() => events.close(), LIVE_TIMEOUT_MS);
+      // The shell execs a second shell whose argv holds a space and 0xff.
+      const script =
+        `x=$(printf 'a\\377b'); exec /bin/sh -c 'sleep 0.2; exit 3' 'arg with spaces' "$x"`;
+      const child = spawn("/bin/sh", ["-c", script], { stdio: "ignore" });
+      const pid = child.pid!;
+      child.on("exit", () => setTimeout(() => events.close(), 300));
+      const execs: Extract<ContextEvent, { type: "exec" }>[] = [];
+      let exit: Extract<ContextEvent, { type: "exit" }> | undefined;
+      for await (const ev of events) {
+        if (ev.type === "exec" && ev.pid === pid) execs.push(ev);
+        if (ev.type === "exit" && ev.pid === pid && ev.tid === pid) exit = ev;
+      }
+      clearTimeout(timer);
+      assert.equal(execs.length, 2, "two execs of the child's pid");
+      // The first exec's image was replaced at once: it must be null
+      // (superseded, or gone) or the first shell's own command line.
+      if (execs[0].context !== null) {
+        assert.deepEqual(execs[0].context.argv, ["/bin/sh", "-c", script]);
+      } else {
+        assert.ok(execs[0].contextReason);
+      }
+      const ctx = execs[1].context;
+      assert.ok(ctx, `second exec context: ${execs[1].contextReason}`);
+      assert.deepEqual(ctx.argv, [
+        "/bin/sh",
+        "-c",
+        "sleep 0.2; exit 3",
+        "arg with spaces",
+        "a\uFFFDb",
+      ]);
+      assert.deepEqual([...ctx.argvRaw![4]], [0x61, 0xff, 0x62]);
+      assert.ok(
+        /sh$/.test(ctx.exe ?? ""),
+        `exe of the shell: ${ctx.exe}`,
+      );
+      assert.equal(ctx.ppid, process.pid);
+      assert.equal(ctx.uid, process.getuid?.() ?? ctx.uid);
+      assert.equal(typeof ctx.user, "string");
+      assert.ok(exit, "the child's exit");
+      assert.deepEqual(exit.context?.argv, ctx.argv);
+      assert.equal(exit.exitCode, 3 << 8);
+      assert.ok(
+        exit.durationNs !== undefined && exit.durationNs > 150_000_000n,
+      );
+    },
+  );
+});
