@@ -166,15 +166,29 @@ describe("the npm package, packed and installed", () => {
     }
     writeFileSync(join(project, "live.mjs"), LIVE_SCRIPT);
     writeFileSync(join(project, "no_koffi.mjs"), NO_KOFFI_SCRIPT);
-    // Offline: koffi (and @types/node for the consumer) from npm's cache.
-    runOk("npm", [
-      "install",
-      join(temp, packed[0].filename),
-      "@types/node@^20",
-      "--no-audit",
-      "--no-fund",
-      "--offline",
-    ], project);
+    // koffi (and @types/node, the version this repository uses, for the
+    // consumer) from npm's cache. A cache filled by `npm ci` alone may lack
+    // the registry metadata an install needs: then ask the registry.
+    const typesNode = JSON.parse(
+      readFileSync(join(ROOT, "node_modules/@types/node/package.json"), "utf8"),
+    ).version;
+    const install = (mode: string) =>
+      run("npm", [
+        "install",
+        join(temp, packed[0].filename),
+        `@types/node@${typesNode}`,
+        "--no-audit",
+        "--no-fund",
+        mode,
+      ], project);
+    let r = install("--offline");
+    if (r.status !== 0) {
+      console.warn(
+        `npm install --offline failed, retrying with --prefer-offline:\n${r.stderr}`,
+      );
+      r = install("--prefer-offline");
+    }
+    assert.equal(r.status, 0, `npm install failed:\n${r.stdout}\n${r.stderr}`);
   });
 
   after(() => {
