@@ -59,17 +59,15 @@ export const WORKER_THREAD_WAIT_STRATEGY: BunWaitStrategy = "worker";
 
 /**
  * Under sustained load the `"signal"` wait resolves at most once per this
- * many milliseconds: after {@link BUSY_WAKES} wakes in quick succession, a
- * wait that starts sooner lets datagrams gather for the rest of the
- * interval. Idle and light load see no delay.
+ * many milliseconds: once the last {@link BUSY_WAKES} wakes came faster
+ * than one per interval, a wait that starts sooner lets datagrams gather
+ * for the rest of the interval, until a look finds the socket empty. Idle
+ * and light load see no delay.
  */
 export const MIN_WAKE_INTERVAL_MS = 1;
 
-/**
- * Consecutive busy wakes (less than {@link MIN_WAKE_INTERVAL_MS} apart, or
- * after gathering) before the `"signal"` wait starts gathering.
- */
-export const BUSY_WAKES = 2;
+/** How many recent wakes the `"signal"` wait's rate test looks at. */
+export const BUSY_WAKES = 8;
 
 /**
  * Options of {@link createBunAdapter}.
@@ -342,7 +340,9 @@ class SignalWait extends PendingWait {
   #proc: SignalProcess;
   #minIntervalMs: number;
   #lastWake = -Infinity;
-  #busyWakes = 0;
+  #recentWakes = new Float64Array(BUSY_WAKES).fill(-Infinity);
+  #ringNext = 0;
+  #gathering = false;
   #armed = false;
   #delay: ReturnType<typeof setTimeout> | undefined;
 
@@ -368,25 +368,27 @@ class SignalWait extends PendingWait {
   }
 
   protected start(): void {
-    // Busy (the last wakes came in quick succession): let datagrams gather
-    // for the rest of the interval, then look, so that a storm costs one
-    // wake per interval instead of one per handful of datagrams.
+    // Gathering (a storm): let datagrams collect for the rest of the
+    // interval, then look, so that a storm costs one wake per interval
+    // instead of one per handful of datagrams.
     const since = performance.now() - this.#lastWake;
-    if (this.#busyWakes >= BUSY_WAKES && since < this.#minIntervalMs) {
+    if (this.#gathering && since < this.#minIntervalMs) {
       this.#delay = setTimeout(() => {
         this.#delay = undefined;
-        this.#readyOrArm(true);
+        this.#readyOrArm();
       }, this.#minIntervalMs - since);
       return;
     }
-    this.#readyOrArm(false);
+    this.#readyOrArm();
   }
 
-  #readyOrArm(gathered: boolean): void {
+  #readyOrArm(): void {
     if (readable(this.#libc, this.#pollfd)) {
-      this.#wake(gathered);
+      this.#wake();
       return;
     }
+    // Quiet again: wake on the next datagram.
+    this.#gathering = false;
     if (this.#libc.fcntl(this.#fd, F_SETFL, this.#flags | O_ASYNC) < 0) {
       throw new SyscallError("fcntl", this.#libc.errno());
     }
@@ -396,12 +398,17 @@ class SignalWait extends PendingWait {
     this.check();
   }
 
-  // A wake is busy when data had gathered during a delay, or when it came
-  // less than the interval after the previous one.
-  #wake(gathered: boolean): void {
+  // Gather once the last BUSY_WAKES wakes came faster than one per
+  // interval on average; stop at the first look that finds nothing.
+  #wake(): void {
     const now = performance.now();
-    const busy = gathered || now - this.#lastWake < this.#minIntervalMs;
-    this.#busyWakes = busy ? this.#busyWakes + 1 : 0;
+    const ring = this.#recentWakes;
+    const oldest = ring[this.#ringNext];
+    ring[this.#ringNext] = now;
+    this.#ringNext = (this.#ringNext + 1) % ring.length;
+    if (now - oldest < ring.length * this.#minIntervalMs) {
+      this.#gathering = true;
+    }
     this.#lastWake = now;
     this.finish(true);
   }
@@ -417,7 +424,7 @@ class SignalWait extends PendingWait {
 
   /** Called on SIGIO (from any O_ASYNC descriptor): resolve if readable. */
   check(): void {
-    if (this.#armed && readable(this.#libc, this.#pollfd)) this.#wake(false);
+    if (this.#armed && readable(this.#libc, this.#pollfd)) this.#wake();
   }
 
   protected release(): void {
