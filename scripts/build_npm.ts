@@ -14,6 +14,7 @@
  *   only when `listen()` first needs it (ffi/runtime.ts loads it lazily).
  *   Files copied out of the package (without its package.json) fall back to
  *   picking the adapter by the detected runtime, as the sources do.
+ * - `.d.ts` files import `./x.js` instead of `./x.ts` (any TypeScript).
  * - `cli.js` gets a `#!/usr/bin/env node` first line and becomes `bin`.
  * - `package.json` is written (version from deno.json), README.md and
  *   LICENSE are copied.
@@ -177,6 +178,20 @@ function compile(withCli: boolean): void {
   run(TSC, ["-p", config]);
 }
 
+// A relative module specifier ending in .ts, in a declaration's `from "…"`,
+// `import "…"` or `import("…")`.
+const TS_SPECIFIER =
+  /(\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)"(\.{1,2}\/[^"]*)\.ts"/gm;
+
+/**
+ * tsc keeps the `.ts` specifiers of the sources in `.d.ts` files; write
+ * `.js`, as for the JavaScript, so that any TypeScript version resolves
+ * them (each `x.js` finds its `x.d.ts`).
+ */
+export function rewriteDeclarationSpecifiers(text: string): string {
+  return text.replace(TS_SPECIFIER, (_, head, path) => `${head}"${path}.js"`);
+}
+
 function listFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
     d.isDirectory() ? listFiles(join(dir, d.name)) : [join(dir, d.name)]
@@ -260,6 +275,18 @@ function main(): void {
     console.warn(
       `build_npm: warning: ${p} was not built (tsconfig.json excludes its source); that runtime cannot listen with this package`,
     );
+  }
+  for (const file of listFiles(OUT).filter((f) => f.endsWith(".d.ts"))) {
+    const text = rewriteDeclarationSpecifiers(readFileSync(file, "utf8"));
+    const left = text.match(/"\.{1,2}\/[^"\n]*\.ts"/);
+    if (left !== null) {
+      throw new Error(
+        `npm/${relative(OUT, file)} still imports ${
+          left[0]
+        }: extend TS_SPECIFIER`,
+      );
+    }
+    writeFileSync(file, text);
   }
   if (withCli) addShebang(join(OUT, "cli.js"));
 
