@@ -127,6 +127,31 @@ const failure = await listen({ events: ["exec"] }).then(
 console.log(JSON.stringify({ decoded, failure }));
 `;
 
+// Relative static and dynamic imports in built JavaScript.
+const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|^import\s*)"([^"]+)"/gm;
+
+/** Every file `entry` reaches by imports inside the package, and the bare
+ * specifiers (packages, `#imports`) it names, relative to `pkg`. */
+function moduleGraph(pkg: string, entry: string): string[] {
+  const seen = new Set<string>();
+  const todo = [entry];
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    if (!file.endsWith(".js")) continue;
+    const text = readFileSync(join(pkg, file), "utf8")
+      .replace(/\/\*[\s\S]*?\*\//g, "") // doc comments hold example imports
+      .replace(/^\s*\/\/.*$/gm, "");
+    for (const [, spec] of text.matchAll(IMPORT)) {
+      if (spec.startsWith(".")) {
+        todo.push(join(dirname(file), spec).replaceAll("\\", "/"));
+      } else seen.add(spec);
+    }
+  }
+  return [...seen].sort();
+}
+
 describe("the npm package, packed and installed", () => {
   let temp = "";
   let project = "";
@@ -261,6 +286,19 @@ describe("the npm package, packed and installed", () => {
     } finally {
       renameSync(hiddenKoffi(), koffiDir());
     }
+  });
+
+  it("cnproc/decode's module graph holds no FFI module", () => {
+    const pkg = join(project, "node_modules/cnproc");
+    const graph = moduleGraph(pkg, "decode.js");
+    assert.ok(graph.includes("src/decode.js"), graph.join(", "));
+    const ffi = graph.filter((f) =>
+      f.startsWith("ffi/") || !f.startsWith("src/")
+    );
+    assert.deepEqual(ffi, ["decode.js"]);
+    // And the main entry does reach the adapters, through #adapter only.
+    const main = moduleGraph(pkg, "mod.js");
+    assert.ok(main.includes("ffi/adapter_import.js"), main.join(", "));
   });
 
   it("runs the cnproc bin under Node", () => {
