@@ -244,19 +244,35 @@ const NAME_OF_WHAT: Readonly<Record<number, string>> = {
   [PROC_EVENT_EXIT]: "exit",
 };
 
-// Bytes of event_data each known event needs.
-const DATA_LEN_OF_WHAT: Readonly<Record<number, number>> = {
-  [PROC_EVENT_NONE]: ACK_LEN,
-  [PROC_EVENT_FORK]: FORK_LEN,
-  [PROC_EVENT_EXEC]: EXEC_LEN,
-  [PROC_EVENT_UID]: ID_LEN,
-  [PROC_EVENT_GID]: ID_LEN,
-  [PROC_EVENT_SID]: EXEC_LEN,
-  [PROC_EVENT_PTRACE]: PTRACE_LEN,
-  [PROC_EVENT_COMM]: COMM_LEN,
-  [PROC_EVENT_COREDUMP]: COREDUMP_LEN,
-  [PROC_EVENT_EXIT]: EXIT_LEN,
-};
+// dataLenOf() of a `what` this version does not know.
+const UNKNOWN_WHAT = -1;
+
+// Bytes of event_data each known event needs. A switch: the PROC_EVENT_*
+// values are too sparse for a fast table.
+function dataLenOf(what: number): number {
+  switch (what) {
+    case PROC_EVENT_NONE:
+      return ACK_LEN;
+    case PROC_EVENT_FORK:
+      return FORK_LEN;
+    case PROC_EVENT_EXEC:
+    case PROC_EVENT_SID:
+      return EXEC_LEN;
+    case PROC_EVENT_UID:
+    case PROC_EVENT_GID:
+      return ID_LEN;
+    case PROC_EVENT_PTRACE:
+      return PTRACE_LEN;
+    case PROC_EVENT_COMM:
+      return COMM_LEN;
+    case PROC_EVENT_COREDUMP:
+      return COREDUMP_LEN;
+    case PROC_EVENT_EXIT:
+      return EXIT_LEN;
+    default:
+      return UNKNOWN_WHAT;
+  }
+}
 
 /**
  * Decode the `struct proc_event` at `offset`, `len` bytes long (the
@@ -284,8 +300,22 @@ export function decodeProcEvent(
   seq: number,
   ack: number,
 ): ProcEvent {
-  need("process event header", offset, PROC_EVENT_HEADER_LEN, offset + len);
-  need("process event header", offset, PROC_EVENT_HEADER_LEN, view.byteLength);
+  // The view may end before the `len` bytes do.
+  const end = Math.min(offset + len, view.byteLength);
+  need("process event header", offset, PROC_EVENT_HEADER_LEN, end);
+  return decodeEvent(view, offset, len, end, seq, ack);
+}
+
+// decodeProcEvent once the header is known to be there; `end` is where the
+// readable bytes of the event stop (offset + len, or the end of the view).
+function decodeEvent(
+  view: DataView,
+  offset: number,
+  len: number,
+  end: number,
+  seq: number,
+  ack: number,
+): ProcEvent {
   const what = view.getUint32(offset + PROC_EVENT_WHAT_OFFSET, LE);
   const cpu = view.getUint32(offset + PROC_EVENT_CPU_OFFSET, LE);
   const timestampNs = view.getBigUint64(
@@ -294,9 +324,9 @@ export function decodeProcEvent(
   );
   const d = offset + PROC_EVENT_HEADER_LEN;
   const dataLen = len - PROC_EVENT_HEADER_LEN;
-  const needed = DATA_LEN_OF_WHAT[what];
-  if (needed === undefined) {
-    const size = Math.min(dataLen, view.byteLength - d);
+  const needed = dataLenOf(what);
+  if (needed === UNKNOWN_WHAT) {
+    const size = end - d;
     const data = new Uint8Array(size);
     data.set(new Uint8Array(view.buffer, view.byteOffset + d, size));
     if (size < dataLen) {
@@ -304,8 +334,10 @@ export function decodeProcEvent(
     }
     return { type: "unknown", cpu, timestampNs, seq, what, data };
   }
-  const end = Math.min(d + dataLen, view.byteLength);
-  need(`${NAME_OF_WHAT[what]} event data`, d, needed, end);
+  if (d + needed > end) {
+    // The name is built only here: this runs once per event.
+    need(`${NAME_OF_WHAT[what]} event data`, d, needed, end);
+  }
   switch (what) {
     case PROC_EVENT_FORK:
       return {
@@ -457,54 +489,73 @@ export function decodeMessages(
   }
   let at = offset;
   while (at < end) {
-    const h = decodeNetlinkHeader(view, at, end);
-    if (h.len < NLMSG_HDRLEN) {
+    // The fields are read in place (no header objects): this loop runs once
+    // per received message.
+    need("netlink header", at, NLMSG_HDRLEN, end);
+    const msgLen = view.getUint32(at + NLMSG_LEN_OFFSET, LE);
+    const msgType = view.getUint16(at + NLMSG_TYPE_OFFSET, LE);
+    if (msgLen < NLMSG_HDRLEN) {
       throw new DecodeError(
         "netlink message",
         at,
         0,
         end - at,
-        `its nlmsg_len of ${h.len} is shorter than the ${NLMSG_HDRLEN}-byte header`,
+        `its nlmsg_len of ${msgLen} is shorter than the ${NLMSG_HDRLEN}-byte header`,
       );
     }
-    if (at + h.len > end) {
+    if (at + msgLen > end) {
       throw new DecodeError(
         "netlink message",
         at,
-        h.len,
+        msgLen,
         end - at,
-        `its nlmsg_len of ${h.len} is longer than the ${
+        `its nlmsg_len of ${msgLen} is longer than the ${
           end - at
         } bytes received`,
       );
     }
     const payload = at + NLMSG_HDRLEN;
-    const msgEnd = at + h.len;
-    if (h.type === NLMSG_DONE) {
-      const c = decodeConnectorHeader(view, payload, msgEnd);
-      if (c.idx !== CN_IDX_PROC || c.val !== CN_VAL_PROC) {
+    const msgEnd = at + msgLen;
+    if (msgType === NLMSG_DONE) {
+      need("connector header", payload, CN_MSG_LEN, msgEnd);
+      const idx = view.getUint32(payload + CN_MSG_IDX_OFFSET, LE);
+      const val = view.getUint32(payload + CN_MSG_VAL_OFFSET, LE);
+      if (idx !== CN_IDX_PROC || val !== CN_VAL_PROC) {
         throw new DecodeError(
           "connector header",
           payload,
           0,
           msgEnd - payload,
-          `it is for connector ${c.idx}:${c.val}, not process events (${CN_IDX_PROC}:${CN_VAL_PROC})`,
+          `it is for connector ${idx}:${val}, not process events (${CN_IDX_PROC}:${CN_VAL_PROC})`,
         );
       }
+      const dataLen = view.getUint16(payload + CN_MSG_LEN_OFFSET, LE);
       const data = payload + CN_MSG_LEN;
-      if (data + c.len > msgEnd) {
+      if (data + dataLen > msgEnd) {
         throw new DecodeError(
           "connector data",
           data,
-          c.len,
+          dataLen,
           msgEnd - data,
-          `its cn_msg.len of ${c.len} is longer than the ${
+          `its cn_msg.len of ${dataLen} is longer than the ${
             msgEnd - data
           } bytes the message holds`,
         );
       }
-      out.push(decodeProcEvent(view, data, c.len, c.seq, c.ack));
-    } else if (h.type === NLMSG_ERROR) {
+      // All dataLen bytes are in the view: checked above.
+      const dataEnd = data + dataLen;
+      need("process event header", data, PROC_EVENT_HEADER_LEN, dataEnd);
+      out.push(
+        decodeEvent(
+          view,
+          data,
+          dataLen,
+          dataEnd,
+          view.getUint32(payload + CN_MSG_SEQ_OFFSET, LE),
+          view.getUint32(payload + CN_MSG_ACK_OFFSET, LE),
+        ),
+      );
+    } else if (msgType === NLMSG_ERROR) {
       need("netlink error", payload, NLMSGERR_MIN_LEN, msgEnd);
       const error = view.getInt32(payload + NLMSGERR_ERROR_OFFSET, LE);
       if (error < 0) {
@@ -519,16 +570,16 @@ export function decodeMessages(
           `its error field of ${error} is not a negative errno or 0`,
         );
       }
-    } else if (h.type !== NLMSG_NOOP) {
+    } else if (msgType !== NLMSG_NOOP) {
       throw new DecodeError(
         "netlink message",
         at,
         0,
         end - at,
-        `its type ${h.type} is not one the connector sends (NLMSG_DONE, NLMSG_ERROR or NLMSG_NOOP)`,
+        `its type ${msgType} is not one the connector sends (NLMSG_DONE, NLMSG_ERROR or NLMSG_NOOP)`,
       );
     }
-    at += nlmsgAlign(h.len);
+    at += nlmsgAlign(msgLen);
   }
   return out.length - before;
 }
