@@ -9,7 +9,8 @@
  * - `--root PID`: count the events of PID's descendants (learnt from fork
  *   events; PID's own events are not counted).
  * - Prints `{"ready":PID}` once subscribed and the clock is calibrated.
- * - `stop` (or EOF) on stdin: closes the listener and prints one JSON line
+ * - `stop` (or EOF) on stdin: reads on until the root's own exit event has
+ *   arrived (at most 10 s), then closes the listener and prints one JSON line
  *   with the counts, `lost` reports, `stats()`, CPU time since the first
  *   counted event, and the delivery latency.
  * - `--report-every SECONDS` (soak): also prints a JSON progress line with
@@ -40,6 +41,7 @@ const CALIBRATION_TIMEOUT_MS = 3000;
 const NS_PER_MS = 1e6;
 const US_PER_MS = 1e3;
 const COMM_PATH = "/proc/self/comm";
+const STOP_GRACE_MS = 10_000;
 
 const { values } = parseArgs({
   options: {
@@ -85,11 +87,15 @@ const calibrationDeadline = setTimeout(() => {
   listener.close();
 }, CALIBRATION_TIMEOUT_MS);
 
+// After "stop", read on until the root's own EXIT (the last event of its
+// tree) has arrived, or STOP_GRACE_MS have passed.
 let stopping = false;
+let rootExited = false;
 function stop(): void {
   if (stopping) return;
   stopping = true;
-  listener.close();
+  if (rootExited) listener.close();
+  else setTimeout(() => listener.close(), STOP_GRACE_MS);
 }
 process.stdin.on("data", (chunk: Uint8Array) => {
   if (new TextDecoder().decode(chunk).includes("stop")) stop();
@@ -150,6 +156,10 @@ function count(ev: ListenerEvent): boolean {
       nExec++;
       return true;
     case "exit":
+      if (ev.pid === root && ev.tid === root) {
+        rootExited = true;
+        if (stopping) listener.close();
+      }
       if (tracked[ev.pid] === 0 || ev.pid === root) return false;
       if (ev.tid === ev.pid) tracked[ev.pid] = 0;
       nExit++;
@@ -229,6 +239,7 @@ console.log(JSON.stringify({
     ? "bun"
     : "node",
   calibrated: calibrating === 0,
+  rootExitSeen: rootExited,
   // On Node, process.hrtime.bigint() is CLOCK_MONOTONIC: this difference
   // checks the calibration (it is near 0 there; Deno and Bun count hrtime
   // from process start, so it is meaningless for them).

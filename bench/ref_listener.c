@@ -9,7 +9,8 @@
  * {"ready":PID}. Then it drains the socket with recvmmsg batches (poll, then
  * recvmmsg MSG_DONTWAIT until empty) and counts the events of the process
  * tree under --root (descendants learnt from FORK events; the root's own
- * events are not counted), until "stop" or EOF on stdin. It then prints one
+ * events are not counted), until "stop" or EOF on stdin, and then until the
+ * root's own EXIT has arrived (so the whole tree is counted). It prints one
  * JSON line: events counted, the kernel's drops (SO_MEMINFO), its CPU time
  * since the first counted event (getrusage) with the number of events of any
  * process received meanwhile ("window"), and the delivery latency
@@ -39,6 +40,8 @@
 /* One slot per datagram: an event is 76 bytes; leave room for more. */
 #define SLOT_SIZE 1024
 #define ACK_TIMEOUT_MS 1000
+#define STOP_GRACE_MS 10000
+#define STOP_POLL_MS 100
 /* Latency histogram: 1 us buckets up to 100 ms, then one overflow bucket. */
 #define LAT_BUCKETS 100000
 #define NS_PER_US 1000
@@ -52,6 +55,7 @@ static uint32_t latency[LAT_BUCKETS + 1];
 static uint64_t lat_count, lat_max_ns;
 static uint64_t n_fork, n_exec, n_exit, n_other, n_all, n_window, n_enobufs;
 static int root_pid;
+static int root_exited;
 static int started;
 static struct rusage usage0;
 
@@ -94,6 +98,10 @@ static int count_event(const struct proc_event *ev) {
       return 1;
     case PROC_EVENT_EXIT: {
       uint32_t pid = ev->event_data.exit.process_tgid;
+      if ((int)pid == root_pid &&
+          ev->event_data.exit.process_pid == root_pid) {
+        root_exited = 1;
+      }
       if (!is_tracked(pid) || (int)pid == root_pid) return 0;
       if ((uint32_t)ev->event_data.exit.process_pid == pid) tracked[pid] = 0;
       n_exit++;
@@ -268,8 +276,11 @@ int main(int argc, char **argv) {
   char line[256];
   size_t line_len = 0;
   int stop = 0;
-  while (!stop) {
-    if (poll(fds, 2, -1) < 0) {
+  int64_t stop_deadline = 0;
+  /* After "stop", read on until the root's own EXIT (the last event of the
+   * tree) has arrived, or STOP_GRACE_MS have passed. */
+  while (!(stop && (root_exited || now_ns() > stop_deadline))) {
+    if (poll(fds, stop ? 1 : 2, stop ? STOP_POLL_MS : -1) < 0) {
       if (errno == EINTR) continue;
       perror("poll");
       break;
@@ -277,12 +288,14 @@ int main(int argc, char **argv) {
     if (fds[0].revents & (POLLIN | POLLERR)) drain(fd, batch);
     if (fds[1].revents & (POLLIN | POLLHUP)) {
       ssize_t r = read(STDIN_FILENO, line + line_len, sizeof line - 1 - line_len);
-      if (r <= 0) stop = 1;
-      else {
+      if (r > 0) {
         line_len += (size_t)r;
         line[line_len] = 0;
-        if (strstr(line, "stop") != NULL) stop = 1;
         if (line_len >= sizeof line - 1) line_len = 0;
+      }
+      if (r <= 0 || strstr(line, "stop") != NULL) {
+        stop = 1;
+        stop_deadline = now_ns() + (int64_t)STOP_GRACE_MS * (NS_PER_S / 1000);
       }
     }
   }
@@ -295,13 +308,14 @@ int main(int argc, char **argv) {
   uint64_t received = n_fork + n_exec + n_exit + n_other;
   printf("{\"listener\":\"c\",\"received\":%llu,\"fork\":%llu,\"exec\":%llu,"
          "\"exit\":%llu,\"other\":%llu,\"all\":%llu,\"window\":%llu,\"drops\":%lld,"
-         "\"lost\":%lld,\"enobufs\":%llu,\"cpuUs\":%lld,\"latency\":{\"n\":%llu,"
+         "\"lost\":%lld,\"rootExitSeen\":%s,\"enobufs\":%llu,\"cpuUs\":%lld,\"latency\":{\"n\":%llu,"
          "\"p50Us\":%llu,\"p99Us\":%llu,\"maxUs\":%llu}}\n",
          (unsigned long long)received, (unsigned long long)n_fork,
          (unsigned long long)n_exec, (unsigned long long)n_exit,
          (unsigned long long)n_other, (unsigned long long)n_all,
          (unsigned long long)n_window,
-         (long long)drops, (long long)drops, (unsigned long long)n_enobufs,
+         (long long)drops, (long long)drops, root_exited ? "true" : "false",
+         (unsigned long long)n_enobufs,
          (long long)(started ? cpu_us(&usage1) - cpu_us(&usage0) : 0),
          (unsigned long long)lat_count, (unsigned long long)percentile_us(0.5),
          (unsigned long long)percentile_us(0.99),

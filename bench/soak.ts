@@ -43,7 +43,6 @@ const TS_LISTENER = ROOT + "bench/cnproc_listener.ts";
 const NETLINK_CONNECTOR = 11;
 const READY_TIMEOUT_MS = 30_000;
 const RESULT_TIMEOUT_MS = 30_000;
-const DRAIN_TIMEOUT_MS = 10_000;
 const KIB = 1024;
 const MIB = 1024 * 1024;
 const FLAT_RSS_KIB_PER_MIN = 256;
@@ -293,14 +292,12 @@ async function main(): Promise<void> {
       RESULT_TIMEOUT_MS,
     );
     const expected = JSON.parse(stormLine).expected as number;
-    for (const s of soakers) {
-      const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-      while (
-        s.inode !== undefined && Date.now() < deadline &&
-        (netlinkRow(s.inode)?.rmem ?? 0) > 0
-      ) await sleep(20);
+    // Once the root has exited, every event of its tree has been queued or
+    // dropped; each listener reads on until the root's EXIT arrives.
+    const stormDeadline = Date.now() + RESULT_TIMEOUT_MS;
+    while (storm.exitCode === null && Date.now() < stormDeadline) {
+      await sleep(20);
     }
-    await sleep(200);
     for (const s of soakers) {
       const finalDrops = s.inode === undefined
         ? NaN
