@@ -319,6 +319,17 @@ describe("the npm package, packed and installed", () => {
     runOk(tsc, ["-p", "tsconfig.decode.json"], project);
   });
 
+  it("type-checks the consumer under Deno through node_modules", () => {
+    // --sloppy-imports: the consumer imports "./describe.js" (nodenext).
+    runOk(join(BIN, "deno"), [
+      "check",
+      "--sloppy-imports",
+      "src/main.ts",
+      "src/describe.ts",
+      "src/decode_only.ts",
+    ], project);
+  });
+
   it("rejects exitCode on a fork event (negative consumer)", () => {
     const r = run(join(BIN, "tsc"), ["-p", "tsconfig.negative.json"], project);
     assert.notEqual(r.status, 0, "the negative file compiled");
