@@ -5,11 +5,16 @@
  * format of `test/fixtures/datagrams.ts` (commented byte arrays, the facts
  * known about each, and the event each must decode to).
  *
- * Run as root (the uid/gid change and the core dump need it):
+ * Run as root (the uid/gid change and the core dump need it); the output
+ * is a complete replacement for `test/fixtures/datagrams.ts`:
  *
  * ```sh
- * node_modules/.bin/deno run -A scripts/capture_fixtures.ts > /tmp/fixtures.ts
+ * node_modules/.bin/deno run -A scripts/capture_fixtures.ts > /tmp/datagrams.ts
+ * node_modules/.bin/deno fmt /tmp/datagrams.ts
  * ```
+ *
+ * Fixture pids and the tests that name them (test/decode_test.ts) go
+ * together: after replacing the file, update those facts too.
  *
  * What it triggers: `/bin/true` (fork, exec, exit 0), `sh -c 'exit 7'`,
  * `sleep` killed by SIGKILL, `setpriv --reuid --regid` (uid, gid), `setsid`
@@ -495,10 +500,71 @@ async function main(): Promise<void> {
       check(ev.type === "exit" && ev.exitSignal === 0xffffffff, f.name);
     }
   }
-  console.log(
-    `// Captured on ${new Date().toISOString()} by scripts/capture_fixtures.ts`,
-  );
+  const kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+  console.log(fileHeader(kernel, new Date().toISOString()));
   console.log(found.map(formatFixture).join("\n"));
+  console.log(fileFooter(found.map((f) => f.name)));
+}
+
+/** The start of a complete `test/fixtures/datagrams.ts`. */
+export function fileHeader(kernel: string, when: string): string {
+  const ts = "```ts";
+  return `/**
+ * Real datagrams from the process events connector, captured as root on
+ * Linux ${kernel} (${LE ? "little" : "big"}-endian) at ${when} by
+ * \`scripts/capture_fixtures.ts\`: one per event type plus exits of note, a
+ * thread's fork and exit, and an acknowledgement. Each is the byte array as
+ * received, commented field group by field group, with what is known about
+ * it and the event it must decode to.
+ *
+ * @example
+ * ${ts}
+ * import { decodeDatagram } from "../../decode.ts";
+ * import { FORK } from "./datagrams.ts";
+ * decodeDatagram(FORK.bytes); // [FORK.expected]
+ * \`\`\`
+ *
+ * @module
+ */
+
+import type { ProcEvent } from "../../src/events.ts";
+
+/**
+ * A captured datagram, with the facts known about it.
+ *
+ * @example
+ * ${ts}
+ * import { ALL_FIXTURES, type Fixture } from "./datagrams.ts";
+ * const names = ALL_FIXTURES.map((f: Fixture) => f.name);
+ * \`\`\`
+ */
+export interface Fixture {
+  /** Short name, lower case: \`fork\`, \`exit_7\`, ... */
+  name: string;
+  /** How the event was produced and what is known about it. */
+  facts: string;
+  /** The datagram as received. */
+  bytes: Uint8Array;
+  /** The one event it decodes to. */
+  expected: ProcEvent;
+}
+`;
+}
+
+/** The end of a complete \`test/fixtures/datagrams.ts\`. */
+export function fileFooter(names: string[]): string {
+  return `/**
+ * Every fixture, in capture order.
+ *
+ * @example
+ * \`\`\`ts
+ * import { ALL_FIXTURES } from "./datagrams.ts";
+ * for (const f of ALL_FIXTURES) console.log(f.name, f.bytes.length);
+ * \`\`\`
+ */
+export const ALL_FIXTURES: readonly Fixture[] = [
+${names.map((n) => `  ${n},`).join("\n")}
+];`;
 }
 
 if (import.meta.main) await main();
