@@ -30,7 +30,15 @@
  * @module
  */
 
-import { EFD_CLOEXEC, EFD_NONBLOCK, POLLIN } from "../src/constants.ts";
+import {
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  F_GETFL,
+  F_SETFL,
+  F_SETOWN,
+  O_ASYNC,
+  POLLIN,
+} from "../src/constants.ts";
 import { CnprocError, SyscallError } from "../src/errors.ts";
 import { LITTLE_ENDIAN } from "../src/layout.ts";
 import type { Adapter, ProcSocket, SocketOptions } from "../src/socket.ts";
@@ -123,17 +131,6 @@ const BUN_TYPES: Readonly<Record<CType, BunFfiType>> = {
   void: "void",
 };
 
-// Symbols outside LIBC_SYMBOLS that only the "signal" wait needs:
-// int fcntl(int fd, int cmd, ... /* int arg */);  (called with one int)
-const FCNTL: BunFfiFunction = { args: ["i32", "i32", "i32"], returns: "i32" };
-/*
- * fcntl commands and the file status flag the "signal" wait uses
- * (asm-generic/fcntl.h; the same on x86-64, arm64 and riscv64).
- */
-const F_GETFL = 3;
-const F_SETFL = 4;
-const F_SETOWN = 8;
-const O_ASYNC = 0o20000;
 /** The signal the kernel sends for an `O_ASYNC` descriptor by default. */
 const SIGIO = "SIGIO";
 
@@ -171,7 +168,6 @@ function bindLibc(ffi: BunFfi): BunLibc {
       returns: BUN_TYPES[c.result],
     };
   }
-  table.fcntl = FCNTL;
   let lib: { symbols: Record<string, BunFfiCall> };
   try {
     lib = ffi.dlopen(LIBC_PATH, table);

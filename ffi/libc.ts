@@ -105,6 +105,8 @@ export const LIBC_SYMBOLS = {
   readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   /** ssize_t getdents64(int fd, void *dirp, size_t count); */
   getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** int fcntl(int fd, int cmd, ... (int arg));  (called with one int) */
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   /** int *__errno_location(void);  (the calling thread's errno) */
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Record<string, CFunction>;

@@ -107,3 +107,11 @@ export const POLLHUP = 0x010;
 export const EFD_CLOEXEC = 0o2000000;
 /** `EFD_NONBLOCK`: `eventfd` flag. */
 export const EFD_NONBLOCK = 0o4000;
+/** `F_GETFL`: `fcntl` command, get the file status flags. */
+export const F_GETFL = 3;
+/** `F_SETFL`: `fcntl` command, set the file status flags. */
+export const F_SETFL = 4;
+/** `F_SETOWN`: `fcntl` command, the process `O_ASYNC` signals go to. */
+export const F_SETOWN = 8;
+/** `O_ASYNC`: file status flag, raise `SIGIO` when input arrives. */
+export const O_ASYNC = 0o20000;
