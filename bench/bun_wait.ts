@@ -1,7 +1,7 @@
 /**
  * Measures the Bun adapter's wait strategies (`ffi/bun.ts`: "signal",
  * "worker", "timer"): delivery latency, listener CPU per event and loss,
- * idle, at light load and under a thread storm. Bun only.
+ * with no load of ours, at light load and under a thread storm. Bun only.
  *
  * ```sh
  * cc -O2 -pthread -o bench/out/storm bench/storm.c
@@ -10,13 +10,20 @@
  * ```
  *
  * Loads (bench/storm.c, started once the listener is subscribed):
- * - `idle`: no load (CPU the wait costs while nothing happens).
+ * - `none`: no load of ours: the wait's cost at whatever the rest of the
+ *   machine does (idle on a quiet machine; latency is then measured on
+ *   every event).
  * - `light`: `storm -m exec -r 333`: about 1,000 events/s (fork, exec,
  *   exit of /bin/true).
  * - `storm`: `storm -m thread`: threads created and joined as fast as
  *   possible.
  *
- * Latency: for every event delivered to the `for await` loop,
+ * Candidates: `signal` (the default: SIGIO, gathering under sustained
+ * load), `signal-immediate` (SIGIO, never gathering), `worker`, `timer`.
+ * Each run starts with one unmeasured second of light load (JIT warm-up).
+ *
+ * Latency: for each event of the load's process tree as the `for await`
+ * loop receives it (every event with load `none`),
  * `clock_gettime(CLOCK_MONOTONIC)` (through bun:ffi) minus the event's
  * `timestampNs` (the kernel's `ktime_get_ns()`, the same clock). CPU:
  * `process.cpuUsage()` over the run divided by the events delivered. Loss:
@@ -46,7 +53,7 @@ const CANDIDATES: Record<string, BunAdapterOptions> = {
   timer: { wait: "timer" },
 };
 const STRATEGIES = Object.keys(CANDIDATES);
-const LOADS = ["idle", "light", "storm"] as const;
+const LOADS = ["none", "light", "storm"] as const;
 type Load = typeof LOADS[number];
 const LIGHT_TASKS_PER_S = 333; // x 3 events (fork, exec, exit)
 const DRAIN_AFTER_MS = 300;
@@ -140,7 +147,7 @@ async function runOne(
       } else if (ev.type !== "ack" && ev.type !== "unknown") {
         mine = tracked[ev.pid] === 1 && ev.pid !== root;
       }
-      // Latency of the load's own events (all events when idle).
+      // Latency of the load's own events (every event without a load).
       if (!mine && root >= 0) continue;
       if (mine) counted++;
       if (sampled === latencies.length) {
@@ -164,7 +171,7 @@ async function runOne(
   let expected = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  if (load === "idle") {
+  if (load === "none") {
     await new Promise((r) => setTimeout(r, seconds * 1000));
   } else {
     const args = load === "light"
@@ -224,7 +231,7 @@ function fmt(xs: number[], digits = 0): string {
 }
 
 function driver(reps: number): void {
-  const seconds: Record<Load, number> = { idle: 3, light: 3, storm: 2 };
+  const seconds: Record<Load, number> = { none: 3, light: 3, storm: 2 };
   console.log(
     "| load | strategy | ev/s delivered | lost (drops) | storm events missed | CPU µs/event | CPU ms/s | latency p50 µs | p99 µs | max µs |",
   );
@@ -257,8 +264,8 @@ function driver(reps: number): void {
       console.log(
         `| ${load} | ${strategy} | ${fmt(runs.map((r) => r.eventsPerS))} | ${
           fmt(runs.map((r) => r.lost))
-        } | ${load === "idle" ? "–" : fmt(missed)} | ${
-          load === "idle" ? "–" : fmt(runs.map((r) => r.usPerEvent), 1)
+        } | ${load === "none" ? "–" : fmt(missed)} | ${
+          load === "none" ? "–" : fmt(runs.map((r) => r.usPerEvent), 1)
         } | ${fmt(cpuPerS, 1)} | ${fmt(runs.map((r) => r.latencyUs.p50))} | ${
           fmt(runs.map((r) => r.latencyUs.p99))
         } | ${fmt(runs.map((r) => r.latencyUs.max))} |`,
