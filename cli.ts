@@ -35,6 +35,8 @@ import type { EventName, ListenerEvent } from "./src/events.ts";
 import { PROC_EVENT_EXIT, PROC_EVENT_NONZERO_EXIT } from "./src/constants.ts";
 import { formatJson, formatSummary, formatText } from "./src/format.ts";
 import { readRecording, RecordingWriter } from "./src/recording.ts";
+import { parseStat } from "./src/proc_parse.ts";
+import { loadProcReader } from "./ffi/proc_reader.ts";
 
 const EXIT_OK = 0;
 const EXIT_RUNTIME_ERROR = 1;
@@ -300,32 +302,20 @@ function eventFilter(events?: EventName[]): (ev: ListenerEvent) => boolean {
   };
 }
 
-// Field 4 of /proc/<pid>/stat (ppid), after the parenthesised comm, which
-// may itself hold ")".
-function readParentPid(pid: string): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[1]);
-  } catch {
-    return undefined; // gone meanwhile, or not readable
-  }
-}
-
-// `[pid, ppid]` of every process now, or undefined when /proc cannot be read
-// (Deno needs -A for /proc).
-function scanProc(): [number, number][] | undefined {
-  let names: string[];
-  try {
-    names = fs.readdirSync("/proc");
-  } catch {
-    return undefined;
-  }
+// `[pid, ppid]` of every process now, from /proc (through libc on Deno,
+// which refuses /proc to node:fs short of --allow-all), or undefined when
+// /proc cannot be listed.
+async function scanProc(): Promise<[number, number][] | undefined> {
+  const reader = await loadProcReader();
+  const names = reader.readDir("/proc");
+  if (!Array.isArray(names)) return undefined;
   const pairs: [number, number][] = [];
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
-    const ppid = readParentPid(name);
-    if (ppid !== undefined) pairs.push([Number(name), ppid]);
+    const bytes = reader.readFile(`/proc/${name}/stat`);
+    if (!(bytes instanceof Uint8Array)) continue; // gone meanwhile
+    const stat = parseStat(bytes);
+    if (stat !== null) pairs.push([stat.pid, stat.ppid]);
   }
   return pairs;
 }
@@ -353,7 +343,7 @@ async function run(config: Config): Promise<number> {
   const stop = () => controller.abort();
   const out = new Output(stop);
   const tally = new Tally();
-  const tree = config.pid === undefined ? undefined : makeTree(config);
+  const tree = config.pid === undefined ? undefined : await makeTree(config);
 
   // The one formatting path. Process context (--context, --tree) plugs in
   // here: pass `suffix` to formatText and `extra` fields to formatJson.
@@ -388,13 +378,13 @@ async function run(config: Config): Promise<number> {
   return EXIT_OK;
 }
 
-function makeTree(config: Config): DescendantSet {
+async function makeTree(config: Config): Promise<DescendantSet> {
   const pid = config.pid!;
   if (config.replay !== undefined) return new DescendantSet(pid);
-  const pairs = scanProc();
+  const pairs = await scanProc();
   if (pairs === undefined) {
     process.stderr.write(
-      "cnproc: cannot read /proc (Deno needs -A for it): --pid shows only descendants forked from now on\n",
+      "cnproc: cannot list /proc: --pid shows only descendants forked from now on\n",
     );
     return new DescendantSet(pid);
   }
