@@ -144,9 +144,16 @@ export interface RunningCli {
  */
 export function startCli(
   args: string[],
-  options: { denoPermissions?: string[]; timeoutMs?: number } = {},
+  options: {
+    denoPermissions?: string[];
+    timeoutMs?: number;
+    /** Run this executable instead of the CLI script (e.g. dist/cnproc). */
+    executable?: string;
+  } = {},
 ): RunningCli {
-  const [cmd, ...rest] = cliCommand(args, options.denoPermissions);
+  const [cmd, ...rest] = options.executable
+    ? [options.executable, ...args]
+    : cliCommand(args, options.denoPermissions);
   const child = spawn(cmd, rest, {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,0 +1,101 @@
+/**
+ * The single-file executable `dist/cnproc` (Bun's `bun build --compile`):
+ * built here unless a copy newer than every source file exists, then run
+ * against the real kernel.
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import {
+  jsonEvents,
+  ROOT,
+  runShell,
+  startCli,
+  waitFor,
+  waitUntilListening,
+} from "./helpers/cli_runner.ts";
+
+const EXECUTABLE = join(ROOT, "dist", "cnproc");
+const SOURCES = ["cli.ts", "mod.ts", "decode.ts", "deno.json", "src", "ffi"];
+
+const liveSkip = process.platform !== "linux"
+  ? "live process events need Linux"
+  : process.getuid?.() !== 0
+  ? "live tests run as root (Linux < 6.6 refuses other users)"
+  : undefined;
+
+function newestSource(): number {
+  let newest = 0;
+  const visit = (path: string) => {
+    const st = statSync(path);
+    if (st.isDirectory()) {
+      for (const name of readdirSync(path)) visit(join(path, name));
+    } else newest = Math.max(newest, st.mtimeMs);
+  };
+  for (const s of SOURCES) visit(join(ROOT, s));
+  return newest;
+}
+
+// Build into a private file, then rename: test runs of several runtimes may
+// build at the same time.
+function build(): void {
+  const tmp = join(ROOT, "dist", `.cnproc-${process.pid}`);
+  const r = spawnSync(
+    join(ROOT, "node_modules", ".bin", "bun"),
+    ["build", "--compile", "cli.ts", "--outfile", tmp],
+    { cwd: ROOT, encoding: "utf8", timeout: 240_000 },
+  );
+  if (r.status !== 0) {
+    rmSync(tmp, { force: true });
+    assert.fail(`bun build --compile failed: ${r.stderr || r.error}`);
+  }
+  renameSync(tmp, EXECUTABLE);
+}
+
+describe("single-file executable dist/cnproc", () => {
+  it("builds (or is fresh) and prints its version", () => {
+    const fresh = existsSync(EXECUTABLE) &&
+      statSync(EXECUTABLE).mtimeMs > newestSource();
+    if (!fresh) build();
+    assert.ok(statSync(EXECUTABLE).mtimeMs > newestSource());
+    const v = spawnSync(EXECUTABLE, ["--version"], {
+      encoding: "utf8",
+      timeout: 20000,
+    });
+    assert.equal(v.status, 0, v.stderr);
+    assert.match(v.stdout, /^cnproc \d+\.\d+\.\d+/);
+  });
+
+  it("shows a known child's exit from the real kernel", {
+    skip: liveSkip,
+  }, async () => {
+    const run = startCli(["--json", "--events", "exec,exit"], {
+      executable: EXECUTABLE,
+    });
+    try {
+      await waitUntilListening(run);
+      const pid = await runShell("exit 4");
+      const exit = await waitFor(
+        () =>
+          jsonEvents(run.stdout()).find((e) =>
+            e.type === "exit" && e.pid === pid
+          ),
+        10000,
+      );
+      assert.equal(exit.exitCode, 4 << 8);
+      assert.ok(
+        jsonEvents(run.stdout()).some((e) =>
+          e.type === "exec" && e.pid === pid
+        ),
+      );
+      run.stop("SIGTERM");
+      const r = await run.done;
+      assert.equal(r.code, 0, r.stderr);
+    } finally {
+      run.stop("SIGKILL");
+    }
+  });
+});
