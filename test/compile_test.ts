@@ -73,7 +73,7 @@ describe("single-file executable dist/cnproc", () => {
     skip: liveSkip,
   }, async () => {
     const run = startCli(["--json", "--events", "exec,exit"], {
-      executable: EXECUTABLE,
+      command: [EXECUTABLE],
     });
     try {
       await waitUntilListening(run);

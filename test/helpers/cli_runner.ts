@@ -70,6 +70,34 @@ export function cliCommand(
   return [exe, CLI_SCRIPT, ...args];
 }
 
+/**
+ * The command that runs `examples/<name>.ts` in this runtime (Node: the tsc
+ * output under build/node/examples/), Deno with `denoPermissions` only.
+ *
+ * @example
+ * ```ts
+ * import { exampleCommand } from "./cli_runner.ts";
+ * exampleCommand("replay", ["--allow-read"]);
+ * ```
+ */
+export function exampleCommand(
+  name: string,
+  denoPermissions: string[] = [],
+): string[] {
+  const exe = process.execPath;
+  if (RUNTIME === "deno") {
+    return [
+      exe,
+      "run",
+      "--no-prompt",
+      ...denoPermissions,
+      join(ROOT, "examples", `${name}.ts`),
+    ];
+  }
+  if (RUNTIME === "bun") return [exe, join(ROOT, "examples", `${name}.ts`)];
+  return [exe, join(HERE, "..", "..", "examples", `${name}.js`)];
+}
+
 /** The result of a finished CLI run. */
 export interface CliResult {
   code: number | null;
@@ -147,12 +175,12 @@ export function startCli(
   options: {
     denoPermissions?: string[];
     timeoutMs?: number;
-    /** Run this executable instead of the CLI script (e.g. dist/cnproc). */
-    executable?: string;
+    /** Run this command (and then `args`) instead of the CLI script. */
+    command?: string[];
   } = {},
 ): RunningCli {
-  const [cmd, ...rest] = options.executable
-    ? [options.executable, ...args]
+  const [cmd, ...rest] = options.command
+    ? [...options.command, ...args]
     : cliCommand(args, options.denoPermissions);
   const child = spawn(cmd, rest, {
     cwd: ROOT,
