@@ -29,8 +29,17 @@
  */
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
 
@@ -64,15 +73,20 @@ const ROOT = new URL(import.meta.url).pathname.replace(
   /(\/build\/node|\/bench\/out\/node)?\/bench\/[^/]+$/,
   "/",
 );
-const OUT = ROOT + "bench/out/";
+// Each bench process works in its own directory: several may run at once
+// (the smoke test runs inside other test runs).
+const OUT = ROOT + `bench/out/run-${process.pid}/`;
 const BIN = ROOT + "node_modules/.bin/";
-// The bench compiles its own copy for Node (the shared build/node/ changes
-// under other work); compiled, it uses the listener beside it.
+// The bench measures a snapshot of the sources taken when it starts
+// (bench/out/snap/, and its tsc output bench/out/node/ for Node): the shared
+// working tree changes under other work. Compiled (the smoke test on Node),
+// it uses the listener beside it.
+const SNAP = OUT + "snap/";
 const NODE_OUT_DIR = OUT + "node/";
-const NODE_LISTENER = COMPILED
+let NODE_LISTENER = COMPILED
   ? HERE + "cnproc_listener.js"
   : NODE_OUT_DIR + "bench/cnproc_listener.js";
-const TS_LISTENER = ROOT + "bench/cnproc_listener.ts";
+let TS_LISTENER = ROOT + "bench/cnproc_listener.ts";
 const NETLINK_CONNECTOR = 11;
 const QUIET_FORKS_PER_S = 50;
 const NOISY_BACKGROUND_FORKS_PER_S = 200;
@@ -270,7 +284,7 @@ function otherConnectorSockets(): number {
 function listenerCommand(name: ListenerName, root: number): string[] {
   switch (name) {
     case "c":
-      return [OUT + "ref_listener", "--root", String(root)];
+      return [BIN_C + "ref_listener", "--root", String(root)];
     case "deno":
       return [BIN + "deno", "run", "-A", TS_LISTENER, "--root", String(root)];
     case "bun":
@@ -325,7 +339,7 @@ export async function runOne(
   let listener: ChildProcess | undefined;
   try {
     stormProc = spawn(
-      OUT + "storm",
+      BIN_C + "storm",
       [...storm.args, "-t", String(seconds), "-w"],
       { stdio: ["pipe", "pipe", "inherit"] },
     );
@@ -546,29 +560,98 @@ export function table(results: RunResult[]): string {
 
 // ----------------------------------------------------------------- main
 
-function build(compileTs: boolean): void {
+const SNAPSHOT_FILES = [
+  "mod.ts",
+  "decode.ts",
+  "src",
+  "ffi",
+  "bench/cnproc_listener.ts",
+  "package.json",
+  "deno.json",
+  "tsconfig.json",
+];
+
+/**
+ * Copy the listener's sources to bench/out/snap/ and, for Node, compile
+ * them to bench/out/node/; later runs use these copies. Returns the
+ * listener paths.
+ *
+ * @example
+ * ```ts
+ * import { snapshotListener } from "./run_storm.ts";
+ * const { ts, node } = snapshotListener(true);
+ * ```
+ */
+export function snapshotListener(compileNode: boolean): {
+  ts: string;
+  node: string;
+} {
+  rmSync(SNAP, { recursive: true, force: true });
+  for (const f of SNAPSHOT_FILES) {
+    cpSync(ROOT + f, SNAP + f, { recursive: true });
+  }
+  symlinkSync(ROOT + "node_modules", SNAP + "node_modules");
+  TS_LISTENER = SNAP + "bench/cnproc_listener.ts";
+  if (compileNode) {
+    rmSync(NODE_OUT_DIR, { recursive: true, force: true });
+    // Type errors elsewhere must not stop the bench: tsc emits anyway.
+    spawnSync(BIN + "tsc", [
+      "-p",
+      SNAP + "tsconfig.json",
+      "--outDir",
+      NODE_OUT_DIR,
+    ], { stdio: "ignore" });
+    NODE_LISTENER = NODE_OUT_DIR + "bench/cnproc_listener.js";
+    if (!existsSync(NODE_LISTENER)) {
+      throw new Error(`tsc did not emit ${NODE_LISTENER}`);
+    }
+  }
+  return { ts: TS_LISTENER, node: NODE_LISTENER };
+}
+
+/** Where the compiled storm and ref_listener are. */
+let BIN_C = OUT;
+
+/**
+ * Compile bench/storm.c and bench/ref_listener.c into `dir`.
+ *
+ * @example
+ * ```ts
+ * import { compileC } from "./run_storm.ts";
+ * compileC("/tmp/bench/");
+ * ```
+ */
+export function compileC(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  BIN_C = dir;
   for (const name of ["storm", "ref_listener"]) {
     const r = spawnSync("cc", [
       "-O2",
       "-pthread",
       "-o",
-      OUT + name,
+      dir + name,
       ROOT + `bench/${name}.c`,
     ], { stdio: "inherit" });
     if (r.status !== 0) throw new Error(`cc failed for bench/${name}.c`);
   }
-  if (compileTs) {
-    // Other files' type errors must not stop the bench: tsc emits anyway.
-    spawnSync(BIN + "tsc", [
-      "-p",
-      ROOT + "tsconfig.json",
-      "--outDir",
-      NODE_OUT_DIR,
-    ], { stdio: "ignore" });
-    if (!existsSync(NODE_LISTENER)) {
-      throw new Error(`tsc did not emit ${NODE_LISTENER}`);
-    }
-  }
+}
+
+/**
+ * Remove this process's work directory.
+ *
+ * @example
+ * ```ts
+ * import { cleanUp } from "./run_storm.ts";
+ * cleanUp();
+ * ```
+ */
+export function cleanUp(): void {
+  rmSync(OUT, { recursive: true, force: true });
+}
+
+function build(snapshot: boolean, compileNode: boolean): void {
+  compileC(OUT);
+  if (snapshot) snapshotListener(compileNode);
 }
 
 function hasCommand(cmd: string): boolean {
@@ -622,7 +705,7 @@ async function main(): Promise<void> {
     console.error("forkstat is not installed: its rows are left out.");
     listeners = listeners.filter((l) => l !== "forkstat");
   }
-  build(listeners.includes("node") && !values["no-tsc"]);
+  build(!values["no-tsc"], listeners.includes("node") && !values["no-tsc"]);
   console.error(
     `storm bench: ${storms.length} storms × ${listeners.join(",")} × ` +
       `${runs} runs of ${seconds} s`,
@@ -669,4 +752,10 @@ async function main(): Promise<void> {
 }
 
 const entry = process.argv[1] ?? "";
-if (/run_storm\.(ts|js)$/.test(entry)) await main();
+if (/run_storm\.(ts|js)$/.test(entry)) {
+  try {
+    await main();
+  } finally {
+    cleanUp();
+  }
+}

@@ -19,27 +19,27 @@
  * @module
  */
 
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import {
-  existsSync,
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
+import { cleanUp, compileC, snapshotListener } from "./run_storm.ts";
 
 const ROOT = new URL(import.meta.url).pathname.replace(
   /(\/build\/node|\/bench\/out\/node)?\/bench\/[^/]+$/,
   "/",
 );
-const OUT = ROOT + "bench/out/";
+const OUT = ROOT + `bench/out/soak-${process.pid}/`;
 const BIN = ROOT + "node_modules/.bin/";
-// Its own copy for Node: the shared build/node/ changes under other work.
-const NODE_OUT_DIR = OUT + "node/";
-const NODE_LISTENER = NODE_OUT_DIR + "bench/cnproc_listener.js";
-const TS_LISTENER = ROOT + "bench/cnproc_listener.ts";
+// Set by main(): a snapshot of the listener's sources (see run_storm.ts).
+let TS_LISTENER = "";
+let NODE_LISTENER = "";
 const NETLINK_CONNECTOR = 11;
 const READY_TIMEOUT_MS = 30_000;
 const RESULT_TIMEOUT_MS = 30_000;
@@ -184,23 +184,10 @@ async function main(): Promise<void> {
     throw new Error("--minutes and --sample must be positive numbers");
   }
 
-  const cc = spawnSync("cc", [
-    "-O2",
-    "-pthread",
-    "-o",
-    OUT + "storm",
-    ROOT + "bench/storm.c",
-  ], { stdio: "inherit" });
-  if (cc.status !== 0) throw new Error("cc failed for bench/storm.c");
-  if (runtimes.includes("node")) {
-    spawnSync(BIN + "tsc", [
-      "-p",
-      ROOT + "tsconfig.json",
-      "--outDir",
-      NODE_OUT_DIR,
-    ], { stdio: "ignore" });
-    if (!existsSync(NODE_LISTENER)) throw new Error("tsc emitted nothing");
-  }
+  compileC(OUT);
+  ({ ts: TS_LISTENER, node: NODE_LISTENER } = snapshotListener(
+    runtimes.includes("node"),
+  ));
 
   const storm = spawn(OUT + "storm", [
     "-m",
@@ -411,4 +398,9 @@ function report(
   if (!allFlat) process.exitCode = 1;
 }
 
-await main();
+try {
+  await main();
+} finally {
+  cleanUp();
+  rmSync(OUT, { recursive: true, force: true });
+}
