@@ -165,6 +165,9 @@ export function libcProcReader(calls: FileCalls, root = ""): ProcReader {
           }
           if (n === 0) return buffer.slice(0, length);
           length += n;
+          // A short read of a /proc (or regular) file is its end: spare the
+          // read that would return 0.
+          if (n < view.length) return buffer.slice(0, length);
         }
       } finally {
         calls.close(fd);

@@ -291,7 +291,7 @@ function readStat(
 
 /**
  * The part of a process's image that vanishes when it exits, read first:
- * `stat` (identity), `cmdline`, `exe` and `cwd`. See {@link finishContext}.
+ * `cmdline`, `stat` (identity), `exe`, `cwd` and `status`. See {@link finishContext}.
  *
  * @example
  * ```ts
@@ -316,7 +316,7 @@ export interface GrabbedImage {
 
 /**
  * Read the volatile part of a process's image, as fast as possible:
- * `stat`, then `cmdline`, `exe`, `cwd`, `status`.
+ * `cmdline`, then `stat`, `exe`, `cwd`, `status`.
  *
  * @param expectedStartTime the start time the caller knows for this pid
  * @returns the image, or the reason it could not be read
@@ -333,6 +333,11 @@ export function grabImage(
   pid: number,
   expectedStartTime?: number | null,
 ): GrabbedImage | ContextReason {
+  // The command line first: it is what vanishes first (at exit_mm). The
+  // stat read right after names the process; a pid cannot be reused in
+  // between (that takes a full cycle of the pid space).
+  const cmdline = reader.readFile(`/proc/${pid}/cmdline`);
+  if (failed(cmdline)) return reasonOf(cmdline);
   const stat = readStat(reader, pid);
   if (typeof stat === "string") return stat;
   if (
@@ -342,8 +347,6 @@ export function grabImage(
     return "pid-reused";
   }
   if (stat.state === "Z" || stat.state === "X") return "exited";
-  const cmdline = reader.readFile(`/proc/${pid}/cmdline`);
-  if (failed(cmdline)) return reasonOf(cmdline);
   const exe = reader.readLink(`/proc/${pid}/exe`);
   const cwd = reader.readLink(`/proc/${pid}/cwd`);
   const status = reader.readFile(`/proc/${pid}/status`);
@@ -419,7 +422,7 @@ export function finishContext(
 
 /**
  * Read a process's context from `/proc` right now: {@link grabImage} then
- * {@link finishContext}. Order: stat, cmdline, exe, cwd, status, stat.
+ * {@link finishContext}. Order: cmdline, stat, exe, cwd, status, stat.
  *
  * @param expectedStartTime the start time the caller knows for this pid
  *
@@ -880,26 +883,30 @@ export class ContextListener
     return p;
   }
 
-  // Move every event available without waiting into `into`: a next() that
-  // settled already, then (when the source can) what the socket holds now.
-  // A pending next() alone is not enough: it settles only after the event
-  // loop turns, so events sent during the reads would go unseen.
+  // Move every event available without waiting into `into`. With a source
+  // that has takeAvailable(), only that: it reads what the socket holds at
+  // this instant. (Mixing it with a pending next() would reorder events: the
+  // pending one may settle, with an earlier event, while we take later
+  // ones.) Otherwise, next() calls that settle at once; a next() still
+  // pending is kept for later, and events sent during the reads are only
+  // seen after the event loop turns.
   // Returns false when the socket still held events after the last take.
   async #drain(into: ListenerEvent[]): Promise<boolean> {
+    const source = this.#source;
+    if (source.takeAvailable !== undefined && this.#pending === null) {
+      for (let i = 0; i < MAX_TAKES_PER_DRAIN; i++) {
+        const now = source.takeAvailable();
+        if (now.length === 0) return true;
+        for (const ev of now) into.push(ev);
+      }
+      return false;
+    }
     for (;;) {
       if (this.#done) return true;
-      const p = this.#pending ?? this.#source.next();
+      const p = this.#pending ?? source.next();
       this.#pending = p;
       const r = await Promise.race([p, NOT_YET]);
-      if (r === null) {
-        if (this.#source.takeAvailable === undefined) return true;
-        for (let i = 0; i < MAX_TAKES_PER_DRAIN; i++) {
-          const now = this.#source.takeAvailable();
-          if (now.length === 0) return true;
-          for (const ev of now) into.push(ev);
-        }
-        return false;
-      }
+      if (r === null) return source.takeAvailable === undefined;
       this.#pending = null;
       if (r.done) {
         this.#done = true;

@@ -359,6 +359,46 @@ describe("context over a fake /proc", () => {
   });
 });
 
+describe("ContextListener order", () => {
+  it("keeps the source's order when it mixes next() and takeAvailable()", async () => {
+    const reader = fsProcReader(root);
+    const total = 40;
+    let produced = 0;
+    const make = (): ListenerEvent => ({
+      type: "sid",
+      cpu: 0,
+      timestampNs: BigInt(produced),
+      seq: produced++,
+      pid: 1,
+      tid: 1,
+    });
+    let closed = false;
+    const source: EventSource = {
+      // A next() that settles a moment later (as after a socket wait),
+      // taking its event only then...
+      next: () =>
+        Promise.resolve().then(() =>
+          produced < total && !closed
+            ? { done: false, value: make() }
+            : { done: true, value: undefined }
+        ),
+      close: () => {
+        closed = true;
+      },
+      // ...and a socket that always holds a few more events.
+      takeAvailable: () => {
+        const out: ListenerEvent[] = [];
+        while (out.length < 3 && produced < total) out.push(make());
+        return out;
+      },
+    };
+    const l = new ContextListener(source, reader, { scanContext: false });
+    const seqs: number[] = [];
+    for await (const ev of l) if (ev.type === "sid") seqs.push(ev.seq);
+    assert.deepEqual(seqs, Array.from({ length: total }, (_, i) => i));
+  });
+});
+
 // ---------------------------------------------------------------------------
 // The real kernel.
 
