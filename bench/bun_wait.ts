@@ -5,7 +5,7 @@
  *
  * ```sh
  * cc -O2 -pthread -o bench/out/storm bench/storm.c
- * node_modules/.bin/bun bench/bun_wait.ts [--reps 3]      # every strategy and load, a table
+ * node_modules/.bin/bun bench/bun_wait.ts [--reps 3] [--only signal,timer]   # a table
  * node_modules/.bin/bun bench/bun_wait.ts --run signal --load storm --seconds 2   # one run, JSON
  * ```
  *
@@ -71,6 +71,7 @@ const { values } = parseArgs({
     load: { type: "string", default: "light" },
     seconds: { type: "string", default: "3" },
     reps: { type: "string", default: "3" },
+    only: { type: "string" },
   },
 });
 
@@ -146,6 +147,10 @@ async function runOne(
         }
       } else if (ev.type !== "ack" && ev.type !== "unknown") {
         mine = tracked[ev.pid] === 1 && ev.pid !== root;
+        // A process (not a thread) exited: its pid may be reused.
+        if (mine && ev.type === "exit" && ev.tid === ev.pid) {
+          tracked[ev.pid] = 0;
+        }
       }
       // Latency of the load's own events (every event without a load).
       if (!mine && root >= 0) continue;
@@ -238,6 +243,7 @@ function driver(reps: number): void {
   console.log("|---|---|---|---|---|---|---|---|---|---|");
   for (const load of LOADS) {
     for (const strategy of STRATEGIES) {
+      if (values.only && !values.only.split(",").includes(strategy)) continue;
       const runs: RunResult[] = [];
       // Interleave nothing: reps of one cell run back to back.
       for (let i = 0; i < reps; i++) {

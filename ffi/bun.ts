@@ -56,25 +56,77 @@ import { type LibcCalls, openProcSocket, type Waiter } from "./proc_socket.ts";
 
 export type { Adapter, ProcSocket, SocketOptions };
 
-/** How the Bun adapter waits for the socket to become readable. */
+/**
+ * How the Bun adapter waits for the socket to become readable.
+ *
+ * @example
+ * ```ts
+ * import type { BunWaitStrategy } from "./bun.ts";
+ * const w: BunWaitStrategy = "timer";
+ * ```
+ */
 export type BunWaitStrategy = "signal" | "worker" | "timer";
 
-/** The strategy {@link adapter} uses (chosen by measurement). */
+/**
+ * The strategy {@link adapter} uses on Bun's main thread (chosen by
+ * measurement: BENCHMARKS.md, "Bun wait strategy").
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_BUN_WAIT_STRATEGY } from "./bun.ts";
+ * console.log(DEFAULT_BUN_WAIT_STRATEGY); // "signal"
+ * ```
+ */
 export const DEFAULT_BUN_WAIT_STRATEGY: BunWaitStrategy = "signal";
 
-/** The strategy {@link adapter} uses inside a Bun Worker (no signals there). */
+/**
+ * The strategy {@link adapter} uses inside a Bun Worker, where signals
+ * cannot be caught.
+ *
+ * @example
+ * ```ts
+ * import { WORKER_THREAD_WAIT_STRATEGY } from "./bun.ts";
+ * console.log(WORKER_THREAD_WAIT_STRATEGY); // "worker"
+ * ```
+ */
 export const WORKER_THREAD_WAIT_STRATEGY: BunWaitStrategy = "worker";
 
 /**
  * Under sustained load the `"signal"` wait resolves at most once per this
- * many milliseconds: once the last {@link BUSY_WAKES} wakes came faster
- * than one per interval, a wait that starts sooner lets datagrams gather
- * for the rest of the interval, until a look finds the socket empty. Idle
- * and light load see no delay.
+ * many milliseconds: once wakes come faster than {@link GATHER_WAKE_RATE}
+ * per second, a wait that starts sooner lets datagrams gather for the rest
+ * of the interval, until a look finds the socket empty. Idle and light
+ * load see no delay.
+ *
+ * @example
+ * ```ts
+ * import { MIN_WAKE_INTERVAL_MS } from "./bun.ts";
+ * console.log(`at most ${1000 / MIN_WAKE_INTERVAL_MS} wakes/s in a storm`);
+ * ```
  */
 export const MIN_WAKE_INTERVAL_MS = 1;
 
-/** How many recent wakes the `"signal"` wait's rate test looks at. */
+/**
+ * Wakes per second (over the last {@link BUSY_WAKES}) above which the
+ * `"signal"` wait starts gathering.
+ *
+ * @example
+ * ```ts
+ * import { GATHER_WAKE_RATE } from "./bun.ts";
+ * console.log(GATHER_WAKE_RATE); // 2000
+ * ```
+ */
+export const GATHER_WAKE_RATE = 2000;
+
+/**
+ * How many recent wakes the `"signal"` wait's rate test looks at.
+ *
+ * @example
+ * ```ts
+ * import { BUSY_WAKES } from "./bun.ts";
+ * console.log(BUSY_WAKES); // 8
+ * ```
+ */
 export const BUSY_WAKES = 8;
 
 /**
@@ -93,7 +145,15 @@ export interface BunAdapterOptions {
   minWakeIntervalMs?: number;
 }
 
-/** Milliseconds between two checks of the `"timer"` strategy. */
+/**
+ * Milliseconds between two checks of the `"timer"` strategy.
+ *
+ * @example
+ * ```ts
+ * import { TIMER_INTERVAL_MS } from "./bun.ts";
+ * console.log(TIMER_INTERVAL_MS); // 5
+ * ```
+ */
 export const TIMER_INTERVAL_MS = 5;
 
 // The part of bun:ffi this adapter uses.
@@ -229,6 +289,8 @@ interface Pending {
   resolve: (ready: boolean) => void;
   timer: ReturnType<typeof setTimeout>;
 }
+
+const MS_PER_S = 1000;
 
 // Longest delay a timer takes (2^31 - 1 ms); a wait without a timeout
 // re-arms its keep-alive timer when it runs out.
@@ -394,15 +456,18 @@ class SignalWait extends PendingWait {
     this.check();
   }
 
-  // Gather once the last BUSY_WAKES wakes came faster than one per
-  // interval on average; stop at the first look that finds nothing.
+  // Gather once the last BUSY_WAKES wakes came faster than
+  // GATHER_WAKE_RATE per second; stop at the first look that finds nothing.
   #wake(): void {
     const now = performance.now();
     const ring = this.#recentWakes;
     const oldest = ring[this.#ringNext];
     ring[this.#ringNext] = now;
     this.#ringNext = (this.#ringNext + 1) % ring.length;
-    if (now - oldest < ring.length * this.#minIntervalMs) {
+    if (
+      this.#minIntervalMs > 0 &&
+      now - oldest < ring.length * MS_PER_S / GATHER_WAKE_RATE
+    ) {
       this.#gathering = true;
     }
     this.#lastWake = now;
