@@ -447,8 +447,8 @@ export function readContext(
 
 /**
  * Scan `/proc`: every process with its parent, start time and threads (and
- * its context when asked). Processes that vanish during the scan are left
- * out.
+ * its context when asked: `withContext` may be a predicate on pid and start
+ * time). Processes that vanish during the scan are left out.
  *
  * @example
  * ```ts
@@ -459,7 +459,7 @@ export function readContext(
  */
 export function scanProc(
   reader: ProcReader,
-  withContext: boolean,
+  withContext: boolean | ((pid: number, startTime: number) => boolean),
   users?: UserNames,
 ): {
   pid: number;
@@ -479,7 +479,10 @@ export function scanProc(
     const tasks = reader.readDir(`/proc/${pid}/task`);
     const threads = failed(tasks) ? [] : tasks.filter((t) => /^[0-9]+$/.test(t))
       .map(Number).filter((t) => t !== pid).sort((a, b) => a - b);
-    const context = withContext
+    const wanted = typeof withContext === "function"
+      ? withContext(pid, stat.startTime)
+      : withContext;
+    const context = wanted
       ? readContext(reader, pid, stat.startTime, users).context
       : null;
     out.push({
@@ -541,9 +544,14 @@ export class ContextTracker {
    * ```
    */
   rescan(): RescanResult {
-    return this.table.rescan(
-      scanProc(this.#reader, this.#scanContext, this.#users),
-    );
+    // Contexts the table holds for the same pid + start time are kept: only
+    // processes new to the table are read in full.
+    const wanted = (pid: number, startTime: number) => {
+      if (!this.#scanContext) return false;
+      const e = this.table.get(pid);
+      return !(e && e.startTime === startTime && e.context !== null);
+    };
+    return this.table.rescan(scanProc(this.#reader, wanted, this.#users));
   }
 
   /**
@@ -570,6 +578,7 @@ export class ContextTracker {
       grabs.set(i, grabImage(this.#reader, ev.pid, entry?.startTime ?? null));
     }
     const out: ContextEvent[] = [];
+    let rescanned = false;
     for (let i = 0; i < batch.length; i++) {
       const ev = batch[i];
       switch (ev.type) {
@@ -583,7 +592,9 @@ export class ContextTracker {
           out.push(this.#exit(ev));
           break;
         case "lost":
-          this.rescan();
+          // One rescan per batch, however many loss reports it holds.
+          if (!rescanned) this.rescan();
+          rescanned = true;
           out.push(ev);
           break;
         default:
