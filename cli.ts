@@ -33,7 +33,12 @@ import { EVENT_BITS, EVENT_NAMES, eventMask } from "./src/encode.ts";
 import { CnprocError } from "./src/errors.ts";
 import type { EventName, ListenerEvent } from "./src/events.ts";
 import { PROC_EVENT_EXIT, PROC_EVENT_NONZERO_EXIT } from "./src/constants.ts";
-import { formatJson, formatSummary, formatText } from "./src/format.ts";
+import {
+  formatJson,
+  formatSummary,
+  formatText,
+  rawCommOf,
+} from "./src/format.ts";
 import { readRecording, RecordingWriter } from "./src/recording.ts";
 import { parseStat } from "./src/proc_parse.ts";
 import { loadProcReader } from "./ffi/proc_reader.ts";
@@ -47,6 +52,8 @@ const FLUSH_CHARS = 64 * 1024;
 const FLUSH_RECORD_BYTES = 1 << 20;
 const MS_PER_S = 1000;
 const NS_PER_S = 1e9;
+/** Comm names with non-ASCII bytes kept until their event is printed. */
+const MAX_RAW_COMMS = 1024;
 /** The largest pid Linux allows (PID_MAX_LIMIT on 64-bit). */
 const PID_MAX_LIMIT = 4194304;
 
@@ -345,10 +352,29 @@ async function run(config: Config): Promise<number> {
   const tally = new Tally();
   const tree = config.pid === undefined ? undefined : await makeTree(config);
 
+  // Text output shows a comm's invalid UTF-8 bytes as \xHH: the decoded
+  // event has U+FFFD, so the exact bytes are taken from the datagram.
+  const rawComms = new Map<string, string>();
+  const noteDatagram = config.json ? undefined : (datagram: Uint8Array) => {
+    const raw = rawCommOf(datagram);
+    if (raw === undefined) return;
+    if (rawComms.size >= MAX_RAW_COMMS) rawComms.clear();
+    rawComms.set(`${raw.timestampNs}:${raw.tid}`, raw.text);
+  };
+  const commText = (ev: ListenerEvent): string | undefined => {
+    if (ev.type !== "comm" || rawComms.size === 0) return undefined;
+    const key = `${ev.timestampNs}:${ev.tid}`;
+    const text = rawComms.get(key);
+    rawComms.delete(key);
+    return text;
+  };
+
   // The one formatting path. Process context (--context, --tree) plugs in
   // here: pass `suffix` to formatText and `extra` fields to formatJson.
   const render = (ev: ListenerEvent): string =>
-    config.json ? formatJson(ev) : formatText(ev, { color });
+    config.json
+      ? formatJson(ev)
+      : formatText(ev, { color, comm: commText(ev) });
 
   // Returns false once --count is reached.
   const emit = (ev: ListenerEvent): boolean => {
@@ -360,8 +386,9 @@ async function run(config: Config): Promise<number> {
 
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, stop);
   try {
-    if (config.replay !== undefined) replay(config, emit, controller.signal);
-    else await live(config, emit, controller);
+    if (config.replay !== undefined) {
+      replay(config, emit, noteDatagram, controller.signal);
+    } else await live(config, emit, noteDatagram, controller);
   } finally {
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.off(sig, stop);
     await out.end();
@@ -397,6 +424,7 @@ async function makeTree(config: Config): Promise<DescendantSet> {
 function replay(
   config: Config,
   emit: (ev: ListenerEvent) => boolean,
+  noteDatagram: ((datagram: Uint8Array) => void) | undefined,
   signal: AbortSignal,
 ): void {
   const file = config.replay!;
@@ -413,6 +441,7 @@ function replay(
   const wanted = eventFilter(config.events);
   let endNs: bigint | undefined;
   for (const datagram of recording.datagrams) {
+    noteDatagram?.(datagram);
     for (const ev of decodeDatagram(datagram)) {
       if (signal.aborted || !wanted(ev)) continue;
       if (config.durationS !== undefined && ev.type !== "ack") {
@@ -433,6 +462,7 @@ function replay(
 async function live(
   config: Config,
   emit: (ev: ListenerEvent) => boolean,
+  noteDatagram: ((datagram: Uint8Array) => void) | undefined,
   controller: AbortController,
 ): Promise<void> {
   let recordFd: number | undefined;
@@ -462,10 +492,11 @@ async function live(
       signal: controller.signal,
       onDatagram: writer
         ? (d) => {
+          noteDatagram?.(d);
           writer.add(d);
           if (writer.pending >= FLUSH_RECORD_BYTES) flushRecord();
         }
-        : undefined,
+        : noteDatagram,
     });
     if (config.durationS !== undefined) {
       timer = setTimeout(

@@ -3,9 +3,9 @@
  * aligned text lines, JSON lines with the API's field names, and escaping of
  * process-supplied strings so that no process can inject terminal escapes.
  *
- * Times are the kernel's CLOCK_MONOTONIC timestamps printed as seconds with
- * microseconds (`12345.678901`), the same clock `dmesg` and
- * `/proc/uptime` count from, so a recording replays with the same times on
+ * Times are the kernel's CLOCK_MONOTONIC timestamps (seconds since boot, not
+ * counting suspend) printed as seconds with microseconds (`12345.678901`):
+ * no wall-clock conversion, so a recording replays with the same times on
  * any machine.
  *
  * @example
@@ -21,8 +21,20 @@
  * @module
  */
 
+import { PROC_EVENT_COMM } from "./constants.ts";
 import type { ListenerEvent, ProcEvent } from "./events.ts";
 import { exitStatus } from "./exit_status.ts";
+import {
+  CN_MSG_LEN,
+  COMM_OFFSET,
+  LITTLE_ENDIAN,
+  NLMSG_HDRLEN,
+  PROC_EVENT_HEADER_LEN,
+  PROC_EVENT_TIMESTAMP_OFFSET,
+  PROC_EVENT_WHAT_OFFSET,
+  PROCESS_PID_OFFSET,
+  TASK_COMM_LEN,
+} from "./layout.ts";
 
 const NS_PER_US = 1000n;
 const US_PER_S = 1000000n;
@@ -145,6 +157,70 @@ function utf8Decode(b: Uint8Array, i: number, n: number): string {
   return String.fromCodePoint(cp);
 }
 
+// Offsets in a datagram holding one process event.
+const EVENT_AT = NLMSG_HDRLEN + CN_MSG_LEN;
+const DATA_AT = EVENT_AT + PROC_EVENT_HEADER_LEN;
+const COMM_AT = DATA_AT + COMM_OFFSET;
+
+/**
+ * The exact name bytes of a comm event, to print what the decoded event
+ * cannot hold: its `comm` has U+FFFD for invalid UTF-8, this has `\xHH`.
+ *
+ * @example
+ * ```ts
+ * import type { RawComm } from "./format.ts";
+ * const key = (r: RawComm) => `${r.timestampNs}:${r.tid}`;
+ * ```
+ */
+export interface RawComm {
+  /** The event's timestamp, to match the decoded event. */
+  timestampNs: bigint;
+  /** The event's thread id, to match the decoded event. */
+  tid: number;
+  /** The name escaped with {@link escapeBytes}. */
+  text: string;
+}
+
+/**
+ * For a datagram holding a comm event whose name has a non-ASCII byte: the
+ * name's exact bytes, escaped with {@link escapeBytes}. `undefined` for any
+ * other datagram (too short, another event, an ASCII name, whose decoded
+ * `comm` is already exact).
+ *
+ * @example
+ * ```ts
+ * import { rawCommOf } from "./format.ts";
+ * rawCommOf(new Uint8Array(76)); // undefined: not a comm event
+ * ```
+ */
+export function rawCommOf(datagram: Uint8Array): RawComm | undefined {
+  if (datagram.length < COMM_AT + TASK_COMM_LEN) return undefined;
+  const view = new DataView(
+    datagram.buffer,
+    datagram.byteOffset,
+    datagram.byteLength,
+  );
+  if (
+    view.getUint32(EVENT_AT + PROC_EVENT_WHAT_OFFSET, LITTLE_ENDIAN) !==
+      PROC_EVENT_COMM
+  ) return undefined;
+  let end = COMM_AT;
+  let ascii = true;
+  while (end < COMM_AT + TASK_COMM_LEN && datagram[end] !== 0) {
+    if (datagram[end] > 0x7f) ascii = false;
+    end++;
+  }
+  if (ascii) return undefined;
+  return {
+    timestampNs: view.getBigUint64(
+      EVENT_AT + PROC_EVENT_TIMESTAMP_OFFSET,
+      LITTLE_ENDIAN,
+    ),
+    tid: view.getInt32(DATA_AT + PROCESS_PID_OFFSET, LITTLE_ENDIAN),
+    text: escapeBytes(datagram.subarray(COMM_AT, end)),
+  };
+}
+
 /**
  * A kernel timestamp (CLOCK_MONOTONIC nanoseconds) as seconds with
  * microseconds.
@@ -191,6 +267,12 @@ export function describeExit(status: number): string {
 export interface TextOptions {
   /** Colour the event type and failures with ANSI SGR escapes (default false). */
   color?: boolean;
+  /**
+   * The comm to print for a comm event, already escaped (from
+   * {@link rawCommOf}, which keeps invalid UTF-8 bytes as `\xHH`); default:
+   * the event's `comm`, escaped with {@link escapeText}.
+   */
+  comm?: string;
   /**
    * Extra text appended to the line (already escaped), e.g. process context.
    * It is preceded by two spaces.
@@ -247,7 +329,11 @@ function thread(pid: number, tid: number): string {
 }
 
 // The details column of a text line; `paint` wraps a failure in colour.
-function details(ev: ProcEvent, paint: (s: string) => string): string {
+function details(
+  ev: ProcEvent,
+  paint: (s: string) => string,
+  comm: string | undefined,
+): string {
   switch (ev.type) {
     case "fork":
       return ev.childPid === ev.childTid
@@ -268,7 +354,7 @@ function details(ev: ProcEvent, paint: (s: string) => string): string {
           thread(ev.pid, ev.tid)
         }tracer pid=${ev.tracerPid} tid=${ev.tracerTid}`;
     case "comm":
-      return `${thread(ev.pid, ev.tid)}comm="${escapeText(ev.comm)}"`;
+      return `${thread(ev.pid, ev.tid)}comm="${comm ?? escapeText(ev.comm)}"`;
     case "coredump":
       return `${thread(ev.pid, ev.tid)}dumping core`;
     case "exit": {
@@ -334,7 +420,7 @@ export function formatText(
     time = formatTimestamp(ev.timestampNs);
     pid = who.pid === 0 ? "-" : String(who.pid);
     ppid = who.ppid === 0 ? "-" : String(who.ppid);
-    rest = details(ev, paint);
+    rest = details(ev, paint, options.comm);
   }
   const type = ev.type.padEnd(TYPE_WIDTH);
   let line = `${time.padStart(TIME_WIDTH)} ${

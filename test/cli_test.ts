@@ -13,6 +13,7 @@ import { join } from "node:path";
 import {
   cliCommand,
   jsonEvents,
+  MAX_OUTPUT,
   ROOT,
   runCli,
   runShell,
@@ -175,10 +176,12 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
   it("escapes a hostile process name in text and in JSON", {
     skip: liveSkip,
   }, async () => {
-    // ESC [31m, U+202E (right-to-left override), "EVIL", BEL: 12 bytes.
+    // ESC [31m, U+202E (right-to-left override), "EVIL", BEL and a byte
+    // that is not UTF-8: 13 bytes.
     const script = String
-      .raw`printf '\033[31m\342\200\256EVIL\007' > /proc/self/comm`;
-    const expected = `${ESC}[31m\u202eEVIL\x07`;
+      .raw`printf '\033[31m\342\200\256EVIL\007\377' > /proc/self/comm`;
+    // The API's value has U+FFFD for the invalid byte.
+    const expected = `${ESC}[31m\u202eEVIL\x07\ufffd`;
     for (const json of [false, true]) {
       const run = startCli(json ? ["--json"] : []);
       try {
@@ -202,13 +205,16 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
         assert.ok(!r.stdout.includes("\x07"), "no raw BEL");
         if (json) {
           assert.ok(
-            out.includes(String.raw`"comm":"\u001b[31m\u202eEVIL\u0007"`),
+            out.includes(
+              String.raw`"comm":"\u001b[31m\u202eEVIL\u0007` + '\ufffd"',
+            ),
             out,
           );
           assert.equal(JSON.parse(out).comm, expected);
         } else {
           assert.ok(
-            out.endsWith(String.raw`comm="\x1b[31m\u202eEVIL\x07"`),
+            // The text shows the invalid byte itself.
+            out.endsWith(String.raw`comm="\x1b[31m\u202eEVIL\x07\xff"`),
             out,
           );
         }
@@ -339,6 +345,7 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
       cwd: ROOT,
       encoding: "utf8",
       timeout: 20000,
+      maxBuffer: MAX_OUTPUT,
     });
     assert.equal(replay.status, 0, replay.stderr);
     const liveLines = live.stdout.trimEnd().split("\n");
@@ -351,7 +358,7 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
     const exits = spawnSync(
       cmd,
       [...replayArgs, "--json", "--events", "exit", "--replay", file],
-      { cwd: ROOT, encoding: "utf8", timeout: 20000 },
+      { cwd: ROOT, encoding: "utf8", timeout: 20000, maxBuffer: MAX_OUTPUT },
     );
     assert.equal(exits.status, 0, exits.stderr);
     const types = new Set(jsonEvents(exits.stdout).map((e) => e.type));

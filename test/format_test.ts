@@ -10,6 +10,7 @@ import {
   formatSummary,
   formatText,
   formatTimestamp,
+  rawCommOf,
 } from "../src/format.ts";
 import {
   ALL_FIXTURES,
@@ -110,7 +111,7 @@ describe("formatText", () => {
       assert.match(l.slice(0, 14), /^ *\d+\.\d{6} $/);
       assert.match(l.slice(14, 23), /^[a-z]+ *$/);
       assert.match(l.slice(23, 31), /^ *\d+ $/);
-      assert.match(l.slice(31, 40), /^ *(\d+|-)(  )?$/);
+      assert.match(l.slice(31, 40), /^ *(\d+|-)( {2})?$/);
     }
     assert.match(lines[2], /exit code 7$/);
   });
@@ -134,11 +135,13 @@ describe("formatText", () => {
     assert.ok(!formatText(ev).includes(ESC));
     const colored = formatText(ev, { color: true });
     assert.ok(colored.includes(`${ESC}[`));
+    // deno-lint-ignore no-control-regex
     assert.equal(colored.replace(/\x1b\[[0-9;]*m/g, ""), formatText(ev));
   });
   it("formats every fixture on one line", () => {
     for (const f of ALL_FIXTURES) {
       const line = formatText(decoded(f.bytes));
+      // deno-lint-ignore no-control-regex
       assert.ok(!/[\n\r\x1b]/.test(line), f.name);
       assert.ok(line.includes(` ${f.expected.type}`), f.name);
     }
@@ -202,6 +205,7 @@ describe("formatJson", () => {
       tid: 9,
       comm,
     });
+    // deno-lint-ignore no-control-regex
     assert.ok(!/[\x00-\x1f\x7f-\x9f\u202e\u2028]/.test(json), json);
     assert.ok(json.includes("\\u001b[2J\\u009b\\u007f\\u202e\\u2028z"), json);
     assert.equal(JSON.parse(json).comm, comm);
@@ -219,6 +223,32 @@ describe("formatJson", () => {
       };
       assert.deepEqual(parsed, expected, f.name);
     }
+  });
+});
+
+describe("rawCommOf", () => {
+  it("gives a comm's exact bytes, invalid UTF-8 as \\xHH, matched by timestamp and tid", () => {
+    const bytes = COMM_CONTROL.bytes.slice();
+    const at = 36 + 16 + 8; // nlmsghdr + cn_msg + event header + pid, tgid
+    bytes.set([0x41, 0xff, 0x1b, 0xc3, 0xa9, 0], at);
+    const ev = decoded(bytes);
+    if (ev.type !== "comm") throw new Error("fixture");
+    assert.equal(ev.comm, "A\ufffd\x1bé");
+    const raw = rawCommOf(bytes);
+    assert.deepEqual(raw, {
+      timestampNs: ev.timestampNs,
+      tid: ev.tid,
+      text: "A\\xff\\x1bé",
+    });
+    assert.ok(
+      formatText(ev, { comm: raw!.text }).endsWith('comm="A\\xff\\x1bé"'),
+    );
+    assert.ok(formatText(ev).endsWith('comm="A\ufffd\\x1bé"'));
+  });
+  it("is undefined for other events and ASCII names", () => {
+    assert.equal(rawCommOf(COMM_CONTROL.bytes), undefined);
+    assert.equal(rawCommOf(FORK.bytes), undefined);
+    assert.equal(rawCommOf(new Uint8Array(10)), undefined);
   });
 });
 

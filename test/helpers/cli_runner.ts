@@ -98,6 +98,12 @@ export function exampleCommand(
   return [exe, join(HERE, "..", "..", "examples", `${name}.js`)];
 }
 
+/**
+ * The most output a synchronous run collects: other processes on the machine
+ * may cause hundreds of thousands of events during a test.
+ */
+export const MAX_OUTPUT = 512 << 20;
+
 /** The result of a finished CLI run. */
 export interface CliResult {
   code: number | null;
@@ -129,6 +135,7 @@ export function runCli(
     encoding: "utf8",
     timeout: options.timeoutMs ?? 20000,
     env: options.env ?? process.env,
+    maxBuffer: MAX_OUTPUT,
   });
   return {
     code: r.status,
