@@ -21,6 +21,9 @@
  * Candidates: `signal` (the default: SIGIO, gathering under sustained
  * load), `signal-immediate` (SIGIO, never gathering), `worker`, `timer`.
  * Each run starts with one unmeasured second of light load (JIT warm-up).
+ * The table's runs take turns between strategies, each after a quiet gate
+ * (the rest of the machine under 25 % CPU and 300 events/s, waited for up
+ * to 20 s; "runs (quiet)" counts the runs that passed it).
  *
  * Latency: for each event of the load's process tree as the `for await`
  * loop receives it (every event with load `none`),
@@ -34,10 +37,12 @@
  */
 
 import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { type BunAdapterOptions, createBunAdapter } from "../ffi/bun.ts";
+import { listen } from "../mod.ts";
 import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_RECEIVE_BUFFER_BYTES,
@@ -64,6 +69,18 @@ const TIMESPEC_SIZE = 16;
 const NS_PER_S = 1e9;
 const NS_PER_US = 1e3;
 const RUN_TIMEOUT_MS = 60_000;
+// Quiet gate before each run: under QUIET_BUSY of all CPUs busy and under
+// QUIET_EVENTS_PER_S process events, sampled for QUIET_SAMPLE_MS, retried
+// every QUIET_RETRY_MS for at most QUIET_MAX_WAIT_MS (then the run goes
+// ahead, and the table counts it as not quiet).
+const QUIET_BUSY = 0.25;
+const QUIET_EVENTS_PER_S = 300;
+const QUIET_SAMPLE_MS = 500;
+const QUIET_RETRY_MS = 500;
+const QUIET_MAX_WAIT_MS = 20_000;
+// Fields of the "cpu" line of /proc/stat (after the label).
+const PROC_STAT_IDLE = 3;
+const PROC_STAT_IOWAIT = 4;
 
 const { values } = parseArgs({
   options: {
@@ -144,13 +161,12 @@ async function runOne(
         if (tracked[ev.parentPid] === 1) {
           tracked[ev.childPid] = 1;
           mine = true;
+        } else if (ev.childTid === ev.childPid) {
+          // A new process outside the tree: a pid of ours was reused.
+          tracked[ev.childPid] = 0;
         }
       } else if (ev.type !== "ack" && ev.type !== "unknown") {
         mine = tracked[ev.pid] === 1 && ev.pid !== root;
-        // A process (not a thread) exited: its pid may be reused.
-        if (mine && ev.type === "exit" && ev.tid === ev.pid) {
-          tracked[ev.pid] = 0;
-        }
       }
       // Latency of the load's own events (every event without a load).
       if (!mine && root >= 0) continue;
@@ -235,46 +251,85 @@ function fmt(xs: number[], digits = 0): string {
   return `${f(median(xs))} [${f(s[0])}–${f(s[s.length - 1])}]`;
 }
 
-function driver(reps: number): void {
+// Machine-wide busy fraction (all CPUs) and the process events per second
+// of everyone, over QUIET_SAMPLE_MS.
+async function machineActivity(): Promise<{ busy: number; events: number }> {
+  const cpu = () => {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim()
+      .split(/\s+/).slice(1).map(Number);
+    const idle = f[PROC_STAT_IDLE] + f[PROC_STAT_IOWAIT];
+    return { idle, total: f.reduce((x, y) => x + y, 0) };
+  };
+  const c0 = cpu();
+  const listener = await listen({ events: ["fork", "exec", "exit"] });
+  let events = 0;
+  const stop = setTimeout(() => listener.close(), QUIET_SAMPLE_MS);
+  for await (const ev of listener) if (ev.type !== "lost") events++;
+  clearTimeout(stop);
+  const c1 = cpu();
+  const busy = 1 - (c1.idle - c0.idle) / Math.max(1, c1.total - c0.total);
+  return { busy, events: events * 1000 / QUIET_SAMPLE_MS };
+}
+
+// Wait (up to QUIET_MAX_WAIT_MS) for the rest of the machine to be quiet.
+async function quietGate(): Promise<boolean> {
+  const deadline = Date.now() + QUIET_MAX_WAIT_MS;
+  for (;;) {
+    const a = await machineActivity();
+    if (a.busy < QUIET_BUSY && a.events < QUIET_EVENTS_PER_S) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, QUIET_RETRY_MS));
+  }
+}
+
+async function driver(reps: number): Promise<void> {
   const seconds: Record<Load, number> = { none: 3, light: 3, storm: 2 };
-  console.log(
-    "| load | strategy | ev/s delivered | lost (drops) | storm events missed | CPU µs/event | CPU ms/s | latency p50 µs | p99 µs | max µs |",
+  const chosen = STRATEGIES.filter((s) =>
+    !values.only || values.only.split(",").includes(s)
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  console.log(
+    "| load | strategy | runs (quiet) | ev/s delivered | lost (drops) | storm events missed | CPU µs/event | CPU ms/s | latency p50 µs | p99 µs | max µs |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
   for (const load of LOADS) {
-    for (const strategy of STRATEGIES) {
-      if (values.only && !values.only.split(",").includes(strategy)) continue;
-      const runs: RunResult[] = [];
-      // Interleave nothing: reps of one cell run back to back.
-      for (let i = 0; i < reps; i++) {
+    const runs = new Map<string, RunResult[]>(chosen.map((s) => [s, []]));
+    const quiet = new Map<string, number>(chosen.map((s) => [s, 0]));
+    // Strategies take turns within each repetition, so that noise from the
+    // rest of the machine spreads over all of them.
+    for (let i = 0; i < reps; i++) {
+      for (const strategy of chosen) {
+        if (await quietGate()) quiet.set(strategy, quiet.get(strategy)! + 1);
         const r = spawnSync(process.execPath, [
           import.meta.filename ?? new URL(import.meta.url).pathname,
-          "--run",
-          strategy,
-          "--load",
-          load,
-          "--seconds",
-          String(seconds[load]),
+          ...["--run", strategy, "--load", load],
+          ...["--seconds", String(seconds[load])],
         ], { encoding: "utf8", timeout: RUN_TIMEOUT_MS });
         if (r.status !== 0) {
           console.error(`run failed (${strategy} ${load}):`, r.stderr);
           continue;
         }
-        runs.push(JSON.parse(r.stdout.trim().split("\n").pop()!));
+        runs.get(strategy)!.push(
+          JSON.parse(r.stdout.trim().split("\n").pop()!),
+        );
       }
-      if (runs.length === 0) continue;
-      const cpuPerS = runs.map((r) =>
+    }
+    for (const strategy of chosen) {
+      const rs = runs.get(strategy)!;
+      if (rs.length === 0) continue;
+      const cpuPerS = rs.map((r) =>
         r.cpuUs / 1000 / (r.seconds + DRAIN_AFTER_MS / 1000)
       );
-      const missed = runs.map((r) => r.expected - r.counted);
+      const missed = rs.map((r) => r.expected - r.counted);
       console.log(
-        `| ${load} | ${strategy} | ${fmt(runs.map((r) => r.eventsPerS))} | ${
-          fmt(runs.map((r) => r.lost))
-        } | ${load === "none" ? "–" : fmt(missed)} | ${
-          load === "none" ? "–" : fmt(runs.map((r) => r.usPerEvent), 1)
-        } | ${fmt(cpuPerS, 1)} | ${fmt(runs.map((r) => r.latencyUs.p50))} | ${
-          fmt(runs.map((r) => r.latencyUs.p99))
-        } | ${fmt(runs.map((r) => r.latencyUs.max))} |`,
+        `| ${load} | ${strategy} | ${rs.length} (${quiet.get(strategy)}) | ${
+          fmt(rs.map((r) => r.eventsPerS))
+        } | ${fmt(rs.map((r) => r.lost))} | ${
+          load === "none" ? "–" : fmt(missed)
+        } | ${load === "none" ? "–" : fmt(rs.map((r) => r.usPerEvent), 1)} | ${
+          fmt(cpuPerS, 1)
+        } | ${fmt(rs.map((r) => r.latencyUs.p50))} | ${
+          fmt(rs.map((r) => r.latencyUs.p99))
+        } | ${fmt(rs.map((r) => r.latencyUs.max))} |`,
       );
     }
   }
@@ -297,5 +352,5 @@ if (values.run !== undefined) {
   clearTimeout(guard);
   console.log(JSON.stringify(result));
 } else {
-  driver(Number(values.reps));
+  await driver(Number(values.reps));
 }
