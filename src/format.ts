@@ -452,16 +452,19 @@ export function formatJson(
   ev: ListenerEvent,
   extra?: Readonly<Record<string, unknown>>,
 ): string {
+  // The event's own keys are plain identifiers: no quoting needed.
   let out = "{";
-  let first = true;
-  const add = (key: string, value: unknown) => {
-    out += `${first ? "" : ","}${JSON.stringify(key)}:${jsonValue(value)}`;
-    first = false;
-  };
-  for (const key of Object.keys(ev)) {
-    add(key, (ev as unknown as Record<string, unknown>)[key]);
+  const fields = ev as unknown as Record<string, unknown>;
+  for (const key in fields) {
+    const v = fields[key];
+    out += (out.length === 1 ? '"' : ',"') + key + '":' +
+      (typeof v === "number" ? String(v) : jsonValue(v));
   }
-  if (extra) { for (const key of Object.keys(extra)) add(key, extra[key]); }
+  if (extra) {
+    for (const key of Object.keys(extra)) {
+      out += `,${jsonString(key)}:${jsonValue(extra[key])}`;
+    }
+  }
   return out + "}";
 }
 
