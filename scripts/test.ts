@@ -23,6 +23,7 @@ const BIN = "node_modules/.bin/";
 const CHECKED = [
   "mod.ts",
   "decode.ts",
+  "cli.ts",
   "src/",
   "ffi/",
   "test/",
