@@ -46,6 +46,12 @@ export class DescendantSet {
    * @param root the process whose descendants to track
    * @param existing `[pid, parentPid]` pairs of processes alive now, to seed
    *   the set with the root's existing descendants
+   *
+   * @example
+   * ```ts
+   * import { DescendantSet } from "./descendants.ts";
+   * const tree = new DescendantSet(42, [[43, 42]]);
+   * ```
    */
   constructor(root: number, existing?: Iterable<readonly [number, number]>) {
     this.root = root;

@@ -111,7 +111,16 @@ export class RecordingWriter {
   #used = 0;
   #count = 0;
 
-  /** @param header start with the file header (default true) */
+  /**
+   * @param header start with the file header (default true; false to
+   *   append to an existing recording)
+   *
+   * @example
+   * ```ts
+   * import { RecordingWriter } from "./recording.ts";
+   * const appending = new RecordingWriter(false);
+   * ```
+   */
   constructor(header = true) {
     if (header) this.#append(recordingHeader());
   }
