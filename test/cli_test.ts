@@ -7,7 +7,13 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -392,6 +398,49 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
     const timed = runCli(["--json", "--duration", "0.5"]);
     assert.equal(timed.code, 0, timed.stderr);
     assert.ok(Date.now() - t0 >= 500);
+  });
+
+  it("colours only on a terminal, and never with NO_COLOR set", {
+    skip: liveSkip ??
+      (existsSync("/usr/bin/script")
+        ? undefined
+        : "needs script(1) from util-linux for a pseudo-terminal"),
+  }, async () => {
+    const quoted = cliCommand(["--count", "3"]).map((a) =>
+      `'${a.replaceAll("'", "'\\''")}'`
+    ).join(" ");
+    for (const noColor of [undefined, "1"]) {
+      const env: Record<string, string> = { ...process.env } as Record<
+        string,
+        string
+      >;
+      delete env.NO_COLOR;
+      if (noColor !== undefined) env.NO_COLOR = noColor;
+      // script(1) runs the CLI on a pseudo-terminal; -e passes its status.
+      const sh = spawn("/usr/bin/script", ["-qec", quoted, "/dev/null"], {
+        cwd: ROOT,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      sh.stdout!.setEncoding("utf8").on("data", (s: string) => (out += s));
+      let code: number | null | undefined;
+      sh.on("close", (c) => (code = c));
+      const killer = setTimeout(() => sh.kill("SIGKILL"), 20000);
+      try {
+        await waitFor(
+          () => code === undefined ? undefined : true,
+          20000,
+          () => void runShell("exit 0"),
+          200,
+        );
+      } finally {
+        clearTimeout(killer);
+      }
+      assert.equal(code, 0, out);
+      assert.match(out, /\d+\.\d{6} /);
+      assert.equal(out.includes(`${ESC}[`), noColor === undefined, out);
+    }
   });
 
   it("ends quietly with status 0 when stdout is closed (cnproc | head -1)", {
