@@ -39,6 +39,8 @@ const NICE = Number(values.nice);
 const STORM_TIMEOUT_MS = 60_000;
 const SETTLE_MS = 500;
 const FORKSTAT_START_MS = 1000;
+const QUIET_EVENTS_PER_S = 300;
+const QUIET_MAX_WAIT_S = 60;
 
 interface Tally {
   right: number;
@@ -109,8 +111,10 @@ async function oneRun(index: number): Promise<void> {
   let stormDone = false;
   let t0 = 0;
   let t1 = 0;
+  let background = 0;
   const consume = (async () => {
     for await (const ev of events) {
+      if (stormPidBox.pid < 0) background++;
       if (ev.type === "fork" && ev.parentPid === stormPidBox.pid) {
         if (ev.childPid === ev.childTid) children.add(ev.childPid);
       } else if (ev.type === "exec") {
@@ -130,6 +134,15 @@ async function oneRun(index: number): Promise<void> {
       }
     }
   })();
+  // Quiet gate: wait (at most QUIET_MAX_WAIT_S) for one second with fewer
+  // than QUIET_EVENTS_PER_S events from other programs.
+  let waited = 0;
+  for (; waited < QUIET_MAX_WAIT_S; waited++) {
+    const before = background;
+    await new Promise((r) => setTimeout(r, 1000));
+    if (background - before < QUIET_EVENTS_PER_S) break;
+  }
+  const quiet = waited < QUIET_MAX_WAIT_S;
   const storm = spawn(NICE !== 0 ? "nice" : "bash", [
     ...(NICE !== 0 ? ["-n", String(-NICE), "bash"] : []),
     "-c",
@@ -198,7 +211,9 @@ async function oneRun(index: number): Promise<void> {
       index + 1
     } (${detectRuntime()}): ${probes.length} probe execs seen of ${COUNT} at ${
       rate.toFixed(0)
-    }/s, ${lost} events lost, nice ${NICE}, done=${stormDone}`,
+    }/s, ${lost} events lost, nice ${NICE}, ${
+      quiet ? `quiet after ${waited} s` : "NOT quiet"
+    }, done=${stormDone}`,
   );
   console.log(
     `  cnproc:   right ${cn.right} (${

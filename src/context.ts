@@ -134,6 +134,7 @@ export interface ProcessContext {
  *   exiting) and the process is not a kernel thread.
  * - `permission-denied`: `/proc` refused the read.
  * - `unreadable`: another read failure or unparsable content.
+ * - `overload`: (forks) skipped in a burst of events, to keep up.
  * - `unconfirmed`: the read could not be checked against later events
  *   (the listener had a backlog), so it is not given.
  * - `not-seen`: (exits) the table never read this process.
@@ -147,6 +148,7 @@ export type ContextReason =
   | "permission-denied"
   | "unreadable"
   | "unconfirmed"
+  | "overload"
   | "not-seen";
 
 /**
@@ -238,7 +240,11 @@ export class UserNames {
   #users: Map<number, string> | null = null;
   #missed = new Set<number>();
 
-  /** @param reader where `/etc/passwd` is read */
+  /**
+   * A cache over `reader`'s `/etc/passwd` (read on first use).
+   *
+   * @param reader where `/etc/passwd` is read
+   */
   constructor(reader: ProcReader) {
     this.#reader = reader;
   }
@@ -524,6 +530,9 @@ export class ContextTracker {
   #pendingReads: { index: number; pid: number; startTime: number }[] = [];
 
   /**
+   * An engine with an empty table: call {@link ContextTracker.rescan} to
+   * seed it.
+   *
    * @param reader where `/proc` is read
    * @param options see {@link ContextOptions}
    */
@@ -656,6 +665,13 @@ export class ContextTracker {
         ? { ...ev, context: known }
         : { ...ev, context: null, contextReason: "not-seen" };
     }
+    if (batch.length > FORK_READ_MAX_BATCH) {
+      // A burst (a fork storm): reading every child (about 30 µs each)
+      // would fall behind the kernel and lose events. The table keeps the
+      // fork; a later exec is checked against its fork time instead.
+      this.table.fork(ev, null);
+      return { ...ev, context: null, contextReason: "overload" };
+    }
     // The child's identity: its start time (an exec does not change it).
     const stat = readStat(this.#reader, ev.childPid);
     const startTime = typeof stat === "string" ? null : stat.startTime;
@@ -706,8 +722,10 @@ export class ContextTracker {
       if (entry && r.reason !== "pid-reused") entry.context = null;
       return { ...ev, context: null, contextReason: r.reason };
     }
-    if (entry === undefined) {
-      // Not in the table (missed): it must have started before this exec.
+    if (entry === undefined || entry.startTime === null) {
+      // The table does not know this process's start time (it missed the
+      // process, or skipped the read at its fork): check the start time read
+      // against the exec (it started before) and the fork (it started then).
       const start = this.table.monotonicStartNs({
         pid: ev.pid,
         startTime: r.context.startTime,
@@ -717,9 +735,18 @@ export class ContextTracker {
         threads: new Map(),
         context: null,
       });
-      if (start !== null && start > ev.timestampNs + TICK_SLACK_NS) {
-        return { ...ev, context: null, contextReason: "pid-reused" };
+      if (start !== null) {
+        const forkNs = entry?.forkNs ?? null;
+        if (
+          start > ev.timestampNs + TICK_SLACK_NS ||
+          (forkNs !== null &&
+            (start > forkNs + TICK_SLACK_NS || start < forkNs - TICK_SLACK_NS))
+        ) {
+          return { ...ev, context: null, contextReason: "pid-reused" };
+        }
       }
+    }
+    if (entry === undefined) {
       this.table.add({
         pid: ev.pid,
         ppid: r.context.ppid,
@@ -751,8 +778,11 @@ export class ContextTracker {
   }
 }
 
-// One clock tick of slack when comparing a /proc start time with an event.
-const TICK_SLACK_NS = 10_000_000n;
+// Two clock ticks of slack when comparing a /proc start time (10 ms ticks,
+// converted with an offset known to a tick) with an event's timestamp.
+const TICK_SLACK_NS = 20_000_000n;
+// Batches longer than this are a burst: forks are not read (see #fork).
+const FORK_READ_MAX_BATCH = 64;
 
 function execLater(
   batch: readonly ListenerEvent[],

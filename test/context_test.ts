@@ -322,6 +322,37 @@ describe("context over a fake /proc", () => {
     assert.equal(t.table.isThread(700, 705), true);
   });
 
+  it("in a burst skips fork reads, and checks a later exec against the fork time", () => {
+    const t = new ContextTracker(reader);
+    t.rescan();
+    // Teach the table the clock offset with one fork it reads: boottime
+    // ticks 50000 (500 s) at monotonic 400.005 s: offset about 100 s.
+    ts = 400_004_000_000n;
+    put({ pid: 910, ppid: 1, startTime: 50_000, comm: "c", argv: ["c"] });
+    t.enrich([forkEv(1, 910)]);
+    assert.ok(t.table.clockOffsetNs() !== null);
+    // A burst: 70 forks, not read.
+    ts = 410_000_000_000n; // 10 s later: start time tick 51000
+    const burst = Array.from({ length: 70 }, (_, i) => forkEv(1, 920 + i));
+    const out = t.enrich(burst);
+    assert.equal(out.length, 70);
+    for (const ev of out) {
+      assert.equal(
+        (ev as { contextReason?: string }).contextReason,
+        "overload",
+      );
+    }
+    // pid 920 is the forked process (start time matches its fork): read.
+    put({ pid: 920, ppid: 1, startTime: 51_000, comm: "d", argv: ["d", "1"] });
+    const ok = only(t.enrich([execEv(920)]), "exec");
+    assert.deepEqual(ok.context?.argv, ["d", "1"]);
+    // pid 921 holds a process started 5 s after its fork: another one.
+    put({ pid: 921, ppid: 1, startTime: 51_500, comm: "e", argv: ["e"] });
+    const reused = only(t.enrich([execEv(921)]), "exec");
+    assert.equal(reused.context, null);
+    assert.equal(reused.contextReason, "pid-reused");
+  });
+
   it("drives a source through ContextListener, fence included", async () => {
     put({ pid: 800, ppid: 1, startTime: 30, comm: "x", argv: ["x", "1"] });
     const queue: ListenerEvent[] = [
