@@ -389,6 +389,37 @@ export class ProcessTable<C = unknown> {
   }
 
   /**
+   * The ancestors of `pid` known to the table, nearest first (parent,
+   * grandparent, ...), stopping at a process the table does not know, at
+   * pid 0, or at a loop.
+   *
+   * @example
+   * ```ts
+   * import { ProcessTable } from "./process_table.ts";
+   * const t = new ProcessTable();
+   * t.rescan([
+   *   { pid: 1, ppid: 0, startTime: 1, threads: [] },
+   *   { pid: 2, ppid: 1, startTime: 2, threads: [] },
+   *   { pid: 3, ppid: 2, startTime: 3, threads: [] },
+   * ]);
+   * t.ancestorsOf(3); // [2, 1]
+   * ```
+   */
+  ancestorsOf(pid: number): number[] {
+    const out: number[] = [];
+    const seen = new Set<number>([pid]);
+    let ppid = this.#entries.get(pid)?.ppid ?? 0;
+    while (ppid !== 0 && !seen.has(ppid)) {
+      out.push(ppid);
+      seen.add(ppid);
+      const parent = this.#entries.get(ppid);
+      if (parent === undefined) break;
+      ppid = parent.ppid;
+    }
+    return out;
+  }
+
+  /**
    * Is `tid` a thread other than the main one of process `pid`?
    *
    * @example

@@ -18,9 +18,14 @@ import type {
 } from "../src/events.ts";
 import {
   type ContextEvent,
+  contextEventForJson,
   ContextListener,
   ContextTracker,
   type EventSource,
+  formatArgv,
+  formatContextText,
+  formatDuration,
+  formatTreeLine,
   readContext,
 } from "../src/context.ts";
 import { fsProcReader } from "../ffi/proc_reader.ts";
@@ -387,6 +392,71 @@ describe("context over a fake /proc", () => {
     assert.equal(closed, false);
     l.close();
     assert.equal(closed, true);
+  });
+});
+
+describe("printing contexts", () => {
+  const context = {
+    argv: ["/bin/x", "a b", "\uFFFD"],
+    argvRaw: [
+      new TextEncoder().encode("/bin/x"),
+      new TextEncoder().encode("a b"),
+      new Uint8Array([0xfe]),
+    ],
+    exe: "/bin/x",
+    cwd: "/",
+    comm: "x",
+    ppid: 1,
+    uid: 0,
+    user: "root",
+    startTime: 5,
+  };
+  const exit = {
+    ...exitEv(42, 1),
+    pid: 42,
+    tid: 42,
+    exitCode: 3 << 8,
+    context,
+    durationNs: 1_500_000_000n,
+  } as ContextEvent;
+  it("quotes and escapes arguments", () => {
+    assert.equal(formatArgv(["ls", "-l", "my file", ""]), "ls -l 'my file' ''");
+    assert.equal(formatArgv(["a\x1bb"]), "'a\\x1bb'");
+    assert.equal(
+      formatArgv(context.argv, context.argvRaw),
+      "/bin/x 'a b' '\\xfe'",
+    );
+    assert.equal(formatDuration(1_500_000_000n), "1.500s");
+  });
+  it("formats --context and --tree lines", () => {
+    assert.equal(
+      formatContextText(exit),
+      "root /bin/x 'a b' '\\xfe' time=1.500s",
+    );
+    assert.equal(
+      formatContextText({
+        ...execEv(9),
+        context: null,
+        contextReason: "exited",
+      }),
+      "(no context: exited)",
+    );
+    assert.equal(
+      formatTreeLine(exit, 2),
+      "    42- /bin/x 'a b' '\\xfe' exited exit code 3 time=1.500s",
+    );
+    assert.equal(
+      formatTreeLine({ ...execEv(42), context } as ContextEvent, 1),
+      "  42+ /bin/x 'a b' '\\xfe'",
+    );
+    assert.equal(formatTreeLine({ ...forkEv(1, 42), context }, 1), undefined);
+  });
+  it("turns exact bytes into hex for JSON", () => {
+    const j = contextEventForJson(exit) as unknown as {
+      context: Record<string, unknown>;
+    };
+    assert.deepEqual(j.context.argvRaw, ["2f62696e2f78", "612062", "fe"]);
+    assert.equal(JSON.stringify(j.context.argv), JSON.stringify(context.argv));
   });
 });
 

@@ -79,6 +79,20 @@ describe("ProcessTable", () => {
     t.exit(exit(5n, 3));
     assert.deepEqual(t.descendantsOf(2), []);
   });
+  it("lists ancestors nearest first, stopping where the table ends", () => {
+    const t = new ProcessTable();
+    t.rescan([
+      { pid: 1, ppid: 0, startTime: 1, threads: [] },
+      { pid: 2, ppid: 1, startTime: 2, threads: [] },
+    ]);
+    t.fork(fork(1n, 2, 3), null);
+    t.fork(fork(2n, 3, 4), null);
+    t.fork(fork(3n, 77, 5), null);
+    assert.deepEqual(t.ancestorsOf(4), [3, 2, 1]);
+    assert.deepEqual(t.ancestorsOf(5), [77]);
+    assert.deepEqual(t.ancestorsOf(1), []);
+    assert.deepEqual(t.ancestorsOf(999), []);
+  });
   it("a fork with a reused pid replaces the old process", () => {
     const t = new ProcessTable<string>();
     t.rescan([{
