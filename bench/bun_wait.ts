@@ -245,7 +245,10 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function fmt(xs: number[], digits = 0): string {
+// "median [min–max]" of the finite values (JSON turns NaN into null).
+function fmt(values: (number | null)[], digits = 0): string {
+  const xs = values.filter((x): x is number => Number.isFinite(x));
+  if (xs.length === 0) return "n/a";
   const s = [...xs].sort((a, b) => a - b);
   const f = (x: number) => x.toFixed(digits);
   return `${f(median(xs))} [${f(s[0])}–${f(s[s.length - 1])}]`;
@@ -308,9 +311,10 @@ async function driver(reps: number): Promise<void> {
           console.error(`run failed (${strategy} ${load}):`, r.stderr);
           continue;
         }
-        runs.get(strategy)!.push(
-          JSON.parse(r.stdout.trim().split("\n").pop()!),
-        );
+        // The raw result on stderr, for the record.
+        const line = r.stdout.trim().split("\n").pop()!;
+        console.error(line);
+        runs.get(strategy)!.push(JSON.parse(line));
       }
     }
     for (const strategy of chosen) {

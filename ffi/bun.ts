@@ -277,8 +277,7 @@ function pollOne(fd: number): Uint8Array {
 }
 
 function readable(libc: BunLibc, pollfd: Uint8Array): boolean {
-  const view = new DataView(pollfd.buffer);
-  view.setInt16(POLLFD_REVENTS_OFFSET, 0, LITTLE_ENDIAN);
+  pollfd.fill(0, POLLFD_REVENTS_OFFSET, POLLFD_SIZE); // revents = 0
   // Any revents (POLLIN, or POLLERR/POLLHUP) means a receive will not wait.
   return libc.poll(pollfd, 1, 0) > 0;
 }
