@@ -234,7 +234,11 @@ class Output {
       }
       return;
     }
-    throw e;
+    // Any other write error (ENOSPC, EIO...): nothing more can be shown.
+    process.stderr.write(
+      `cnproc: cannot write the output: ${(e as Error)?.message ?? e}\n`,
+    );
+    process.exit(EXIT_RUNTIME_ERROR);
   }
 
   line(text: string): void {
