@@ -38,16 +38,26 @@ import { CnprocError } from "./src/errors.ts";
 export { Listener };
 export {
   type ContextEvent,
+  type ContextFields,
   ContextListener,
   type ContextOptions,
   type ContextReason,
+  ContextTracker,
+  type EventSource,
   type ExecWithContext,
   type ExitWithContext,
   type ForkWithContext,
   type ProcessContext,
   type ProcReader,
+  type ReadFailure,
 } from "./src/context.ts";
-export { type ProcessEntry, ProcessTable } from "./src/process_table.ts";
+export {
+  type ExitInfo,
+  type ProcessEntry,
+  ProcessTable,
+  type RescanResult,
+  type ScannedProcess,
+} from "./src/process_table.ts";
 import { ContextListener, type ContextOptions } from "./src/context.ts";
 import { loadProcReader } from "./ffi/proc_reader.ts";
 
