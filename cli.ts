@@ -52,6 +52,8 @@ const FLUSH_CHARS = 64 * 1024;
 const FLUSH_RECORD_BYTES = 1 << 20;
 const MS_PER_S = 1000;
 const NS_PER_S = 1e9;
+/** How long a stop may take before the CLI gives up waiting and exits. */
+const CLOSE_TIMEOUT_MS = 3000;
 /** Comm names with non-ASCII bytes kept until their event is printed. */
 const MAX_RAW_COMMS = 1024;
 /** The largest pid Linux allows (PID_MAX_LIMIT on 64-bit). */
@@ -351,7 +353,18 @@ class Tally {
 async function run(config: Config): Promise<number> {
   const color = !config.json && colorWanted();
   const controller = new AbortController();
-  const stop = () => controller.abort();
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const stop = () => {
+    controller.abort();
+    // Closing ends the iteration at once; should it ever not, do not hang.
+    watchdog ??= setTimeout(() => {
+      process.stderr.write(
+        `cnproc: the listener did not close within ${CLOSE_TIMEOUT_MS} ms; exiting\n`,
+      );
+      process.exit(EXIT_RUNTIME_ERROR);
+    }, CLOSE_TIMEOUT_MS);
+  };
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, stop);
   const out = new Output(stop);
   const tally = new Tally();
   const tree = config.pid === undefined ? undefined : await makeTree(config);
@@ -388,14 +401,14 @@ async function run(config: Config): Promise<number> {
     return config.count === undefined || tally.shown < config.count;
   };
 
-  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, stop);
   try {
     if (config.replay !== undefined) {
       replay(config, emit, noteDatagram, controller.signal);
-    } else await live(config, emit, noteDatagram, controller);
+    } else await live(config, emit, noteDatagram, controller.signal, stop);
   } finally {
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.off(sig, stop);
     await out.end();
+    clearTimeout(watchdog);
   }
   if (config.stats) {
     process.stderr.write(
@@ -467,7 +480,8 @@ async function live(
   config: Config,
   emit: (ev: ListenerEvent) => boolean,
   noteDatagram: ((datagram: Uint8Array) => void) | undefined,
-  controller: AbortController,
+  signal: AbortSignal,
+  stop: () => void,
 ): Promise<void> {
   let recordFd: number | undefined;
   let writer: RecordingWriter | undefined;
@@ -489,24 +503,27 @@ async function live(
       fs.writeSync(recordFd, writer!.take());
     }
   };
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  // --duration counts from the start, subscription included.
+  const timer = config.durationS === undefined
+    ? undefined
+    : setTimeout(stop, config.durationS * MS_PER_S);
   try {
-    const listener = await listen({
-      events: config.events,
-      signal: controller.signal,
-      onDatagram: writer
-        ? (d) => {
-          noteDatagram?.(d);
-          writer.add(d);
-          if (writer.pending >= FLUSH_RECORD_BYTES) flushRecord();
-        }
-        : noteDatagram,
-    });
-    if (config.durationS !== undefined) {
-      timer = setTimeout(
-        () => controller.abort(),
-        config.durationS * MS_PER_S,
-      );
+    let listener;
+    try {
+      listener = await listen({
+        events: config.events,
+        signal,
+        onDatagram: writer
+          ? (d) => {
+            noteDatagram?.(d);
+            writer.add(d);
+            if (writer.pending >= FLUSH_RECORD_BYTES) flushRecord();
+          }
+          : noteDatagram,
+      });
+    } catch (e) {
+      if (signal.aborted) return; // stopped while subscribing: not an error
+      throw e;
     }
     let recordScheduled = false;
     for await (const ev of listener) {
