@@ -9,8 +9,8 @@
  * - `--root PID`: count the events of PID's descendants (learnt from fork
  *   events; PID's own events are not counted).
  * - Prints `{"ready":PID}` once subscribed and the clock is calibrated.
- * - `stop` (or EOF) on stdin: reads on until the root's own exit event has
- *   arrived (at most 10 s), then closes the listener and prints one JSON line
+ * - `stop` (or EOF) on stdin: reads on until 100 ms after the root's own exit
+ *   event (at most 10 s), then closes the listener and prints one JSON line
  *   with the counts, `lost` reports, `stats()`, CPU time since the first
  *   counted event, and the delivery latency.
  * - `--report-every SECONDS` (soak): also prints a JSON progress line with
@@ -42,6 +42,7 @@ const NS_PER_MS = 1e6;
 const US_PER_MS = 1e3;
 const COMM_PATH = "/proc/self/comm";
 const STOP_GRACE_MS = 10_000;
+const LINGER_MS = 100;
 
 const { values } = parseArgs({
   options: {
@@ -87,15 +88,25 @@ const calibrationDeadline = setTimeout(() => {
   listener.close();
 }, CALIBRATION_TIMEOUT_MS);
 
-// After "stop", read on until the root's own EXIT (the last event of its
-// tree) has arrived, or STOP_GRACE_MS have passed.
+// After "stop", read on until LINGER_MS after the root's own EXIT, or
+// STOP_GRACE_MS without it. The kernel sends a task's EXIT after waking its
+// parent, so a worker's EXIT can follow the root's.
 let stopping = false;
 let rootExited = false;
+let graceTimer: ReturnType<typeof setTimeout> | undefined;
 function stop(): void {
   if (stopping) return;
   stopping = true;
-  if (rootExited) listener.close();
-  else setTimeout(() => listener.close(), STOP_GRACE_MS);
+  graceTimer = setTimeout(
+    () => listener.close(),
+    rootExited ? LINGER_MS : STOP_GRACE_MS,
+  );
+}
+function onRootExit(): void {
+  rootExited = true;
+  if (!stopping) return;
+  clearTimeout(graceTimer);
+  graceTimer = setTimeout(() => listener.close(), LINGER_MS);
 }
 process.stdin.on("data", (chunk: Uint8Array) => {
   if (new TextDecoder().decode(chunk).includes("stop")) stop();
@@ -156,10 +167,7 @@ function count(ev: ListenerEvent): boolean {
       nExec++;
       return true;
     case "exit":
-      if (ev.pid === root && ev.tid === root) {
-        rootExited = true;
-        if (stopping) listener.close();
-      }
+      if (ev.pid === root && ev.tid === root) onRootExit();
       if (tracked[ev.pid] === 0 || ev.pid === root) return false;
       if (ev.tid === ev.pid) tracked[ev.pid] = 0;
       nExit++;

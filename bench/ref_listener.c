@@ -9,8 +9,9 @@
  * {"ready":PID}. Then it drains the socket with recvmmsg batches (poll, then
  * recvmmsg MSG_DONTWAIT until empty) and counts the events of the process
  * tree under --root (descendants learnt from FORK events; the root's own
- * events are not counted), until "stop" or EOF on stdin, and then until the
- * root's own EXIT has arrived (so the whole tree is counted). It prints one
+ * events are not counted), until "stop" or EOF on stdin, and then until
+ * 100 ms after the root's own EXIT (so the whole tree is counted: a child's
+ * EXIT is sent after its parent is woken). It prints one
  * JSON line: events counted, the kernel's drops (SO_MEMINFO), its CPU time
  * since the first counted event (getrusage) with the number of events of any
  * process received meanwhile ("window"), and the delivery latency
@@ -41,7 +42,10 @@
 #define SLOT_SIZE 1024
 #define ACK_TIMEOUT_MS 1000
 #define STOP_GRACE_MS 10000
-#define STOP_POLL_MS 100
+#define STOP_POLL_MS 10
+/* The kernel sends a task's EXIT after waking its parent, so a worker's
+ * EXIT can follow the root's: read on this long after the root's EXIT. */
+#define LINGER_MS 100
 /* Latency histogram: 1 us buckets up to 100 ms, then one overflow bucket. */
 #define LAT_BUCKETS 100000
 #define NS_PER_US 1000
@@ -277,9 +281,10 @@ int main(int argc, char **argv) {
   size_t line_len = 0;
   int stop = 0;
   int64_t stop_deadline = 0;
-  /* After "stop", read on until the root's own EXIT (the last event of the
-   * tree) has arrived, or STOP_GRACE_MS have passed. */
-  while (!(stop && (root_exited || now_ns() > stop_deadline))) {
+  int lingering = 0;
+  /* After "stop", read on until LINGER_MS after the root's own EXIT, or
+   * STOP_GRACE_MS without it. */
+  while (!(stop && now_ns() > stop_deadline)) {
     if (poll(fds, stop ? 1 : 2, stop ? STOP_POLL_MS : -1) < 0) {
       if (errno == EINTR) continue;
       perror("poll");
@@ -293,10 +298,14 @@ int main(int argc, char **argv) {
         line[line_len] = 0;
         if (line_len >= sizeof line - 1) line_len = 0;
       }
-      if (r <= 0 || strstr(line, "stop") != NULL) {
+      if (!stop && (r <= 0 || strstr(line, "stop") != NULL)) {
         stop = 1;
         stop_deadline = now_ns() + (int64_t)STOP_GRACE_MS * (NS_PER_S / 1000);
       }
+    }
+    if (stop && root_exited && !lingering) {
+      lingering = 1;
+      stop_deadline = now_ns() + (int64_t)LINGER_MS * (NS_PER_S / 1000);
     }
   }
   drain(fd, batch);
