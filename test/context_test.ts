@@ -504,28 +504,40 @@ describe("ContextListener order", () => {
 // The real kernel.
 
 const LIVE_TIMEOUT_MS = 10_000;
+const LIVE_ATTEMPTS = 3;
 
 describe("context from the real kernel", () => {
   it(
     "gives a child's exec its argv with spaces and non-UTF-8 bytes",
-    { timeout: LIVE_TIMEOUT_MS + 5_000 },
+    { timeout: LIVE_ATTEMPTS * (LIVE_TIMEOUT_MS + 2_000) },
     async () => {
-      const listener = await listen({ events: ["fork", "exec", "exit"] });
-      const events = await withContext(listener);
-      const timer = setTimeout(() => events.close(), LIVE_TIMEOUT_MS);
       // The shell execs a second shell whose argv holds a space and 0xff.
       const script =
-        `x=$(printf 'a\\377b'); exec /bin/sh -c 'sleep 0.2; exit 3' 'arg with spaces' "$x"`;
-      const child = spawn("/bin/sh", ["-c", script], { stdio: "ignore" });
-      const pid = child.pid!;
-      child.on("exit", () => setTimeout(() => events.close(), 300));
-      const execs: Extract<ContextEvent, { type: "exec" }>[] = [];
+        `x=$(printf 'a\\377b'); exec /bin/sh -c 'sleep 0.5; exit 3' 'arg with spaces' "$x"`;
+      let execs: Extract<ContextEvent, { type: "exec" }>[] = [];
       let exit: Extract<ContextEvent, { type: "exit" }> | undefined;
-      for await (const ev of events) {
-        if (ev.type === "exec" && ev.pid === pid) execs.push(ev);
-        if (ev.type === "exit" && ev.pid === pid && ev.tid === pid) exit = ev;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      // Other programs' storms may overflow the queue: a run that lost
+      // events and missed ours is repeated (at most LIVE_ATTEMPTS times).
+      for (let attempt = 1; attempt <= LIVE_ATTEMPTS; attempt++) {
+        const listener = await listen({ events: ["fork", "exec", "exit"] });
+        const events = await withContext(listener);
+        timer = setTimeout(() => events.close(), LIVE_TIMEOUT_MS);
+        const child = spawn("/bin/sh", ["-c", script], { stdio: "ignore" });
+        const pid = child.pid!;
+        child.on("exit", () => setTimeout(() => events.close(), 300));
+        execs = [];
+        exit = undefined;
+        for await (const ev of events) {
+          if (ev.type === "exec" && ev.pid === pid) execs.push(ev);
+          if (ev.type === "exit" && ev.pid === pid && ev.tid === pid) {
+            exit = ev;
+          }
+        }
+        clearTimeout(timer);
+        const complete = execs.length === 2 && exit !== undefined;
+        if (complete || listener.stats().lost === 0) break;
       }
-      clearTimeout(timer);
       assert.equal(execs.length, 2, "two execs of the child's pid");
       // The first exec's image was replaced at once: it must be null
       // (superseded, or gone) or the first shell's own command line.
@@ -539,7 +551,7 @@ describe("context from the real kernel", () => {
       assert.deepEqual(ctx.argv, [
         "/bin/sh",
         "-c",
-        "sleep 0.2; exit 3",
+        "sleep 0.5; exit 3",
         "arg with spaces",
         "a\uFFFDb",
       ]);
@@ -555,7 +567,7 @@ describe("context from the real kernel", () => {
       assert.deepEqual(exit.context?.argv, ctx.argv);
       assert.equal(exit.exitCode, 3 << 8);
       assert.ok(
-        exit.durationNs !== undefined && exit.durationNs > 150_000_000n,
+        exit.durationNs !== undefined && exit.durationNs > 400_000_000n,
       );
     },
   );
