@@ -291,7 +291,7 @@ int main(int argc, char **argv) {
       break;
     }
     if (fds[0].revents & (POLLIN | POLLERR)) drain(fd, batch);
-    if (fds[1].revents & (POLLIN | POLLHUP)) {
+    if (!stop && (fds[1].revents & (POLLIN | POLLHUP))) {
       ssize_t r = read(STDIN_FILENO, line + line_len, sizeof line - 1 - line_len);
       if (r > 0) {
         line_len += (size_t)r;
