@@ -676,6 +676,11 @@ export class ContextTracker {
     // The child's identity: its start time (an exec does not change it).
     const stat = readStat(this.#reader, ev.childPid);
     const startTime = typeof stat === "string" ? null : stat.startTime;
+    if (startTime !== null && !this.#startsAt(startTime, ev.timestampNs)) {
+      // Read late (a backlog): the pid already names a later process.
+      this.table.fork(ev, null);
+      return { ...ev, context: null, contextReason: "pid-reused" };
+    }
     this.table.fork(ev, startTime);
     if (startTime === null) {
       return { ...ev, context: null, contextReason: stat as ContextReason };
@@ -705,6 +710,14 @@ export class ContextTracker {
     return { ...ev, context: r.context };
   }
 
+  // Does a process with this start time (ticks) fit a start at `ns`
+  // (monotonic)? True while the clock offset is unknown.
+  #startsAt(startTicks: number, ns: bigint): boolean {
+    const start = this.table.startTimeToMonotonicNs(startTicks);
+    if (start === null) return true;
+    return start <= ns + TICK_SLACK_NS && start >= ns - TICK_SLACK_NS;
+  }
+
   #exec(
     ev: ExecEvent,
     grab: GrabbedImage | ContextReason | undefined,
@@ -723,29 +736,17 @@ export class ContextTracker {
       if (entry && r.reason !== "pid-reused") entry.context = null;
       return { ...ev, context: null, contextReason: r.reason };
     }
-    if (entry === undefined || entry.startTime === null) {
-      // The table does not know this process's start time (it missed the
-      // process, or skipped the read at its fork): check the start time read
-      // against the exec (it started before) and the fork (it started then).
-      const start = this.table.monotonicStartNs({
-        pid: ev.pid,
-        startTime: r.context.startTime,
-        ppid: 0,
-        forkNs: null,
-        origin: "scan",
-        threads: new Map(),
-        context: null,
-      });
-      if (start !== null) {
-        const forkNs = entry?.forkNs ?? null;
-        if (
-          start > ev.timestampNs + TICK_SLACK_NS ||
-          (forkNs !== null &&
-            (start > forkNs + TICK_SLACK_NS || start < forkNs - TICK_SLACK_NS))
-        ) {
-          return { ...ev, context: null, contextReason: "pid-reused" };
-        }
-      }
+    // The start time read must fit the events: before this exec, and at the
+    // fork when the table saw it (a read after a backlog may meet a later
+    // process with the same pid).
+    const start = this.table.startTimeToMonotonicNs(r.context.startTime);
+    const forkNs = entry?.forkNs ?? null;
+    if (
+      start !== null &&
+      (start > ev.timestampNs + TICK_SLACK_NS ||
+        (forkNs !== null && !this.#startsAt(r.context.startTime, forkNs)))
+    ) {
+      return { ...ev, context: null, contextReason: "pid-reused" };
     }
     if (entry === undefined) {
       this.table.add({

@@ -358,6 +358,22 @@ describe("context over a fake /proc", () => {
     assert.equal(reused.contextReason, "pid-reused");
   });
 
+  it("a fork or exec read late, after the pid was reused, gives null", () => {
+    const t = new ContextTracker(reader);
+    t.rescan();
+    ts = 400_004_000_000n; // boottime tick 50000 = monotonic 400.005 s
+    put({ pid: 911, ppid: 1, startTime: 50_000, comm: "c", argv: ["c"] });
+    t.enrich([forkEv(1, 911)]);
+    // Forked now, but by the time it is read pid 930 holds a process that
+    // started 5 s later: neither the fork nor the exec may take its data.
+    put({ pid: 930, ppid: 1, startTime: 50_500, comm: "late", argv: ["late"] });
+    const out = t.enrich([forkEv(1, 930), execEv(930)]);
+    assert.equal(only(out, "fork").contextReason, "pid-reused");
+    assert.equal(only(out, "exec").context, null);
+    assert.equal(only(out, "exec").contextReason, "pid-reused");
+    assert.equal(t.table.get(930)?.context, null);
+  });
+
   it("drives a source through ContextListener, fence included", async () => {
     put({ pid: 800, ppid: 1, startTime: 30, comm: "x", argv: ["x", "1"] });
     const queue: ListenerEvent[] = [
