@@ -732,8 +732,10 @@ export class ContextTracker {
     const r: ContextResult = typeof grab === "string"
       ? { context: null, reason: grab }
       : finishContext(this.#reader, ev.pid, grab, this.#users);
+    // From here on, the table's context for this pid (a fork-time copy of
+    // the parent's image) is stale whatever the read gives.
+    if (entry) entry.context = null;
     if (r.context === null) {
-      if (entry && r.reason !== "pid-reused") entry.context = null;
       return { ...ev, context: null, contextReason: r.reason };
     }
     // The start time read must fit the events: before this exec, and at the
