@@ -1134,6 +1134,85 @@ export function formatTreeLine(
 }
 
 /**
+ * The `--tree` view over a process table: for each exec, a line indented by
+ * the process's depth below `root` (its ancestors in the table), and for
+ * the exit of a process whose exec was shown, a line at the same depth.
+ * Forks, threads and processes that never ran an exec print nothing.
+ *
+ * @example
+ * ```ts
+ * import { TreePrinter, type ContextEvent } from "./context.ts";
+ * import { ProcessTable } from "./process_table.ts";
+ * const printer = new TreePrinter(new ProcessTable(), 1);
+ * declare const ev: ContextEvent;
+ * const line = printer.line(ev); // a string, or undefined: print nothing
+ * ```
+ */
+export class TreePrinter {
+  #table: ProcessTable<unknown>;
+  #root: number;
+  // Depth of each process whose exec line was printed, until its exit.
+  #shown = new Map<number, number>();
+
+  /**
+   * @param table the context listener's table (`ContextListener.table`)
+   * @param root the pid at depth 0 (1 for the whole system)
+   */
+  constructor(table: ProcessTable<unknown>, root: number) {
+    this.#table = table;
+    this.#root = root;
+  }
+
+  /**
+   * The depth of `pid` below the root: 0 for the root, 1 for its children;
+   * for a process not below the root, the number of its known ancestors.
+   *
+   * @example
+   * ```ts
+   * import { TreePrinter } from "./context.ts";
+   * import { ProcessTable } from "./process_table.ts";
+   * new TreePrinter(new ProcessTable(), 1).depthOf(1); // 0
+   * ```
+   */
+  depthOf(pid: number): number {
+    if (pid === this.#root) return 0;
+    const ancestors = this.#table.ancestorsOf(pid);
+    const at = ancestors.indexOf(this.#root);
+    return at >= 0 ? at + 1 : ancestors.length;
+  }
+
+  /**
+   * The line for an event, or `undefined` when the tree shows nothing for
+   * it.
+   *
+   * @example
+   * ```ts
+   * import { TreePrinter, type ContextEvent } from "./context.ts";
+   * import { ProcessTable } from "./process_table.ts";
+   * declare const ev: ContextEvent;
+   * new TreePrinter(new ProcessTable(), 1).line(ev);
+   * ```
+   */
+  line(ev: ContextEvent): string | undefined {
+    if (ev.type === "exec") {
+      const depth = this.depthOf(ev.pid);
+      this.#shown.set(ev.pid, depth);
+      return formatTreeLine(ev, depth);
+    }
+    if (ev.type === "exit" && ev.pid === ev.tid) {
+      const depth = this.#shown.get(ev.pid);
+      if (depth === undefined) return undefined;
+      this.#shown.delete(ev.pid);
+      return formatTreeLine(ev, depth);
+    }
+    if (ev.type === "lost") {
+      return `(${ev.count} events lost: the tree may miss processes)`;
+    }
+    return undefined;
+  }
+}
+
+/**
  * A copy of an event fit for `JSON` output: the context's exact bytes
  * (`argvRaw`, `exeRaw`, `cwdRaw`) become hex strings.
  *

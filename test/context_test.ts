@@ -27,6 +27,7 @@ import {
   formatDuration,
   formatTreeLine,
   readContext,
+  TreePrinter,
 } from "../src/context.ts";
 import { fsProcReader } from "../ffi/proc_reader.ts";
 import { listen, withContext } from "../mod.ts";
@@ -470,6 +471,42 @@ describe("printing contexts", () => {
     );
     assert.equal(formatTreeLine({ ...forkEv(1, 42), context }, 1), undefined);
   });
+  it("TreePrinter indents by depth and shows exits of exec'd processes only", () => {
+    const t = new ContextTracker(fsProcReader(root));
+    t.table.rescan([
+      { pid: 1, ppid: 0, startTime: 1, threads: [] },
+      { pid: 100, ppid: 1, startTime: 2, threads: [] },
+      { pid: 101, ppid: 100, startTime: 3, threads: [] },
+      { pid: 102, ppid: 100, startTime: 4, threads: [] },
+    ]);
+    const p = new TreePrinter(t.table, 100);
+    const ctx = (argv: string[]) => ({ ...context, argv, argvRaw: undefined });
+    assert.equal(p.line({ ...execEv(100), context: ctx(["sh"]) }), "100+ sh");
+    assert.equal(
+      p.line({ ...execEv(101), context: ctx(["ls", "-l"]) }),
+      "  101+ ls -l",
+    );
+    assert.equal(
+      p.line({ ...forkEv(100, 102), context: ctx(["sh"]) }),
+      undefined,
+    );
+    assert.equal(
+      p.line({ ...exitEv(102, 100), context: ctx(["sh"]) }),
+      undefined,
+      "no exec shown: no exit line",
+    );
+    assert.equal(
+      p.line({
+        ...exitEv(101, 100),
+        context: ctx(["ls", "-l"]),
+        durationNs: 2_000_000n,
+      }),
+      "  101- ls -l exited exit code 0 time=0.002s",
+    );
+    assert.equal(new TreePrinter(t.table, 1).depthOf(101), 2);
+    assert.equal(new TreePrinter(t.table, 7).depthOf(101), 2);
+  });
+
   it("turns exact bytes into hex for JSON", () => {
     const j = contextEventForJson(exit) as unknown as {
       context: Record<string, unknown>;
