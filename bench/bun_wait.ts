@@ -10,9 +10,9 @@
  * ```
  *
  * Loads (bench/storm.c, started once the listener is subscribed):
- * - `none`: no load of ours: the wait's cost at whatever the rest of the
- *   machine does (idle on a quiet machine; latency is then measured on
- *   every event).
+ * - `idle`: no load, and the listener asks the kernel for ptrace events
+ *   only (none happen), so other processes' events do not reach it: the
+ *   wait's cost while nothing happens.
  * - `light`: `storm -m exec -r 333`: about 1,000 events/s (fork, exec,
  *   exit of /bin/true).
  * - `storm`: `storm -m thread`: threads created and joined as fast as
@@ -26,7 +26,7 @@
  * to 20 s; "runs (quiet)" counts the runs that passed it).
  *
  * Latency: for each event of the load's process tree as the `for await`
- * loop receives it (every event with load `none`),
+ * loop receives it,
  * `clock_gettime(CLOCK_MONOTONIC)` (through bun:ffi) minus the event's
  * `timestampNs` (the kernel's `ktime_get_ns()`, the same clock). CPU:
  * `process.cpuUsage()` over the run divided by the events delivered. Loss:
@@ -58,7 +58,7 @@ const CANDIDATES: Record<string, BunAdapterOptions> = {
   timer: { wait: "timer" },
 };
 const STRATEGIES = Object.keys(CANDIDATES);
-const LOADS = ["none", "light", "storm"] as const;
+const LOADS = ["idle", "light", "storm"] as const;
 type Load = typeof LOADS[number];
 const LIGHT_TASKS_PER_S = 333; // x 3 events (fork, exec, exit)
 const DRAIN_AFTER_MS = 300;
@@ -143,6 +143,7 @@ async function runOne(
       receiveBufferBytes: DEFAULT_RECEIVE_BUFFER_BYTES,
       batchSize: DEFAULT_BATCH_SIZE,
     }),
+    load === "idle" ? { events: ["ptrace"] } : {},
   );
   const tracked = new Uint8Array(PID_LIMIT);
   let root = -1;
@@ -161,15 +162,15 @@ async function runOne(
         if (tracked[ev.parentPid] === 1) {
           tracked[ev.childPid] = 1;
           mine = true;
-        } else if (ev.childTid === ev.childPid) {
+        } else if (ev.childTid === ev.childPid && ev.childPid !== root) {
           // A new process outside the tree: a pid of ours was reused.
           tracked[ev.childPid] = 0;
         }
       } else if (ev.type !== "ack" && ev.type !== "unknown") {
         mine = tracked[ev.pid] === 1 && ev.pid !== root;
       }
-      // Latency of the load's own events (every event without a load).
-      if (!mine && root >= 0) continue;
+      // Latency of the load's own events.
+      if (!mine) continue;
       if (mine) counted++;
       if (sampled === latencies.length) {
         const bigger = new Float64Array(latencies.length * 2);
@@ -192,7 +193,7 @@ async function runOne(
   let expected = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  if (load === "none") {
+  if (load === "idle") {
     await new Promise((r) => setTimeout(r, seconds * 1000));
   } else {
     const args = load === "light"
@@ -286,7 +287,7 @@ async function quietGate(): Promise<boolean> {
 }
 
 async function driver(reps: number): Promise<void> {
-  const seconds: Record<Load, number> = { none: 3, light: 3, storm: 2 };
+  const seconds: Record<Load, number> = { idle: 3, light: 3, storm: 2 };
   const chosen = STRATEGIES.filter((s) =>
     !values.only || values.only.split(",").includes(s)
   );
@@ -328,8 +329,8 @@ async function driver(reps: number): Promise<void> {
         `| ${load} | ${strategy} | ${rs.length} (${quiet.get(strategy)}) | ${
           fmt(rs.map((r) => r.eventsPerS))
         } | ${fmt(rs.map((r) => r.lost))} | ${
-          load === "none" ? "–" : fmt(missed)
-        } | ${load === "none" ? "–" : fmt(rs.map((r) => r.usPerEvent), 1)} | ${
+          load === "idle" ? "–" : fmt(missed)
+        } | ${load === "idle" ? "–" : fmt(rs.map((r) => r.usPerEvent), 1)} | ${
           fmt(cpuPerS, 1)
         } | ${fmt(rs.map((r) => r.latencyUs.p50))} | ${
           fmt(rs.map((r) => r.latencyUs.p99))
