@@ -35,10 +35,11 @@ const NPM = join(ROOT, "npm");
 const STAGE = join(ROOT, "build/npm_test");
 const TSC = join(ROOT, "node_modules/.bin/tsc");
 /**
- * Tests of repository tooling rather than of the package, which run in the
- * Node pass on build/node/ and would look for build/node/ files here.
+ * Tests of repository files the package does not ship (the bench, the
+ * examples), which run in the Node pass on build/node/ and would look for
+ * build/node/ files here.
  */
-const NOT_PACKAGE_TESTS = new Set(["bench_smoke_test.js"]);
+const NOT_PACKAGE_TESTS = new Set(["bench_smoke_test.js", "examples_test.js"]);
 /** What the package holds besides modules and package.json: not copied. */
 const NOT_MODULES = new Set(["README.md", "LICENSE"]);
 
