@@ -44,7 +44,15 @@ import {
 import process from "node:process";
 import { parseArgs } from "node:util";
 
-/** A storm configuration: `bench/out/storm` arguments. */
+/**
+ * A storm configuration: arguments of the compiled bench/storm.c.
+ *
+ * @example
+ * ```ts
+ * import type { Storm } from "./run_storm.ts";
+ * const s: Storm = { name: "vfork -j2", args: ["-m", "vfork", "-j", "2"] };
+ * ```
+ */
 export interface Storm {
   /** Row label. */
   name: string;
@@ -52,7 +60,15 @@ export interface Storm {
   args: string[];
 }
 
-/** The storms of the full run, slowest to fastest, then light load. */
+/**
+ * The storms of the full run, slowest to fastest, then light load.
+ *
+ * @example
+ * ```ts
+ * import { STORMS } from "./run_storm.ts";
+ * console.log(STORMS.map((s) => s.name).join(", "));
+ * ```
+ */
 export const STORMS: Storm[] = [
   { name: "fork", args: ["-m", "fork"] },
   { name: "exec", args: ["-m", "exec"] },
@@ -97,7 +113,15 @@ const FORKSTAT_DRAIN_MS = 5_000;
 const CLOCK_TICKS_PER_S = 100;
 const US_PER_S = 1e6;
 
-/** Everything measured in one run. */
+/**
+ * Everything measured in one run.
+ *
+ * @example
+ * ```ts
+ * import type { RunResult } from "./run_storm.ts";
+ * const lost = (r: RunResult) => r.received === null ? null : r.expected - r.received;
+ * ```
+ */
 export interface RunResult {
   storm: string;
   listener: ListenerName;
@@ -479,7 +503,15 @@ function cell(xs: (number | null)[], digits = 0): string {
   return lo === hi ? med : `${med} [${lo}–${hi}]`;
 }
 
-/** The markdown table columns (the smoke test checks them). */
+/**
+ * The markdown table columns (the smoke test checks them).
+ *
+ * @example
+ * ```ts
+ * import { COLUMNS } from "./run_storm.ts";
+ * console.log(COLUMNS.indexOf("CPU µs/ev"));
+ * ```
+ */
 export const COLUMNS = [
   "storm",
   "listener",
