@@ -40,7 +40,6 @@ import {
   POLLIN,
 } from "../src/constants.ts";
 import { CnprocError, SyscallError } from "../src/errors.ts";
-import { LITTLE_ENDIAN } from "../src/layout.ts";
 import type { Adapter, ProcSocket, SocketOptions } from "../src/socket.ts";
 import {
   type CType,
@@ -52,7 +51,13 @@ import {
   POLLFD_REVENTS_OFFSET,
   POLLFD_SIZE,
 } from "./libc.ts";
-import { type LibcCalls, openProcSocket, type Waiter } from "./proc_socket.ts";
+import {
+  type LibcCalls,
+  openProcSocket,
+  pollOne,
+  readableNow,
+  type Waiter,
+} from "./proc_socket.ts";
 
 export type { Adapter, ProcSocket, SocketOptions };
 
@@ -92,44 +97,6 @@ export const DEFAULT_BUN_WAIT_STRATEGY: BunWaitStrategy = "signal";
 export const WORKER_THREAD_WAIT_STRATEGY: BunWaitStrategy = "worker";
 
 /**
- * Under sustained load the `"signal"` wait resolves at most once per this
- * many milliseconds: once wakes come faster than {@link GATHER_WAKE_RATE}
- * per second, a wait that starts sooner lets datagrams gather for the rest
- * of the interval, until a look finds the socket empty. Idle and light
- * load see no delay.
- *
- * @example
- * ```ts
- * import { MIN_WAKE_INTERVAL_MS } from "./bun.ts";
- * console.log(`at most ${1000 / MIN_WAKE_INTERVAL_MS} wakes/s in a storm`);
- * ```
- */
-export const MIN_WAKE_INTERVAL_MS = 1;
-
-/**
- * Wakes per second (over the last {@link BUSY_WAKES}) above which the
- * `"signal"` wait starts gathering.
- *
- * @example
- * ```ts
- * import { GATHER_WAKE_RATE } from "./bun.ts";
- * console.log(GATHER_WAKE_RATE); // 2000
- * ```
- */
-export const GATHER_WAKE_RATE = 2000;
-
-/**
- * How many recent wakes the `"signal"` wait's rate test looks at.
- *
- * @example
- * ```ts
- * import { BUSY_WAKES } from "./bun.ts";
- * console.log(BUSY_WAKES); // 8
- * ```
- */
-export const BUSY_WAKES = 8;
-
-/**
  * Options of {@link createBunAdapter}.
  *
  * @example
@@ -141,7 +108,10 @@ export const BUSY_WAKES = 8;
 export interface BunAdapterOptions {
   /** How to wait (default {@link DEFAULT_BUN_WAIT_STRATEGY}). */
   wait?: BunWaitStrategy;
-  /** For `"signal"`: see {@link MIN_WAKE_INTERVAL_MS} (0: no gathering). */
+  /**
+   * The default `gatherIntervalMs` of sockets this adapter opens (see
+   * `SocketOptions`; 0: no gathering).
+   */
   minWakeIntervalMs?: number;
 }
 
@@ -267,29 +237,12 @@ function bindLibc(ffi: BunFfi): BunLibc {
   };
 }
 
-// A one-entry pollfd array watching `fd` for input.
-function pollOne(fd: number): Uint8Array {
-  const bytes = new Uint8Array(POLLFD_SIZE);
-  const view = new DataView(bytes.buffer);
-  view.setInt32(POLLFD_FD_OFFSET, fd, LITTLE_ENDIAN);
-  view.setInt16(POLLFD_EVENTS_OFFSET, POLLIN, LITTLE_ENDIAN);
-  return bytes;
-}
-
-function readable(libc: BunLibc, pollfd: Uint8Array): boolean {
-  pollfd.fill(0, POLLFD_REVENTS_OFFSET, POLLFD_SIZE); // revents = 0
-  // Any revents (POLLIN, or POLLERR/POLLHUP) means a receive will not wait.
-  return libc.poll(pollfd, 1, 0) > 0;
-}
-
 // A pending wait: its resolver and the timer that keeps the process alive
 // (and enforces the timeout).
 interface Pending {
   resolve: (ready: boolean) => void;
   timer: ReturnType<typeof setTimeout>;
 }
-
-const MS_PER_S = 1000;
 
 // Longest delay a timer takes (2^31 - 1 ms); a wait without a timeout
 // re-arms its keep-alive timer when it runs out.
@@ -395,26 +348,18 @@ class SignalWait extends PendingWait {
   #pollfd: Uint8Array;
   #flags: number;
   #proc: SignalProcess;
-  #minIntervalMs: number;
-  #lastWake = -Infinity;
-  #recentWakes = new Float64Array(BUSY_WAKES).fill(-Infinity);
-  #ringNext = 0;
-  #gathering = false;
   #armed = false;
-  #delay: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     libc: BunLibc,
     fd: number,
     proc: SignalProcess,
-    minIntervalMs: number,
   ) {
     super();
     this.#libc = libc;
     this.#fd = fd;
     this.#pollfd = pollOne(fd);
     this.#proc = proc;
-    this.#minIntervalMs = minIntervalMs;
     const flags = libc.fcntl(fd, F_GETFL, 0);
     if (flags < 0) throw new SyscallError("fcntl", libc.errno());
     this.#flags = flags & ~O_ASYNC;
@@ -424,28 +369,18 @@ class SignalWait extends PendingWait {
     installSigio(proc);
   }
 
+  // Gathering under a storm is done around this wait, for every adapter,
+  // by GatheringWaiter (ffi/proc_socket.ts).
   protected start(): void {
-    // Gathering (a storm): let datagrams collect for the rest of the
-    // interval, then look, so that a storm costs one wake per interval
-    // instead of one per handful of datagrams.
-    const since = performance.now() - this.#lastWake;
-    if (this.#gathering && since < this.#minIntervalMs) {
-      this.#delay = setTimeout(() => {
-        this.#delay = undefined;
-        this.#readyOrArm();
-      }, this.#minIntervalMs - since);
-      return;
-    }
     this.#readyOrArm();
   }
 
   #readyOrArm(): void {
-    if (readable(this.#libc, this.#pollfd)) {
+    if (readableNow(this.#libc, this.#pollfd)) {
       this.#wake();
       return;
     }
-    // Quiet again: wake on the next datagram.
-    this.#gathering = false;
+    // Empty: wake on the next datagram.
     if (this.#libc.fcntl(this.#fd, F_SETFL, this.#flags | O_ASYNC) < 0) {
       throw new SyscallError("fcntl", this.#libc.errno());
     }
@@ -455,27 +390,11 @@ class SignalWait extends PendingWait {
     this.check();
   }
 
-  // Gather once the last BUSY_WAKES wakes came faster than
-  // GATHER_WAKE_RATE per second; stop at the first look that finds nothing.
   #wake(): void {
-    const now = performance.now();
-    const ring = this.#recentWakes;
-    const oldest = ring[this.#ringNext];
-    ring[this.#ringNext] = now;
-    this.#ringNext = (this.#ringNext + 1) % ring.length;
-    if (
-      this.#minIntervalMs > 0 &&
-      now - oldest < ring.length * MS_PER_S / GATHER_WAKE_RATE
-    ) {
-      this.#gathering = true;
-    }
-    this.#lastWake = now;
     this.finish(true);
   }
 
   protected stop(): void {
-    clearTimeout(this.#delay);
-    this.#delay = undefined;
     if (!this.#armed) return;
     this.#armed = false;
     armedSignalWaits.delete(this);
@@ -484,7 +403,7 @@ class SignalWait extends PendingWait {
 
   /** Called on SIGIO (from any O_ASYNC descriptor): resolve if readable. */
   check(): void {
-    if (this.#armed && readable(this.#libc, this.#pollfd)) this.#wake();
+    if (this.#armed && readableNow(this.#libc, this.#pollfd)) this.#wake();
   }
 
   protected release(): void {
@@ -591,7 +510,7 @@ class WorkerWait extends PendingWait {
 
   protected start(): void {
     // Readable already (the worker may not have started yet): no hop.
-    if (readable(this.#libc, this.#pollfd)) {
+    if (readableNow(this.#libc, this.#pollfd)) {
       queueMicrotask(() => this.finish(true));
       return;
     }
@@ -633,12 +552,12 @@ class TimerWait extends PendingWait {
   }
 
   protected start(): void {
-    if (readable(this.#libc, this.#pollfd)) {
+    if (readableNow(this.#libc, this.#pollfd)) {
       queueMicrotask(() => this.finish(true));
       return;
     }
     this.#interval = setInterval(() => {
-      if (readable(this.#libc, this.#pollfd)) this.finish(true);
+      if (readableNow(this.#libc, this.#pollfd)) this.finish(true);
     }, TIMER_INTERVAL_MS);
   }
 
@@ -684,17 +603,21 @@ export async function createBunAdapter(
       'The "signal" wait works only on Bun\'s main thread; in a Worker use { wait: "worker" } or { wait: "timer" }.',
     );
   }
-  const minIntervalMs = options.minWakeIntervalMs ?? MIN_WAKE_INTERVAL_MS;
   const libc = bindLibc(await loadBunFfi());
   const proc = g.process;
   const makeWaiter = (fd: number): Waiter => {
     if (strategy === "worker") return new WorkerWait(libc, fd);
     if (strategy === "timer") return new TimerWait(libc, fd);
-    return new SignalWait(libc, fd, proc, minIntervalMs);
+    return new SignalWait(libc, fd, proc);
   };
+  const gather = options.minWakeIntervalMs;
   return {
     runtime: "bun",
-    open: (options) => openProcSocket(libc, makeWaiter, options),
+    open: (socketOptions) =>
+      openProcSocket(libc, makeWaiter, {
+        ...socketOptions,
+        gatherIntervalMs: socketOptions.gatherIntervalMs ?? gather,
+      }),
   };
 }
 

@@ -241,6 +241,7 @@ function libcCalls(deno: DenoApi, libc: DenoLibc): LibcCalls {
     getsockopt: (fd, level, name, val, len) =>
       libc.getsockopt(fd, level, name, val, len),
     close: (fd) => libc.close(fd),
+    poll: (fds, nfds, timeout) => libc.poll(fds, nfds, timeout),
     errno() {
       if (errnoView === undefined) {
         const location = libc.__errno_location();

@@ -52,6 +52,7 @@ const BOUND: readonly LibcSymbol[] = [
   "setsockopt",
   "getsockopt",
   "close",
+  "poll",
 ];
 
 const KOFFI_INSTALL_HINT =
@@ -97,6 +98,7 @@ function bindLibc(koffi: KoffiModule): LibcCalls {
     getsockopt: (fd, level, name, val, len) =>
       f.getsockopt(fd, level, name, val, len),
     close: (fd) => f.close(fd),
+    poll: (fds, nfds, timeout) => f.poll(fds, nfds, timeout),
     errno: () => koffi.errno(),
     addressOf: (buffer) => koffi.address(buffer),
   };

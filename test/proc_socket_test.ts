@@ -32,6 +32,7 @@ import {
   EPROTONOSUPPORT,
 } from "../src/errno.ts";
 import { SyscallError } from "../src/errors.ts";
+import type { SocketOptions } from "../src/socket.ts";
 import { LITTLE_ENDIAN } from "../src/layout.ts";
 import {
   IOVEC_BASE_OFFSET,
@@ -41,6 +42,7 @@ import {
   MMSGHDR_SIZE,
   MSGHDR_IOV_OFFSET,
   MSGHDR_IOVLEN_OFFSET,
+  POLLFD_FD_OFFSET,
   RECEIVE_SLOT_SIZE,
   SOCKADDR_NL_FAMILY_OFFSET,
   SOCKADDR_NL_GROUPS_OFFSET,
@@ -48,9 +50,12 @@ import {
   SOCKADDR_NL_PID_OFFSET,
 } from "../ffi/libc.ts";
 import {
+  GATHER_INTERVAL_MS,
+  GATHER_WINDOW_WAKES,
   type LibcCalls,
   openProcSocket,
   type Waiter,
+  WakeGovernor,
 } from "../ffi/proc_socket.ts";
 
 const INT_SIZE = 4;
@@ -106,6 +111,16 @@ class FakeLibc implements LibcCalls {
       bytes: buf.slice(),
     });
     return this.#fail("send") ? -1 : len;
+  }
+  /** What a zero-timeout poll reports. */
+  readable = false;
+  poll(fds: Uint8Array, nfds: number, timeout: number): number {
+    this.calls.push({
+      name: "poll",
+      args: [nfds, timeout],
+      bytes: fds.slice(),
+    });
+    return this.readable ? 1 : 0;
   }
   recvmmsg(fd: number, vec: Uint8Array, vlen: number, flags: number): number {
     this.calls.push({ name: "recvmmsg", args: [fd, vlen, flags] });
@@ -181,7 +196,8 @@ class FakeWaiter implements Waiter {
 
 const OPTIONS = { receiveBufferBytes: 8 << 20, batchSize: 4 };
 
-function open(libc: FakeLibc, options = OPTIONS) {
+function open(libc: FakeLibc, extra: Partial<SocketOptions> = {}) {
+  const options = { ...OPTIONS, ...extra };
   const waiters: FakeWaiter[] = [];
   const socket = openProcSocket(libc, (fd) => {
     const w = new FakeWaiter(fd, libc.calls);
@@ -465,5 +481,73 @@ describe("ProcSocket", () => {
     assert.deepEqual(order, ["waiter.close", "close"]);
     assert.equal(await socket.wait(), false);
     assert.deepEqual(waiters[0].waits, []);
+  });
+});
+
+describe("gathering under a storm (WakeGovernor, GatheringWaiter)", () => {
+  it("does not gather at 1,000 wakes/s, gathers at 10,000", () => {
+    const light = new WakeGovernor();
+    for (let i = 0; i < 20; i++) light.woke(i * 1.0);
+    assert.equal(light.gathering, false);
+    assert.equal(light.delayMs(19.2), 0);
+    const storm = new WakeGovernor();
+    // GATHER_WINDOW_WAKES intervals of 0.1 ms need one wake more.
+    for (let i = 0; i < GATHER_WINDOW_WAKES; i++) storm.woke(i * 0.1);
+    assert.equal(storm.gathering, false);
+    storm.woke(GATHER_WINDOW_WAKES * 0.1);
+    assert.equal(storm.gathering, true);
+    // The last wake was at 0.8 ms: wait until 0.8 + GATHER_INTERVAL_MS.
+    assert.ok(Math.abs(storm.delayMs(0.9) - (GATHER_INTERVAL_MS - 0.1)) < 1e-9);
+    assert.equal(storm.delayMs(0.8 + GATHER_INTERVAL_MS + 1), 0);
+    storm.quiet();
+    assert.equal(storm.delayMs(0.9), 0);
+  });
+
+  it("an interval of 0 never gathers", () => {
+    const off = new WakeGovernor(0);
+    for (let i = 0; i < 50; i++) off.woke(i * 0.01);
+    assert.equal(off.gathering, false);
+    assert.equal(off.delayMs(0.5), 0);
+  });
+
+  it("the socket's waiter gathers: in a storm a wait sleeps, then polls once without the inner waiter", async () => {
+    const libc = new FakeLibc();
+    const { socket, waiters } = open(libc);
+    // Fast wakes: the inner waiter reports readable at once.
+    for (let i = 0; i <= GATHER_WINDOW_WAKES; i++) {
+      assert.equal(await socket.wait(), true);
+    }
+    const innerWaits = waiters[0].waits.length;
+    libc.readable = true;
+    const t0 = performance.now();
+    assert.equal(await socket.wait(), true);
+    const took = performance.now() - t0;
+    // Answered by the zero-timeout poll of the socket's own fd, after a sleep.
+    assert.equal(waiters[0].waits.length, innerWaits);
+    const poll = libc.named("poll").at(-1);
+    assert.ok(poll !== undefined);
+    assert.deepEqual(poll.args, [1, 0]);
+    assert.equal(
+      new DataView(poll.bytes!.buffer).getInt32(
+        POLLFD_FD_OFFSET,
+        LITTLE_ENDIAN,
+      ),
+      FAKE_FD,
+    );
+    assert.ok(took >= GATHER_INTERVAL_MS * 0.5, `slept only ${took} ms`);
+    // Found empty: gathering ends and the inner waiter is used again.
+    libc.readable = false;
+    assert.equal(await socket.wait(), true);
+    assert.equal(waiters[0].waits.length, innerWaits + 1);
+    socket.close();
+  });
+
+  it("gatherIntervalMs 0 turns it off for a socket", async () => {
+    const libc = new FakeLibc();
+    const { socket, waiters } = open(libc, { gatherIntervalMs: 0 });
+    for (let i = 0; i < 3 * GATHER_WINDOW_WAKES; i++) await socket.wait();
+    assert.equal(waiters[0].waits.length, 3 * GATHER_WINDOW_WAKES);
+    assert.equal(libc.named("poll").length, 0);
+    socket.close();
   });
 });
