@@ -89,9 +89,23 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   checkPositiveInteger("receiveBufferBytes", receiveBufferBytes);
   checkPositiveInteger("batchSize", batchSize);
+  const gatherIntervalMs = options.gatherIntervalMs;
+  if (
+    gatherIntervalMs !== undefined &&
+    !(Number.isFinite(gatherIntervalMs) && gatherIntervalMs >= 0)
+  ) {
+    throw new CnprocError(
+      "invalid-argument",
+      `gatherIntervalMs must be a number of milliseconds >= 0, got ${gatherIntervalMs}.`,
+    );
+  }
   options.signal?.throwIfAborted();
   const adapter = await loadAdapter();
-  const socket = adapter.open({ receiveBufferBytes, batchSize });
+  const socket = adapter.open({
+    receiveBufferBytes,
+    batchSize,
+    gatherIntervalMs,
+  });
   return await Listener.open(socket, options);
 }
 

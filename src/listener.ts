@@ -63,6 +63,12 @@ export interface ListenOptions {
   /** Datagrams per `recvmmsg` call (default 64). */
   batchSize?: number;
   /**
+   * Under a storm (wakes faster than 2,000 per second), let datagrams gather
+   * this many milliseconds between wakes: far less CPU per event, up to this
+   * much more latency; light load never gathers. 0 turns it off. Default 1.
+   */
+  gatherIntervalMs?: number;
+  /**
    * Milliseconds to wait for the kernel's acknowledgement of each form of
    * the request (default 1000). Kernels before 6.6 cost one such wait.
    */
