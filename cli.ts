@@ -27,7 +27,7 @@ import { setImmediate } from "node:timers";
 import { parseArgs } from "node:util";
 import meta from "./deno.json" with { type: "json" };
 import { decodeDatagram } from "./decode.ts";
-import { listen } from "./mod.ts";
+import { listen, withContext } from "./mod.ts";
 import { DescendantSet } from "./src/descendants.ts";
 import { EVENT_BITS, EVENT_NAMES, eventMask } from "./src/encode.ts";
 import { CnprocError } from "./src/errors.ts";
@@ -42,6 +42,12 @@ import {
 import { readRecording, RecordingWriter } from "./src/recording.ts";
 import { parseStat } from "./src/proc_parse.ts";
 import { loadProcReader } from "./ffi/proc_reader.ts";
+import {
+  type ContextEvent,
+  contextEventForJson,
+  formatContextText,
+  TreePrinter,
+} from "./src/context.ts";
 
 const EXIT_OK = 0;
 const EXIT_RUNTIME_ERROR = 1;
@@ -93,6 +99,16 @@ const OPTIONS = {
     help: "stop after this many seconds",
   },
   count: { type: "string", arg: "N", help: "stop after N events" },
+  context: {
+    type: "boolean",
+    help:
+      "add command line and user (from /proc) to fork, exec, exit; durations",
+  },
+  tree: {
+    type: "boolean",
+    help:
+      "programs as a tree, children indented (as extrace); exits with durations",
+  },
   stats: {
     type: "boolean",
     help: "on exit, print counts per type, lost events and rate to stderr",
@@ -121,6 +137,10 @@ interface Config {
   stats: boolean;
   record?: string;
   replay?: string;
+  /** --context (also set by --tree): read process context from /proc. */
+  context: boolean;
+  /** --tree: the extrace-style tree view. */
+  tree: boolean;
 }
 
 class UsageError extends Error {}
@@ -172,7 +192,12 @@ function parseConfig(args: string[]): Config | "help" | "version" {
   }
   if (values.help) return "help";
   if (values.version) return "version";
-  const config: Config = { json: values.json ?? false, stats: !!values.stats };
+  const config: Config = {
+    json: values.json ?? false,
+    stats: !!values.stats,
+    context: !!values.context || !!values.tree,
+    tree: !!values.tree,
+  };
   if (values.events !== undefined) {
     const names = values.events.split(",").map((s) => s.trim()).filter((s) =>
       s !== ""
@@ -207,6 +232,13 @@ function parseConfig(args: string[]): Config | "help" | "version" {
   }
   config.record = values.record;
   config.replay = values.replay;
+  if (config.context && config.replay !== undefined) {
+    throw new UsageError(
+      `--${
+        config.tree ? "tree" : "context"
+      } reads /proc while listening: it cannot be used with --replay`,
+    );
+  }
   return config;
 }
 
@@ -388,23 +420,49 @@ async function run(config: Config): Promise<number> {
 
   // The one formatting path. Process context (--context, --tree) plugs in
   // here: pass `suffix` to formatText and `extra` fields to formatJson.
-  const render = (ev: ListenerEvent): string =>
-    config.json
-      ? formatJson(ev)
-      : formatText(ev, { color, comm: commText(ev) });
+  // With --context the events carry `context` (and exits `durationNs`);
+  // --tree prints TreePrinter lines (set once the context listener exists).
+  const contextView: { tree?: TreePrinter } = {};
+  const render = (ev: ListenerEvent): string | undefined => {
+    const cev = ev as ContextEvent;
+    if (config.json) {
+      return formatJson(
+        config.context ? contextEventForJson(cev) as ListenerEvent : ev,
+        contextView.tree && ev.type !== "lost"
+          ? { depth: contextView.tree.depthOf(pidOf(ev)) }
+          : undefined,
+      );
+    }
+    if (contextView.tree) return contextView.tree.line(cev);
+    return formatText(ev, {
+      color,
+      comm: commText(ev),
+      suffix: config.context ? formatContextText(cev) : undefined,
+    });
+  };
 
   // Returns false once --count is reached.
   const emit = (ev: ListenerEvent): boolean => {
     if (tree !== undefined && !tree.observe(ev)) return true;
     tally.add(ev);
-    out.line(render(ev));
+    const line = render(ev);
+    if (line !== undefined) out.line(line);
     return config.count === undefined || tally.shown < config.count;
   };
 
   try {
     if (config.replay !== undefined) {
       replay(config, emit, noteDatagram, controller.signal);
-    } else await live(config, emit, noteDatagram, controller.signal, stop);
+    } else {
+      await live(
+        config,
+        emit,
+        noteDatagram,
+        controller.signal,
+        stop,
+        contextView,
+      );
+    }
   } finally {
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.off(sig, stop);
     await out.end();
@@ -420,6 +478,12 @@ async function run(config: Config): Promise<number> {
     );
   }
   return EXIT_OK;
+}
+
+// The process an event is about (for --tree's depth in JSON).
+function pidOf(ev: ListenerEvent): number {
+  if (ev.type === "fork") return ev.childPid;
+  return "pid" in ev ? ev.pid : 0;
 }
 
 async function makeTree(config: Config): Promise<DescendantSet> {
@@ -482,6 +546,7 @@ async function live(
   noteDatagram: ((datagram: Uint8Array) => void) | undefined,
   signal: AbortSignal,
   stop: () => void,
+  contextView: { tree?: TreePrinter } = {},
 ): Promise<void> {
   let recordFd: number | undefined;
   let writer: RecordingWriter | undefined;
@@ -525,8 +590,15 @@ async function live(
       if (signal.aborted) return; // stopped while subscribing: not an error
       throw e;
     }
+    // --context: fork, exec and exit get /proc context (the table is
+    // seeded by a /proc scan now, right after subscribing).
+    const contexts = config.context ? await withContext(listener) : undefined;
+    if (contexts && config.tree) {
+      contextView.tree = new TreePrinter(contexts.table, config.pid ?? 1);
+    }
+    const source = contexts ?? listener;
     let recordScheduled = false;
-    for await (const ev of listener) {
+    for await (const ev of source) {
       if (!emit(ev)) break;
       if (writer && !recordScheduled) {
         recordScheduled = true;
@@ -536,7 +608,7 @@ async function live(
         });
       }
     }
-    listener.close();
+    source.close();
   } finally {
     clearTimeout(timer);
     if (recordFd !== undefined) {

@@ -25,6 +25,9 @@
 import type { ExitEvent, ForkEvent } from "./events.ts";
 import { NS_PER_TICK } from "./proc_parse.ts";
 
+// How many exited processes' parents the table remembers for ancestorsOf.
+const DEPARTED_MAX = 4096;
+
 /**
  * One process in the table.
  *
@@ -137,6 +140,9 @@ export interface RescanResult {
  */
 export class ProcessTable<C = unknown> {
   #entries = new Map<number, ProcessEntry<C>>();
+  // Parents of processes that exited lately (pid → ppid, oldest first), so
+  // that an event read after its process's exit still finds its ancestry.
+  #departed = new Map<number, number>();
   // Bounds on (CLOCK_BOOTTIME - CLOCK_MONOTONIC) in ns, learnt from forks.
   #offsetLow: bigint | null = null;
   #offsetHigh: bigint | null = null;
@@ -199,6 +205,7 @@ export class ProcessTable<C = unknown> {
       return "thread";
     }
     this.#newEntry(ev.childPid, startTime, ev.parentPid, ev.timestampNs);
+    this.#departed.delete(ev.childPid);
     if (startTime !== null) this.#learnOffset(ev.timestampNs, startTime);
     return "process";
   }
@@ -268,6 +275,11 @@ export class ProcessTable<C = unknown> {
     let durationSource: ExitInfo["durationSource"] = null;
     if (entry !== null) {
       this.#entries.delete(ev.pid);
+      this.#departed.delete(ev.pid);
+      this.#departed.set(ev.pid, entry.ppid);
+      if (this.#departed.size > DEPARTED_MAX) {
+        this.#departed.delete(this.#departed.keys().next().value!);
+      }
       if (entry.forkNs !== null) {
         durationNs = ev.timestampNs - entry.forkNs;
         durationSource = "fork";
@@ -391,7 +403,9 @@ export class ProcessTable<C = unknown> {
   /**
    * The ancestors of `pid` known to the table, nearest first (parent,
    * grandparent, ...), stopping at a process the table does not know, at
-   * pid 0, or at a loop.
+   * pid 0, or at a loop. Processes that exited lately (the last 4096) still
+   * count, so that the ancestry of an event handled after its process's
+   * exit is found.
    *
    * @example
    * ```ts
@@ -408,13 +422,15 @@ export class ProcessTable<C = unknown> {
   ancestorsOf(pid: number): number[] {
     const out: number[] = [];
     const seen = new Set<number>([pid]);
-    let ppid = this.#entries.get(pid)?.ppid ?? 0;
+    const parentOf = (p: number) =>
+      this.#entries.get(p)?.ppid ?? this.#departed.get(p);
+    let ppid = parentOf(pid) ?? 0;
     while (ppid !== 0 && !seen.has(ppid)) {
       out.push(ppid);
       seen.add(ppid);
-      const parent = this.#entries.get(ppid);
-      if (parent === undefined) break;
-      ppid = parent.ppid;
+      const next = parentOf(ppid);
+      if (next === undefined) break;
+      ppid = next;
     }
     return out;
   }

@@ -92,6 +92,13 @@ describe("ProcessTable", () => {
     assert.deepEqual(t.ancestorsOf(5), [77]);
     assert.deepEqual(t.ancestorsOf(1), []);
     assert.deepEqual(t.ancestorsOf(999), []);
+    // After their exits, 4 and 3 still have their ancestry...
+    t.exit(exit(4n, 4));
+    t.exit(exit(5n, 3));
+    assert.deepEqual(t.ancestorsOf(4), [3, 2, 1]);
+    // ...until the pid names a new process.
+    t.fork(fork(6n, 1, 4), null);
+    assert.deepEqual(t.ancestorsOf(4), [1]);
   });
   it("a fork with a reused pid replaces the old process", () => {
     const t = new ProcessTable<string>();
