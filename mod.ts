@@ -126,12 +126,16 @@ function checkPositiveInteger(name: string, value: number): void {
  * `durationNs` on exits. Call it right after `listen()`: it scans `/proc`
  * to seed its process table (`.table`, with `descendantsOf(pid)`), and
  * rescans after any loss. Deno needs only `--allow-ffi` (the reads go
- * through libc).
+ * through libc). Listen with `gatherIntervalMs: 0`: under a storm the
+ * listener otherwise lets events gather for a millisecond, and short-lived
+ * programs are gone before their command line is read.
  *
  * @example
  * ```ts
  * import { listen, withContext } from "./mod.ts";
- * const events = await withContext(await listen({ events: ["fork", "exec", "exit"] }));
+ * // gatherIntervalMs: 0, so that reads start as soon as an exec arrives.
+ * const listener = await listen({ events: ["fork", "exec", "exit"], gatherIntervalMs: 0 });
+ * const events = await withContext(listener);
  * for await (const ev of events) {
  *   if (ev.type === "exec") console.log(ev.pid, ev.context?.argv ?? ev.contextReason);
  *   if (ev.type === "exit") console.log(ev.pid, ev.durationNs);

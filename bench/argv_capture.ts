@@ -79,7 +79,12 @@ async function oneRun(index: number): Promise<void> {
   const run = `${process.pid}x${index}`;
   const dir = mkdtempSync(join(tmpdir(), "cnproc-argv-"));
   const forkstatOut = join(dir, "forkstat.txt");
-  const listener = await listen({ events: ["fork", "exec", "exit"] });
+  // No gathering: reads must start as soon as an exec arrives (a
+  // /bin/true lives about 0.6 ms), even while other programs storm.
+  const listener = await listen({
+    events: ["fork", "exec", "exit"],
+    gatherIntervalMs: 0,
+  });
   const events = await withContext(listener);
   const forkstat = hasForkstat()
     ? spawn("sh", ["-c", `exec forkstat -l -e exec > '${forkstatOut}'`], {
