@@ -578,9 +578,6 @@ async function live(
       listener = await listen({
         events: config.events,
         signal,
-        // --context reads /proc as soon as an exec arrives (a short-lived
-        // program is gone within a millisecond): no gathering.
-        ...(config.context ? { gatherIntervalMs: 0 } : {}),
         onDatagram: writer
           ? (d) => {
             noteDatagram?.(d);

@@ -126,15 +126,15 @@ function checkPositiveInteger(name: string, value: number): void {
  * `durationNs` on exits. Call it right after `listen()`: it scans `/proc`
  * to seed its process table (`.table`, with `descendantsOf(pid)`), and
  * rescans after any loss. Deno needs only `--allow-ffi` (the reads go
- * through libc). Listen with `gatherIntervalMs: 0`: under a storm the
- * listener otherwise lets events gather for a millisecond, and short-lived
- * programs are gone before their command line is read.
+ * through libc). It turns the listener's gathering off
+ * (`setGatherInterval(0)`): under a storm the listener would otherwise let
+ * events gather for a millisecond, and short-lived programs would be gone
+ * before their command line is read.
  *
  * @example
  * ```ts
  * import { listen, withContext } from "./mod.ts";
- * // gatherIntervalMs: 0, so that reads start as soon as an exec arrives.
- * const listener = await listen({ events: ["fork", "exec", "exit"], gatherIntervalMs: 0 });
+ * const listener = await listen({ events: ["fork", "exec", "exit"] });
  * const events = await withContext(listener);
  * for await (const ev of events) {
  *   if (ev.type === "exec") console.log(ev.pid, ev.context?.argv ?? ev.contextReason);
@@ -147,5 +147,7 @@ export async function withContext(
   options: ContextOptions & { procRoot?: string } = {},
 ): Promise<ContextListener> {
   const reader = await loadProcReader(options.procRoot);
+  // Reads must start as soon as an exec arrives: no gathering.
+  listener.setGatherInterval(0);
   return new ContextListener(listener, reader, options);
 }

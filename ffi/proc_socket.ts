@@ -145,7 +145,7 @@ class LibcProcSocket implements ProcSocket {
   readonly slotSize = RECEIVE_SLOT_SIZE;
   readonly capacity: number;
   #libc: LibcCalls;
-  #waiter: Waiter;
+  #waiter: GatheringWaiter;
   // Kept referenced: the kernel writes through raw pointers into these.
   #vectors: ReturnType<typeof receiveVectors>;
   #int = new Uint8Array(INT_SIZE);
@@ -239,6 +239,10 @@ class LibcProcSocket implements ProcSocket {
   wait(timeoutMs?: number): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
     return this.#waiter.wait(timeoutMs);
+  }
+
+  setGatherInterval(intervalMs: number): void {
+    this.#waiter.setInterval(intervalMs);
   }
 
   close(): void {
@@ -351,6 +355,12 @@ export class WakeGovernor {
     this.#gathering = false;
   }
 
+  /** Change the gathering interval (0: never gather from now on). */
+  setInterval(intervalMs: number): void {
+    this.#intervalMs = intervalMs;
+    if (intervalMs <= 0) this.#gathering = false;
+  }
+
   /** How long a wait starting at `now` should first let datagrams gather. */
   delayMs(now: number): number {
     if (!this.#gathering) return 0;
@@ -418,6 +428,11 @@ export class GatheringWaiter implements Waiter {
     const ready = await this.#inner.wait(left);
     if (ready) this.#governor.woke(performance.now());
     return ready;
+  }
+
+  /** Change the gathering interval (see {@link WakeGovernor}). */
+  setInterval(intervalMs: number): void {
+    this.#governor.setInterval(intervalMs);
   }
 
   close(): void {

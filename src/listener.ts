@@ -561,6 +561,30 @@ export class Listener
     return Promise.resolve();
   }
 
+  /**
+   * Change how long, under a storm, the listener lets datagrams gather
+   * between wakes (`ListenOptions.gatherIntervalMs`); 0 turns it off, e.g.
+   * for a consumer that must react to each event at once (`withContext`
+   * does, to read `/proc` before short-lived programs are gone).
+   *
+   * @throws {CnprocError} `invalid-argument` for a negative or non-finite value
+   *
+   * @example
+   * ```ts
+   * import type { Listener } from "./listener.ts";
+   * const prompt = (l: Listener) => l.setGatherInterval(0);
+   * ```
+   */
+  setGatherInterval(intervalMs: number): void {
+    if (!(Number.isFinite(intervalMs) && intervalMs >= 0)) {
+      throw new CnprocError(
+        "invalid-argument",
+        `gatherIntervalMs must be a number of milliseconds >= 0, got ${intervalMs}.`,
+      );
+    }
+    this.#socket.setGatherInterval?.(intervalMs);
+  }
+
   /** True once closed or aborted. */
   get closed(): boolean {
     return this.#closed;

@@ -102,6 +102,11 @@ export interface ProcSocket {
   wait(timeoutMs?: number): Promise<boolean>;
   /** Close the socket; a pending wait resolves false. Idempotent. */
   close(): void;
+  /**
+   * Change the gathering interval of {@link SocketOptions.gatherIntervalMs}
+   * (0 turns gathering off). Optional: a socket without it never gathers.
+   */
+  setGatherInterval?(intervalMs: number): void;
 }
 
 /**

@@ -30,7 +30,8 @@ import {
   TreePrinter,
 } from "../src/context.ts";
 import { fsProcReader } from "../ffi/proc_reader.ts";
-import { listen, withContext } from "../mod.ts";
+import { listen, Listener, withContext } from "../mod.ts";
+import { FakeSocket } from "./helpers/fake_socket.ts";
 
 // ---------------------------------------------------------------------------
 // A fake /proc tree in a temporary directory.
@@ -627,4 +628,19 @@ describe("context from the real kernel", () => {
       );
     },
   );
+});
+
+describe("withContext and gathering", () => {
+  it("turns the listener's gathering off, so reads start at once", async () => {
+    const socket = new FakeSocket({ kernel: "6.6" });
+    const listener = await Listener.open(socket, { ackTimeoutMs: 500 });
+    const root = mkdtempSync(join(tmpdir(), "cnproc-gather-"));
+    try {
+      const events = await withContext(listener, { procRoot: root });
+      assert.deepEqual(socket.gatherIntervals, [0]);
+      events.close();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });

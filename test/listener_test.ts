@@ -478,3 +478,21 @@ describe("iteration", () => {
     l.close();
   });
 });
+
+describe("gathering control", () => {
+  it("setGatherInterval reaches the socket, and refuses bad values", async () => {
+    const socket = new FakeSocket({ kernel: "6.6" });
+    const l = await Listener.open(socket, { ackTimeoutMs: ACK_TIMEOUT_MS });
+    l.setGatherInterval(0);
+    l.setGatherInterval(2.5);
+    assert.deepStrictEqual(socket.gatherIntervals, [0, 2.5]);
+    for (const bad of [-1, NaN, Infinity]) {
+      assert.throws(
+        () => l.setGatherInterval(bad),
+        (e) => e instanceof CnprocError && e.kind === "invalid-argument",
+      );
+    }
+    assert.deepStrictEqual(socket.gatherIntervals, [0, 2.5]);
+    l.close();
+  });
+});

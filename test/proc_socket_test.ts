@@ -550,4 +550,19 @@ describe("gathering under a storm (WakeGovernor, GatheringWaiter)", () => {
     assert.equal(libc.named("poll").length, 0);
     socket.close();
   });
+
+  it("setGatherInterval(0) ends gathering on an open socket", async () => {
+    const libc = new FakeLibc();
+    const { socket, waiters } = open(libc);
+    for (let i = 0; i <= GATHER_WINDOW_WAKES; i++) await socket.wait();
+    socket.setGatherInterval?.(0);
+    libc.readable = true;
+    const before = waiters[0].waits.length;
+    const polls = libc.named("poll").length;
+    await socket.wait();
+    // Straight to the inner waiter: no sleep, no zero-timeout look.
+    assert.equal(waiters[0].waits.length, before + 1);
+    assert.equal(libc.named("poll").length, polls);
+    socket.close();
+  });
 });

@@ -144,6 +144,8 @@ export class FakeSocket implements ProcSocket {
   closeCalls = 0;
   /** How often `receive()` was called. */
   receiveCalls = 0;
+  /** Every value `setGatherInterval()` was called with. */
+  readonly gatherIntervals: number[] = [];
   #closed = false;
   #seq = 100;
   #waiters: ((readable: boolean) => void)[] = [];
@@ -248,6 +250,10 @@ export class FakeSocket implements ProcSocket {
         }, timeoutMs);
       }
     });
+  }
+
+  setGatherInterval(intervalMs: number): void {
+    this.gatherIntervals.push(intervalMs);
   }
 
   close(): void {
