@@ -24,6 +24,7 @@
 
 import type { ExitEvent, ForkEvent } from "./events.ts";
 import { NS_PER_TICK } from "./proc_parse.ts";
+import { descendantsOf } from "./descendants.ts";
 
 // How many exited processes' parents the table remembers for ancestorsOf.
 const DEPARTED_MAX = 4096;
@@ -378,26 +379,11 @@ export class ProcessTable<C = unknown> {
    * ```
    */
   descendantsOf(pid: number): number[] {
-    const children = new Map<number, number[]>();
-    for (const e of this.#entries.values()) {
-      if (e.pid === e.ppid) continue;
-      const list = children.get(e.ppid);
-      if (list) list.push(e.pid);
-      else children.set(e.ppid, [e.pid]);
-    }
-    const out: number[] = [];
-    const seen = new Set<number>([pid]);
-    const stack = [pid];
-    while (stack.length > 0) {
-      const p = stack.pop()!;
-      for (const c of children.get(p) ?? []) {
-        if (seen.has(c)) continue;
-        seen.add(c);
-        out.push(c);
-        stack.push(c);
-      }
-    }
-    return out.sort((a, b) => a - b);
+    const pairs = Array.from(
+      this.#entries.values(),
+      (e) => [e.pid, e.ppid] as const,
+    );
+    return descendantsOf(pid, pairs).sort((a, b) => a - b);
   }
 
   /**
