@@ -225,7 +225,7 @@ export function libcProcReader(calls: FileCalls, root = ""): ProcReader {
  */
 export async function loadProcReader(root = ""): Promise<ProcReader> {
   if (detectRuntime() === "deno") {
-    const { denoFileCalls } = await import("./proc_reader_deno.ts");
+    const { denoFileCalls } = await import("./deno_libc.ts");
     return libcProcReader(denoFileCalls(), root);
   }
   return fsProcReader(root);
