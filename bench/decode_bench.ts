@@ -15,7 +15,13 @@
  * node_modules/.bin/bun bench/decode_bench.ts
  * node_modules/.bin/tsc -p tsconfig.json && node build/node/bench/decode_bench.js
  * ```
- * Options: `--seconds <s>` per round (default 1), `--rounds <n>` (default 5).
+ * Options: `--seconds <s>` per round (default 1), `--rounds <n>` (default 5),
+ * `--path <name>`: measure only `decoding` (decodeMessages, the listener's
+ * path), `consumer` (the same with a consumer reading each event) or
+ * `datagram` (decodeDatagram with a consumer), each best run in its own
+ * process: the engines' type feedback then comes from that path alone, as in
+ * a program that uses only it. The default, `all`, runs the three in turn in
+ * one process.
  *
  * @module
  */
@@ -67,8 +73,19 @@ const { values } = parseArgs({
   options: {
     seconds: { type: "string", default: "1" },
     rounds: { type: "string", default: "5" },
+    path: { type: "string", default: "all" },
   },
 });
+const PATHS = ["decoding", "consumer", "datagram"];
+if (values.path !== "all" && !PATHS.includes(values.path)) {
+  console.error(
+    `decode_bench: unknown --path ${values.path}: use one of ${
+      PATHS.join(", ")
+    } or all`,
+  );
+  process.exit(2);
+}
+const run = (path: string) => values.path === "all" || values.path === path;
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
 
@@ -233,24 +250,30 @@ const { buffer, starts } = buildBuffer();
 console.log(
   `${runtime()}: ${DATAGRAMS} datagrams (${buffer.length} bytes), mix of ${MIX.length} kinds, batches of ${BATCH}`,
 );
-// Warm up every path before measuring.
-benchMessages(buffer, starts, false);
-benchMessages(buffer, starts, true);
-benchDatagram(buffer, starts);
+// Warm up every measured path before measuring.
+if (run("decoding")) benchMessages(buffer, starts, false);
+if (run("consumer")) benchMessages(buffer, starts, true);
+if (run("datagram")) benchDatagram(buffer, starts);
 const decodeOnly: Result[] = [];
 const messages: Result[] = [];
 const datagram: Result[] = [];
 for (let r = 0; r < ROUNDS; r++) {
-  decodeOnly.push(benchMessages(buffer, starts, false));
-  messages.push(benchMessages(buffer, starts, true));
-  datagram.push(benchDatagram(buffer, starts));
+  if (run("decoding")) decodeOnly.push(benchMessages(buffer, starts, false));
+  if (run("consumer")) messages.push(benchMessages(buffer, starts, true));
+  if (run("datagram")) datagram.push(benchDatagram(buffer, starts));
 }
-report("decodeMessages, decoding only", decodeOnly);
-report("decodeMessages + a consumer reading each event", messages);
-report("decodeDatagram + a consumer reading each event", datagram);
+if (run("decoding")) report("decodeMessages, decoding only", decodeOnly);
+if (run("consumer")) {
+  report("decodeMessages + a consumer reading each event", messages);
+}
+if (run("datagram")) {
+  report("decodeDatagram + a consumer reading each event", datagram);
+}
 // Printed so that the folded values count as used.
 console.log(
-  `(checksums ${decodeOnly.map((r) => r.check).join(" ")} / ${
-    messages.map((r) => r.check).join(" ")
-  } / ${datagram.map((r) => r.check).join(" ")})`,
+  `(checksums ${
+    [decodeOnly, messages, datagram].map((rs) =>
+      rs.map((r) => r.check).join(" ")
+    ).join(" / ")
+  })`,
 );

@@ -297,6 +297,40 @@ describe("comm", () => {
     assert.equal(ev.comm, "A".repeat(16));
   });
 
+  it("many names in turn, repeated: each decodes to its own name", () => {
+    // More names than the decoder's comm cache has slots, so slots are shared
+    // and replaced; names that differ in one byte, or only past the NUL.
+    const names: Uint8Array[] = [];
+    const expected: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const name = new Uint8Array(16);
+      const text = `worker-${i}`;
+      for (let j = 0; j < text.length; j++) name[j] = text.charCodeAt(j);
+      names.push(name);
+      expected.push(text);
+    }
+    for (let i = 0; i < 16; i++) {
+      const name = new Uint8Array(16);
+      name.set([0x61, 0x62, 0, 0x70 + i]); // "ab", then bytes past the NUL
+      names.push(name);
+      expected.push("ab");
+      const full = new Uint8Array(16).fill(0x7a);
+      full[15] = 0x41 + i; // 16 bytes, the last one differs
+      names.push(full);
+      expected.push("z".repeat(15) + String.fromCharCode(0x41 + i));
+    }
+    let x = 12345;
+    for (let round = 0; round < 4000; round++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const i = x % names.length;
+      const bytes = copy(COMM.bytes);
+      bytes.set(names[i], DATA_AT + COMM_OFFSET);
+      const [ev] = decodeDatagram(bytes);
+      assert.ok(ev.type === "comm");
+      assert.equal(ev.comm, expected[i]);
+    }
+  });
+
   it("an empty name", () => {
     const bytes = copy(COMM.bytes);
     bytes.fill(0, DATA_AT + COMM_OFFSET, DATA_AT + COMM_LEN);
