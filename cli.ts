@@ -109,6 +109,12 @@ const OPTIONS = {
     help:
       "programs as a tree, children indented (as extrace); exits with durations",
   },
+  "busy-poll": {
+    type: "string",
+    arg: "MS",
+    help:
+      "poll for events in a loop for MS ms before sleeping: quicker to react (more command lines of short-lived programs), up to a core of CPU",
+  },
   stats: {
     type: "boolean",
     help: "on exit, print counts per type, lost events and rate to stderr",
@@ -141,6 +147,8 @@ interface Config {
   context: boolean;
   /** --tree: the extrace-style tree view. */
   tree: boolean;
+  /** --busy-poll: milliseconds to busy-poll before each wait. */
+  busyPollMs?: number;
 }
 
 class UsageError extends Error {}
@@ -226,6 +234,9 @@ function parseConfig(args: string[]): Config | "help" | "version" {
   }
   if (values.count !== undefined) {
     config.count = positiveNumber("count", values.count, true);
+  }
+  if (values["busy-poll"] !== undefined) {
+    config.busyPollMs = positiveNumber("busy-poll", values["busy-poll"], false);
   }
   if (values.record !== undefined && values.replay !== undefined) {
     throw new UsageError("--record and --replay cannot be used together");
@@ -578,6 +589,7 @@ async function live(
       listener = await listen({
         events: config.events,
         signal,
+        busyPollMs: config.busyPollMs,
         onDatagram: writer
           ? (d) => {
             noteDatagram?.(d);

@@ -25,9 +25,11 @@ export {
   DEFAULT_RECEIVE_BUFFER_BYTES,
   type ListenerStats,
   type ListenOptions,
+  type ReceiveHook,
 } from "./src/listener.ts";
 export type { Adapter, ProcSocket, SocketOptions } from "./src/socket.ts";
 import {
+  checkMilliseconds,
   DEFAULT_BATCH_SIZE,
   DEFAULT_RECEIVE_BUFFER_BYTES,
   Listener,
@@ -89,22 +91,18 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   checkPositiveInteger("receiveBufferBytes", receiveBufferBytes);
   checkPositiveInteger("batchSize", batchSize);
-  const gatherIntervalMs = options.gatherIntervalMs;
-  if (
-    gatherIntervalMs !== undefined &&
-    !(Number.isFinite(gatherIntervalMs) && gatherIntervalMs >= 0)
-  ) {
-    throw new CnprocError(
-      "invalid-argument",
-      `gatherIntervalMs must be a number of milliseconds >= 0, got ${gatherIntervalMs}.`,
-    );
+  const { gatherIntervalMs, busyPollMs } = options;
+  if (gatherIntervalMs !== undefined) {
+    checkMilliseconds("gatherIntervalMs", gatherIntervalMs);
   }
+  if (busyPollMs !== undefined) checkMilliseconds("busyPollMs", busyPollMs);
   options.signal?.throwIfAborted();
   const adapter = await loadAdapter();
   const socket = adapter.open({
     receiveBufferBytes,
     batchSize,
     gatherIntervalMs,
+    busyPollMs,
   });
   return await Listener.open(socket, options);
 }

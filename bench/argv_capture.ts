@@ -10,6 +10,7 @@
  *
  * Run (as root, forkstat installed):
  *   deno run -A bench/argv_capture.ts [--count 3000] [--runs 3] [--nice=-10]
+ *                                     [--busy-poll 2]
  *   bun bench/argv_capture.ts
  *   node build/node/bench/argv_capture.js   (after tsc, if bench/ is compiled)
  *
@@ -31,8 +32,12 @@ const { values } = parseArgs({
     // Run both listeners (this process and forkstat) at this nice value
     // (e.g. -10), and the storm at the normal priority.
     nice: { type: "string", default: "0" },
+    // cnproc's listener busy-polls this many ms before each sleep
+    // (ListenOptions.busyPollMs); 0 never spins.
+    "busy-poll": { type: "string", default: "0" },
   },
 });
+const BUSY_POLL_MS = Number(values["busy-poll"]);
 const COUNT = Number(values.count);
 const RUNS = Number(values.runs);
 const NICE = Number(values.nice);
@@ -84,6 +89,7 @@ async function oneRun(index: number): Promise<void> {
   const listener = await listen({
     events: ["fork", "exec", "exit"],
     gatherIntervalMs: 0,
+    busyPollMs: BUSY_POLL_MS,
   });
   const events = await withContext(listener);
   const forkstat = hasForkstat()
@@ -216,7 +222,7 @@ async function oneRun(index: number): Promise<void> {
       index + 1
     } (${detectRuntime()}): ${probes.length} probe execs seen of ${COUNT} at ${
       rate.toFixed(0)
-    }/s, ${lost} events lost, nice ${NICE}, ${
+    }/s, ${lost} events lost, nice ${NICE}, busy-poll ${BUSY_POLL_MS} ms, ${
       quiet ? `quiet after ${waited} s` : "NOT quiet"
     }, done=${stormDone}`,
   );

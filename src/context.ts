@@ -47,6 +47,7 @@ import {
   type ProcStat,
 } from "./proc_parse.ts";
 import { ProcessTable, type RescanResult } from "./process_table.ts";
+import type { ReceiveHook } from "./listener.ts";
 import { describeExit, escapeBytes, escapeText } from "./format.ts";
 
 /**
@@ -529,6 +530,9 @@ export class ContextTracker {
   #scanContext: boolean;
   // Reads made by the last enrich(): event index → pid, for confirm().
   #pendingReads: { index: number; pid: number; startTime: number }[] = [];
+  // Images read by grabEarly, by their exec event (dropped with the event
+  // when it never reaches enrich).
+  #early = new WeakMap<ListenerEvent, GrabbedImage | ContextReason>();
 
   /**
    * An engine with an empty table: call {@link ContextTracker.rescan} to
@@ -576,16 +580,61 @@ export class ContextTracker {
    * const out = t.enrich([{ type: "lost", count: 3 }]);
    * ```
    */
+  /**
+   * Read the images of the exec events among `events[start, end)` now: for
+   * the receive path ({@link ReceiveHook}), the moment the events arrive,
+   * before they are queued for {@link enrich}, which then uses these reads.
+   * An exec followed by another exec of the same pid in the range is not
+   * read (its image is already the later one's). Reads made here are never
+   * trusted more than those of `enrich`: the same start-time checks and the
+   * same fence apply, and a read here happens before the one `enrich` would
+   * make, so a later exec that could have changed it is seen all the same.
+   *
+   * @example
+   * ```ts
+   * import { ContextTracker, type ProcReader } from "./context.ts";
+   * declare const reader: ProcReader;
+   * const t = new ContextTracker(reader);
+   * t.grabEarly([], 0, 0);
+   * ```
+   */
+  grabEarly(
+    events: readonly ListenerEvent[],
+    start: number,
+    end: number,
+  ): void {
+    for (let i = start; i < end; i++) {
+      const ev = events[i];
+      if (ev.type !== "exec" || execLater(events, i, ev.pid, end)) continue;
+      // No expected start time: the table may not have seen this batch's
+      // forks and exits yet. #exec checks the start time against them.
+      this.#early.set(ev, grabImage(this.#reader, ev.pid));
+    }
+  }
+
   enrich(batch: readonly ListenerEvent[]): ContextEvent[] {
     this.#pendingReads = [];
     // First the urgent reads: the images of this batch's execs, which vanish
-    // when the process exits (a short-lived program lives < 1 ms).
+    // when the process exits (a short-lived program lives < 1 ms), unless
+    // grabEarly has read them already.
     const grabs = new Map<number, GrabbedImage | ContextReason>();
     for (let i = 0; i < batch.length; i++) {
       const ev = batch[i];
       if (ev.type !== "exec" || execLater(batch, i, ev.pid)) continue;
-      const entry = this.table.get(ev.pid);
-      grabs.set(i, grabImage(this.#reader, ev.pid, entry?.startTime ?? null));
+      const expected = this.table.get(ev.pid)?.startTime ?? null;
+      const early = this.#early.get(ev);
+      if (early === undefined) {
+        grabs.set(i, grabImage(this.#reader, ev.pid, expected));
+      } else {
+        this.#early.delete(ev);
+        grabs.set(
+          i,
+          typeof early !== "string" && expected !== null &&
+            early.stat.startTime !== expected
+            ? "pid-reused"
+            : early,
+        );
+      }
     }
     const out: ContextEvent[] = [];
     let rescanned = false;
@@ -792,8 +841,9 @@ function execLater(
   batch: readonly ListenerEvent[],
   at: number,
   pid: number,
+  end = batch.length,
 ): boolean {
-  for (let i = at + 1; i < batch.length; i++) {
+  for (let i = at + 1; i < end; i++) {
     const ev = batch[i];
     if (ev.type === "exec" && ev.pid === pid) return true;
   }
@@ -814,6 +864,12 @@ export interface EventSource {
    * without it, events sent during the reads are only seen later.
    */
   takeAvailable?(): ListenerEvent[];
+  /**
+   * Install a function called in the receive path with each received
+   * batch (a `Listener` has it); with it, exec images are read the moment
+   * the events arrive instead of when `next()` gets to them.
+   */
+  setReceiveHook?(hook: ReceiveHook | null): void;
 }
 
 const NOT_YET: Promise<null> = Promise.resolve(null);
@@ -866,6 +922,10 @@ export class ContextListener
     this.#source = source;
     this.tracker = new ContextTracker(reader, options);
     this.tracker.rescan();
+    const tracker = this.tracker;
+    source.setReceiveHook?.((events, start, end) =>
+      tracker.grabEarly(events, start, end)
+    );
   }
 
   /** The process table. */
@@ -971,6 +1031,7 @@ export class ContextListener
    * ```
    */
   close(): void {
+    this.#source.setReceiveHook?.(null);
     this.#source.close();
   }
 

@@ -69,6 +69,12 @@ export interface ListenOptions {
    */
   gatherIntervalMs?: number;
   /**
+   * Before each wait, busy-poll the socket for up to this many milliseconds
+   * (see {@link SocketOptions.busyPollMs}): the lowest latency, for up to
+   * one core of CPU while events keep coming. Default 0 (off).
+   */
+  busyPollMs?: number;
+  /**
    * Milliseconds to wait for the kernel's acknowledgement of each form of
    * the request (default 1000). Kernels before 6.6 cost one such wait.
    */
@@ -86,6 +92,24 @@ export interface ListenOptions {
    */
   onDatagram?: (datagram: Uint8Array) => void;
 }
+
+/**
+ * A function the listener calls in its receive path with each batch of
+ * events just queued: `events[start, end)` ({@link Listener.setReceiveHook}).
+ *
+ * @example
+ * ```ts
+ * import type { ReceiveHook } from "./listener.ts";
+ * const log: ReceiveHook = (events, start, end) => {
+ *   console.log(end - start, "events received");
+ * };
+ * ```
+ */
+export type ReceiveHook = (
+  events: readonly ListenerEvent[],
+  start: number,
+  end: number,
+) => void;
 
 /**
  * Counters of a listener.
@@ -149,6 +173,7 @@ export class Listener
   #userFilter: boolean;
   #includeAcks: boolean;
   #onDatagram?: (datagram: Uint8Array) => void;
+  #onReceive: ReceiveHook | null = null;
   #queue: ListenerEvent[] = [];
   #head = 0;
   #decoded: ProcEvent[] = [];
@@ -308,6 +333,7 @@ export class Listener
     for (let b = 0; b < MAX_BATCHES_PER_FILL; b++) {
       const n = socket.receive();
       if (n === 0) break;
+      const queued = this.#queue.length;
       this.#stats.datagrams += n;
       const lengths = socket.lengths;
       const slot = socket.slotSize;
@@ -348,6 +374,9 @@ export class Listener
         this.#queue.push(ev);
       }
       decoded.length = 0;
+      if (this.#onReceive !== null && this.#queue.length > queued) {
+        this.#onReceive(this.#queue, queued, this.#queue.length);
+      }
       if (n < socket.capacity) break;
     }
     const drops = socket.drops();
@@ -576,13 +605,51 @@ export class Listener
    * ```
    */
   setGatherInterval(intervalMs: number): void {
-    if (!(Number.isFinite(intervalMs) && intervalMs >= 0)) {
-      throw new CnprocError(
-        "invalid-argument",
-        `gatherIntervalMs must be a number of milliseconds >= 0, got ${intervalMs}.`,
-      );
-    }
+    checkMilliseconds("gatherIntervalMs", intervalMs);
     this.#socket.setGatherInterval?.(intervalMs);
+  }
+
+  /**
+   * Set (or, with `null`, remove) a function called in the receive path
+   * itself with the events of each received batch, right after they are
+   * decoded, filtered and queued, and before any `next()` resolves with
+   * them: it runs as soon as the runtime wakes the listener, whatever the
+   * consumer is doing. `withContext` uses it to read an exec's `/proc` image
+   * the moment the event arrives. The hook sees `events[start, end)`; the
+   * array is the listener's queue: read it, do not keep or change it. The
+   * hook must not throw.
+   *
+   * @example
+   * ```ts
+   * import type { Listener } from "./listener.ts";
+   * const count = (l: Listener) => {
+   *   let execs = 0;
+   *   l.setReceiveHook((events, start, end) => {
+   *     for (let i = start; i < end; i++) if (events[i].type === "exec") execs++;
+   *   });
+   *   return () => execs;
+   * };
+   * ```
+   */
+  setReceiveHook(hook: ReceiveHook | null): void {
+    this.#onReceive = hook;
+  }
+
+  /**
+   * Change how long each wait first busy-polls the socket
+   * (`ListenOptions.busyPollMs`); 0 turns it off.
+   *
+   * @throws {CnprocError} `invalid-argument` for a negative or non-finite value
+   *
+   * @example
+   * ```ts
+   * import type { Listener } from "./listener.ts";
+   * const eager = (l: Listener) => l.setBusyPoll(2);
+   * ```
+   */
+  setBusyPoll(ms: number): void {
+    checkMilliseconds("busyPollMs", ms);
+    this.#socket.setBusyPoll?.(ms);
   }
 
   /** True once closed or aborted. */
@@ -605,5 +672,25 @@ export class Listener
       kernelFilter: this.#kernelFilter,
       receiveBufferBytes: this.#socket.receiveBufferBytes,
     };
+  }
+}
+
+/**
+ * Check a duration option: a finite number of milliseconds, 0 or more.
+ *
+ * @throws {CnprocError} `invalid-argument` naming the option otherwise
+ *
+ * @example
+ * ```ts
+ * import { checkMilliseconds } from "./listener.ts";
+ * checkMilliseconds("gatherIntervalMs", 1);
+ * ```
+ */
+export function checkMilliseconds(name: string, value: number): void {
+  if (!(Number.isFinite(value) && value >= 0)) {
+    throw new CnprocError(
+      "invalid-argument",
+      `${name} must be a number of milliseconds >= 0, got ${value}.`,
+    );
   }
 }

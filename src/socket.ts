@@ -38,6 +38,15 @@ export interface SocketOptions {
    * load never gathers. 0 turns it off. Default 1.
    */
   gatherIntervalMs?: number;
+  /**
+   * Before each wait, check the socket in a loop for up to this many
+   * milliseconds without sleeping (busy-polling): a sleeping thread can
+   * take a millisecond or more to wake, on virtual machines especially,
+   * while a spinning one sees the next event within microseconds. Costs up
+   * to one core while events keep coming; the loop blocks the event loop
+   * for at most this long. 0 (the default) never spins.
+   */
+  busyPollMs?: number;
 }
 
 /**
@@ -107,6 +116,11 @@ export interface ProcSocket {
    * (0 turns gathering off). Optional: a socket without it never gathers.
    */
   setGatherInterval?(intervalMs: number): void;
+  /**
+   * Change the busy-poll time of {@link SocketOptions.busyPollMs} (0 turns
+   * it off). Optional: a socket without it never spins.
+   */
+  setBusyPoll?(ms: number): void;
 }
 
 /**

@@ -32,6 +32,7 @@ import {
 import { fsProcReader } from "../ffi/proc_reader.ts";
 import { listen, Listener, withContext } from "../mod.ts";
 import { FakeSocket } from "./helpers/fake_socket.ts";
+import type { ReceiveHook } from "../src/listener.ts";
 
 // ---------------------------------------------------------------------------
 // A fake /proc tree in a temporary directory.
@@ -377,6 +378,77 @@ describe("context over a fake /proc", () => {
     assert.equal(only(out, "exec").context, null);
     assert.equal(only(out, "exec").contextReason, "pid-reused");
     assert.equal(t.table.get(930)?.context, null);
+  });
+
+  it("reads an exec's image in the receive path, before next() gets to it", async () => {
+    put({ pid: 820, ppid: 1, startTime: 40, comm: "sh", argv: ["sh"] });
+    let hook: ReceiveHook | null = null;
+    const queue: ListenerEvent[] = [];
+    const source: EventSource = {
+      next: () =>
+        Promise.resolve(
+          queue.length > 0
+            ? { done: false, value: queue.shift()! }
+            : { done: true, value: undefined },
+        ),
+      close: () => {},
+      setReceiveHook: (h) => {
+        hook = h;
+      },
+    };
+    const l = new ContextListener(source, reader);
+    assert.ok(hook !== null, "withContext's listener installs the hook");
+    // The kernel's events arrive: 821 forked from 820 and exec'd, and a
+    // second exec of 822 right after its first, in the same batch.
+    put({
+      pid: 821,
+      ppid: 820,
+      startTime: 41,
+      comm: "short",
+      argv: ["short", "a b"],
+    });
+    put({ pid: 822, ppid: 820, startTime: 41, comm: "two", argv: ["two"] });
+    const batch = [forkEv(820, 821), execEv(821), execEv(822), execEv(822)];
+    queue.push(...batch);
+    (hook as ReceiveHook)(batch, 0, batch.length);
+    // The programs end before the consumer asks for the events.
+    remove(821);
+    remove(822);
+    const seen: ContextEvent[] = [];
+    for await (const ev of l) seen.push(ev);
+    const [, exec821, first822, second822] = seen as Extract<
+      ContextEvent,
+      { type: "exec" }
+    >[];
+    assert.deepEqual(exec821.context?.argv, ["short", "a b"]);
+    // 822's first exec: its image is the second one's, never read for it.
+    assert.equal(first822.context, null);
+    assert.equal(first822.contextReason, "superseded");
+    assert.deepEqual(second822.context?.argv, ["two"]);
+    l.close();
+    assert.equal(hook, null, "close() removes the hook");
+  });
+
+  it("without the receive hook, the same late read finds the process gone", async () => {
+    put({ pid: 830, ppid: 1, startTime: 50, comm: "sh", argv: ["sh"] });
+    put({ pid: 831, ppid: 830, startTime: 51, comm: "short", argv: ["short"] });
+    const queue: ListenerEvent[] = [forkEv(830, 831), execEv(831)];
+    const source: EventSource = {
+      next: () =>
+        Promise.resolve(
+          queue.length > 0
+            ? { done: false, value: queue.shift()! }
+            : { done: true, value: undefined },
+        ),
+      close: () => {},
+    };
+    const l = new ContextListener(source, reader);
+    remove(831);
+    const seen: ContextEvent[] = [];
+    for await (const ev of l) seen.push(ev);
+    const exec = seen[1] as Extract<ContextEvent, { type: "exec" }>;
+    assert.equal(exec.context, null);
+    assert.equal(exec.contextReason, "exited");
   });
 
   it("drives a source through ContextListener, fence included", async () => {

@@ -425,6 +425,31 @@ describe("iteration", () => {
     l.close();
   });
 
+  it("the receive hook sees each batch as queued, before next() resolves", async () => {
+    const socket = new FakeSocket({ kernel: "old", capacity: 3 });
+    const l = await Listener.open(socket, {
+      events: ["exec"],
+      ackTimeoutMs: ACK_TIMEOUT_MS,
+    });
+    const batches: ListenerEvent[][] = [];
+    l.setReceiveHook((events, start, end) => {
+      batches.push(events.slice(start, end));
+    });
+    const execs = [exec(40), exec(41), exec(42), exec(43)];
+    socket.pushEvent(execs[0]);
+    socket.pushEvent(exit(39, 0)); // filtered out: the hook never sees it
+    for (const ev of execs.slice(1)) socket.pushEvent(ev);
+    // One next() receives every queued datagram, three per receive(): the
+    // hook has run for both receives by the time the first event arrives.
+    assert.deepStrictEqual(await value(l), execs[0]);
+    assert.deepStrictEqual(batches, [execs.slice(0, 2), execs.slice(2)]);
+    l.setReceiveHook(null);
+    socket.pushEvent(exec(44));
+    assert.equal((await value(l)).type, "exec");
+    assert.equal(batches.length, 2);
+    l.close();
+  });
+
   it("onDatagram sees every datagram's bytes, the ack included", async () => {
     const socket = new FakeSocket({ kernel: "old" });
     const seen: Uint8Array[] = [];
