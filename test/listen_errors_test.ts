@@ -20,6 +20,7 @@ import {
   repositoryRoot,
   runListenFixture,
 } from "./fixtures/errors_child.ts";
+import { CnprocError, listen } from "../mod.ts";
 
 // Short, so that the two subscription attempts fail fast.
 const ACK_TIMEOUT_MS = 200;
@@ -117,6 +118,26 @@ describe("listen() where it cannot work", () => {
       assert.match(o.message!, /npm install koffi/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("listen() options", () => {
+  it("refuses a bad busyPollMs or gatherIntervalMs before opening anything", async () => {
+    for (
+      const options of [
+        { busyPollMs: -1 },
+        { busyPollMs: Number.NaN },
+        { gatherIntervalMs: -2 },
+      ]
+    ) {
+      const name = Object.keys(options)[0];
+      await assert.rejects(
+        listen(options),
+        (e) =>
+          e instanceof CnprocError && e.kind === "invalid-argument" &&
+          e.message.includes(name),
+      );
     }
   });
 });

@@ -520,4 +520,21 @@ describe("gathering control", () => {
     assert.deepStrictEqual(socket.gatherIntervals, [0, 2.5]);
     l.close();
   });
+
+  it("setBusyPoll reaches the socket, and refuses bad values", async () => {
+    const socket = new FakeSocket({ kernel: "6.6" });
+    const l = await Listener.open(socket, { ackTimeoutMs: ACK_TIMEOUT_MS });
+    l.setBusyPoll(2);
+    l.setBusyPoll(0);
+    for (const bad of [-0.5, NaN, -Infinity]) {
+      assert.throws(
+        () => l.setBusyPoll(bad),
+        (e) =>
+          e instanceof CnprocError && e.kind === "invalid-argument" &&
+          e.message.includes("busyPollMs"),
+      );
+    }
+    assert.deepStrictEqual(socket.busyPolls, [2, 0]);
+    l.close();
+  });
 });

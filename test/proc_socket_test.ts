@@ -566,3 +566,68 @@ describe("gathering under a storm (WakeGovernor, GatheringWaiter)", () => {
     socket.close();
   });
 });
+
+describe("busy-polling (busyPollMs)", () => {
+  it("a socket that becomes readable is found by the spin, not the waiter", async () => {
+    const libc = new FakeLibc();
+    const { socket, waiters } = open(libc, {
+      gatherIntervalMs: 0,
+      busyPollMs: 50,
+    });
+    libc.readable = true;
+    assert.equal(await socket.wait(), true);
+    assert.equal(waiters[0].waits.length, 0);
+    const poll = libc.named("poll").at(-1);
+    assert.ok(poll !== undefined);
+    assert.deepEqual(poll.args, [1, 0]);
+    socket.close();
+  });
+
+  it("spins about busyPollMs on an idle socket, then waits", async () => {
+    const libc = new FakeLibc();
+    const { socket, waiters } = open(libc, {
+      gatherIntervalMs: 0,
+      busyPollMs: 20,
+    });
+    libc.readable = false;
+    const t0 = performance.now();
+    assert.equal(await socket.wait(), true);
+    const took = performance.now() - t0;
+    assert.ok(took >= 19, `spun only ${took} ms`);
+    assert.ok(libc.named("poll").length > 1, "polled in a loop");
+    assert.deepEqual(waiters[0].waits, [undefined]);
+    socket.close();
+  });
+
+  it("never spins longer than the wait's timeout", async () => {
+    const libc = new FakeLibc();
+    const { socket, waiters } = open(libc, {
+      gatherIntervalMs: 0,
+      busyPollMs: 10_000,
+    });
+    libc.readable = false;
+    const t0 = performance.now();
+    await socket.wait(15);
+    assert.ok(performance.now() - t0 < 5_000);
+    assert.equal(waiters[0].waits.length, 1);
+    socket.close();
+  });
+
+  it("setBusyPoll(0) turns it off; by default it is off", async () => {
+    const libc = new FakeLibc();
+    const { socket, waiters } = open(libc, {
+      gatherIntervalMs: 0,
+      busyPollMs: 50,
+    });
+    socket.setBusyPoll?.(0);
+    libc.readable = true;
+    await socket.wait();
+    assert.equal(libc.named("poll").length, 0);
+    assert.equal(waiters[0].waits.length, 1);
+    socket.close();
+    const plain = open(new FakeLibc(), { gatherIntervalMs: 0 });
+    await plain.socket.wait();
+    assert.equal(plain.waiters[0].waits.length, 1);
+    plain.socket.close();
+  });
+});

@@ -146,6 +146,8 @@ export class FakeSocket implements ProcSocket {
   receiveCalls = 0;
   /** Every value `setGatherInterval()` was called with. */
   readonly gatherIntervals: number[] = [];
+  /** Every value `setBusyPoll()` was called with. */
+  readonly busyPolls: number[] = [];
   #closed = false;
   #seq = 100;
   #waiters: ((readable: boolean) => void)[] = [];
@@ -250,6 +252,10 @@ export class FakeSocket implements ProcSocket {
         }, timeoutMs);
       }
     });
+  }
+
+  setBusyPoll(ms: number): void {
+    this.busyPolls.push(ms);
   }
 
   setGatherInterval(intervalMs: number): void {
