@@ -569,18 +569,6 @@ export class ContextTracker {
   }
 
   /**
-   * Read context for a batch of events (in order) and update the table.
-   * A `lost` event triggers a rescan.
-   *
-   * @example
-   * ```ts
-   * import { ContextTracker, type ProcReader } from "./context.ts";
-   * declare const reader: ProcReader;
-   * const t = new ContextTracker(reader);
-   * const out = t.enrich([{ type: "lost", count: 3 }]);
-   * ```
-   */
-  /**
    * Read the images of the exec events among `events[start, end)` now: for
    * the receive path ({@link ReceiveHook}), the moment the events arrive,
    * before they are queued for {@link enrich}, which then uses these reads.
@@ -612,6 +600,18 @@ export class ContextTracker {
     }
   }
 
+  /**
+   * Read context for a batch of events (in order) and update the table.
+   * A `lost` event triggers a rescan.
+   *
+   * @example
+   * ```ts
+   * import { ContextTracker, type ProcReader } from "./context.ts";
+   * declare const reader: ProcReader;
+   * const t = new ContextTracker(reader);
+   * const out = t.enrich([{ type: "lost", count: 3 }]);
+   * ```
+   */
   enrich(batch: readonly ListenerEvent[]): ContextEvent[] {
     this.#pendingReads = [];
     // First the urgent reads: the images of this batch's execs, which vanish
