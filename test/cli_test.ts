@@ -75,6 +75,7 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
       [["--count", "0"], /--count needs a positive integer/],
       [["--count", "1.5"], /--count/],
       [["--duration", "soon"], /--duration needs a positive number/],
+      [["--busy-poll", "fast"], /--busy-poll needs a positive number/],
       [["--pid", "-3"], /--pid/],
       [["--pid", "99999999"], /largest Linux pid/],
       [["--events", "fork,bogus"], /unknown event type "bogus"/],
@@ -392,6 +393,26 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
     assert.equal(c.code, 0, c.stderr);
     assert.equal(
       jsonEvents(c.stdout).filter((e) => e.type !== "lost").length,
+      2,
+    );
+    // The same with busy-polling: events still arrive, the run still ends.
+    const spinning = startCli(["--json", "--count", "2", "--busy-poll", "2"]);
+    try {
+      assert.ok(
+        await waitFor(
+          () => spinning.child.exitCode === null ? undefined : true,
+          15000,
+          () => void runShell("exit 0"),
+          200,
+        ),
+      );
+    } finally {
+      spinning.stop("SIGKILL");
+    }
+    const sp = await spinning.done;
+    assert.equal(sp.code, 0, sp.stderr);
+    assert.equal(
+      jsonEvents(sp.stdout).filter((e) => e.type !== "lost").length,
       2,
     );
     const t0 = Date.now();
