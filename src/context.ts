@@ -348,18 +348,23 @@ export function grabImage(
   if (failed(cmdline)) return reasonOf(cmdline);
   const stat = readStat(reader, pid);
   if (typeof stat === "string") return stat;
-  if (
-    expectedStartTime !== undefined && expectedStartTime !== null &&
-    stat.startTime !== expectedStartTime
-  ) {
-    return "pid-reused";
-  }
+  if (anotherProcess(stat, expectedStartTime)) return "pid-reused";
   if (stat.state === "Z" || stat.state === "X") return "exited";
   const exe = reader.readLink(`/proc/${pid}/exe`);
   const cwd = reader.readLink(`/proc/${pid}/cwd`);
   const status = reader.readFile(`/proc/${pid}/status`);
   if (failed(status)) return reasonOf(status);
   return { stat, cmdline, exe, cwd, status };
+}
+
+// Is `stat` another process than the one whose start time the caller knows
+// (if it knows one)?
+function anotherProcess(
+  stat: ProcStat,
+  expectedStartTime: number | null | undefined,
+): boolean {
+  return expectedStartTime !== undefined && expectedStartTime !== null &&
+    stat.startTime !== expectedStartTime;
 }
 
 /**
@@ -629,8 +634,7 @@ export class ContextTracker {
         this.#early.delete(ev);
         grabs.set(
           i,
-          typeof early !== "string" && expected !== null &&
-            early.stat.startTime !== expected
+          typeof early !== "string" && anotherProcess(early.stat, expected)
             ? "pid-reused"
             : early,
         );
