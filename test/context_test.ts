@@ -125,6 +125,19 @@ const exitEv = (pid: number, parentPid = 0): ExitEvent => ({
   parentTid: parentPid,
 });
 
+// A source that hands out the events of `queue` one by one, then ends.
+function queueSource(queue: ListenerEvent[]): EventSource {
+  return {
+    next: () =>
+      Promise.resolve(
+        queue.length > 0
+          ? { done: false, value: queue.shift()! }
+          : { done: true, value: undefined },
+      ),
+    close: () => {},
+  };
+}
+
 function only<T extends ContextEvent["type"]>(
   out: ContextEvent[],
   type: T,
@@ -385,13 +398,7 @@ describe("context over a fake /proc", () => {
     let hook: ReceiveHook | null = null;
     const queue: ListenerEvent[] = [];
     const source: EventSource = {
-      next: () =>
-        Promise.resolve(
-          queue.length > 0
-            ? { done: false, value: queue.shift()! }
-            : { done: true, value: undefined },
-        ),
-      close: () => {},
+      ...queueSource(queue),
       setReceiveHook: (h) => {
         hook = h;
       },
@@ -433,15 +440,7 @@ describe("context over a fake /proc", () => {
     put({ pid: 830, ppid: 1, startTime: 50, comm: "sh", argv: ["sh"] });
     put({ pid: 831, ppid: 830, startTime: 51, comm: "short", argv: ["short"] });
     const queue: ListenerEvent[] = [forkEv(830, 831), execEv(831)];
-    const source: EventSource = {
-      next: () =>
-        Promise.resolve(
-          queue.length > 0
-            ? { done: false, value: queue.shift()! }
-            : { done: true, value: undefined },
-        ),
-      close: () => {},
-    };
+    const source = queueSource(queue);
     const l = new ContextListener(source, reader);
     remove(831);
     const seen: ContextEvent[] = [];
@@ -460,12 +459,7 @@ describe("context over a fake /proc", () => {
     ];
     let closed = false;
     const source: EventSource = {
-      next: () =>
-        Promise.resolve(
-          queue.length > 0
-            ? { done: false, value: queue.shift()! }
-            : { done: true, value: undefined },
-        ),
+      ...queueSource(queue),
       close: () => {
         closed = true;
       },
