@@ -101,12 +101,30 @@ export interface Waiter {
 const INT_SIZE = 4;
 
 /**
+ * A monotonic clock in milliseconds, as `performance.now()` gives.
+ *
+ * @example
+ * ```ts
+ * import type { Clock } from "./proc_socket.ts";
+ * let t = 0;
+ * const manual: Clock = () => t;
+ * t += 0.5;
+ * console.log(manual()); // 0.5
+ * ```
+ */
+export type Clock = () => number;
+
+const monotonicMs: Clock = () => performance.now();
+
+/**
  * Open, configure and bind a process-events socket (see {@link ProcSocket}
  * for the settings).
  *
  * @param libc the runtime's libc calls
  * @param makeWaiter the runtime's readiness wait for an fd
  * @param options receive buffer and batch size
+ * @param clock milliseconds for the storm detection and the busy-poll
+ *   (`performance.now()`; tests pass their own)
  * @throws {SyscallError} with what to do when `socket` or `bind` fails
  *
  * @example
@@ -122,6 +140,7 @@ export function openProcSocket(
   libc: LibcCalls,
   makeWaiter: (fd: number) => Waiter,
   options: SocketOptions,
+  clock: Clock = monotonicMs,
 ): ProcSocket {
   const fd = libc.socket(
     AF_NETLINK,
@@ -130,7 +149,7 @@ export function openProcSocket(
   );
   if (fd < 0) throw new SyscallError("socket", libc.errno());
   try {
-    return new LibcProcSocket(libc, fd, makeWaiter, options);
+    return new LibcProcSocket(libc, fd, makeWaiter, options, clock);
   } catch (e) {
     libc.close(fd);
     throw e;
@@ -158,6 +177,7 @@ class LibcProcSocket implements ProcSocket {
     fd: number,
     makeWaiter: (fd: number) => Waiter,
     options: SocketOptions,
+    clock: Clock,
   ) {
     this.#libc = libc;
     this.fd = fd;
@@ -182,6 +202,7 @@ class LibcProcSocket implements ProcSocket {
       makeWaiter(fd),
       () => readableNow(libc, pollfd),
       options.gatherIntervalMs ?? GATHER_INTERVAL_MS,
+      clock,
     );
     this.#waiter.setBusyPoll(options.busyPollMs ?? 0);
   }
@@ -396,17 +417,21 @@ export class GatheringWaiter implements Waiter {
   #sleep: { timer: ReturnType<typeof setTimeout>; done: () => void } | null =
     null;
   #busyPollMs = 0;
+  #now: Clock;
 
   /**
    * @param inner the runtime's waiter
    * @param readable a zero-timeout readiness check of the same fd
    * @param intervalMs the gathering interval (0: never gather)
+   * @param clock milliseconds (`performance.now()` unless a test sets one)
    */
   constructor(
     inner: Waiter,
     readable: () => boolean,
     intervalMs: number = GATHER_INTERVAL_MS,
+    clock: Clock = monotonicMs,
   ) {
+    this.#now = clock;
     this.#inner = inner;
     this.#readable = readable;
     this.#governor = new WakeGovernor(intervalMs);
@@ -414,7 +439,7 @@ export class GatheringWaiter implements Waiter {
 
   async wait(timeoutMs?: number): Promise<boolean> {
     if (this.#closed) return false;
-    const start = performance.now();
+    const start = this.#now();
     if (this.#busyPollMs > 0 && this.#spin(start, timeoutMs)) return true;
     const delay = this.#governor.delayMs(start);
     if (delay > 0) {
@@ -424,16 +449,16 @@ export class GatheringWaiter implements Waiter {
       this.#sleep = null;
       if (this.#closed) return false;
       if (this.#readable()) {
-        this.#governor.woke(performance.now());
+        this.#governor.woke(this.#now());
         return true;
       }
       this.#governor.quiet();
     }
     const left = timeoutMs === undefined || delay === 0
       ? timeoutMs
-      : Math.max(0, timeoutMs - (performance.now() - start));
+      : Math.max(0, timeoutMs - (this.#now() - start));
     const ready = await this.#inner.wait(left);
-    if (ready) this.#governor.woke(performance.now());
+    if (ready) this.#governor.woke(this.#now());
     return ready;
   }
 
@@ -447,10 +472,10 @@ export class GatheringWaiter implements Waiter {
       : Math.min(this.#busyPollMs, timeoutMs);
     do {
       if (this.#readable()) {
-        this.#governor.woke(performance.now());
+        this.#governor.woke(this.#now());
         return true;
       }
-    } while (performance.now() - start < spin);
+    } while (this.#now() - start < spin);
     return false;
   }
 

@@ -50,6 +50,7 @@ import {
   SOCKADDR_NL_PID_OFFSET,
 } from "../ffi/libc.ts";
 import {
+  type Clock,
   GATHER_INTERVAL_MS,
   GATHER_WINDOW_WAKES,
   type LibcCalls,
@@ -196,14 +197,23 @@ class FakeWaiter implements Waiter {
 
 const OPTIONS = { receiveBufferBytes: 8 << 20, batchSize: 4 };
 
-function open(libc: FakeLibc, extra: Partial<SocketOptions> = {}) {
+function open(
+  libc: FakeLibc,
+  extra: Partial<SocketOptions> = {},
+  clock?: Clock,
+) {
   const options = { ...OPTIONS, ...extra };
   const waiters: FakeWaiter[] = [];
-  const socket = openProcSocket(libc, (fd) => {
-    const w = new FakeWaiter(fd, libc.calls);
-    waiters.push(w);
-    return w;
-  }, options);
+  const socket = openProcSocket(
+    libc,
+    (fd) => {
+      const w = new FakeWaiter(fd, libc.calls);
+      waiters.push(w);
+      return w;
+    },
+    options,
+    clock,
+  );
   return { socket, waiters };
 }
 
@@ -485,6 +495,8 @@ describe("ProcSocket", () => {
 });
 
 describe("gathering under a storm (WakeGovernor, GatheringWaiter)", () => {
+  const STOPPED: Clock = () => 0;
+
   it("does not gather at 1,000 wakes/s, gathers at 10,000", () => {
     const light = new WakeGovernor();
     for (let i = 0; i < 20; i++) light.woke(i * 1.0);
@@ -512,7 +524,9 @@ describe("gathering under a storm (WakeGovernor, GatheringWaiter)", () => {
 
   it("the socket's waiter gathers: in a storm a wait sleeps, then polls once without the inner waiter", async () => {
     const libc = new FakeLibc();
-    const { socket, waiters } = open(libc);
+    // A stopped clock: every wake is at the same instant, a storm however
+    // slowly the machine runs the test.
+    const { socket, waiters } = open(libc, {}, STOPPED);
     // Fast wakes: the inner waiter reports readable at once.
     for (let i = 0; i <= GATHER_WINDOW_WAKES; i++) {
       assert.equal(await socket.wait(), true);
@@ -553,12 +567,18 @@ describe("gathering under a storm (WakeGovernor, GatheringWaiter)", () => {
 
   it("setGatherInterval(0) ends gathering on an open socket", async () => {
     const libc = new FakeLibc();
-    const { socket, waiters } = open(libc);
+    const { socket, waiters } = open(libc, {}, STOPPED);
     for (let i = 0; i <= GATHER_WINDOW_WAKES; i++) await socket.wait();
-    socket.setGatherInterval?.(0);
+    // Gathering: a wait is answered by the zero-timeout look.
     libc.readable = true;
-    const before = waiters[0].waits.length;
-    const polls = libc.named("poll").length;
+    let before = waiters[0].waits.length;
+    let polls = libc.named("poll").length;
+    await socket.wait();
+    assert.equal(waiters[0].waits.length, before);
+    assert.equal(libc.named("poll").length, polls + 1);
+    socket.setGatherInterval?.(0);
+    before = waiters[0].waits.length;
+    polls = libc.named("poll").length;
     await socket.wait();
     // Straight to the inner waiter: no sleep, no zero-timeout look.
     assert.equal(waiters[0].waits.length, before + 1);
