@@ -29,25 +29,25 @@ import meta from "./deno.json" with { type: "json" };
 import { decodeDatagram } from "./decode.ts";
 import { listen, withContext } from "./mod.ts";
 import { DescendantSet } from "./src/descendants.ts";
-import { EVENT_BITS, EVENT_NAMES, eventMask } from "./src/encode.ts";
+import { EVENT_BITS, EVENT_NAMES, eventMask } from "./src/protocol/encode.ts";
 import { CnprocError } from "./src/errors.ts";
 import type { EventName, ListenerEvent } from "./src/events.ts";
-import { PROC_EVENT_EXIT, PROC_EVENT_NONZERO_EXIT } from "./src/constants.ts";
+import { PROC_EVENT_EXIT, PROC_EVENT_NONZERO_EXIT } from "./src/protocol/constants.ts";
 import {
   formatJson,
   formatSummary,
   formatText,
   rawCommOf,
-} from "./src/format.ts";
+} from "./cli/format.ts";
 import { readRecording, RecordingWriter } from "./src/recording.ts";
-import { parseStat } from "./src/proc_parse.ts";
+import { parseStat } from "./src/context/proc_parse.ts";
 import { loadProcReader } from "./ffi/proc_reader.ts";
 import {
   type ContextEvent,
   contextEventForJson,
   formatContextText,
   TreePrinter,
-} from "./src/context.ts";
+} from "./src/context/context.ts";
 
 const EXIT_OK = 0;
 const EXIT_RUNTIME_ERROR = 1;

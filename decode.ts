@@ -16,7 +16,7 @@
  * @module
  */
 
-export * from "./src/constants.ts";
+export * from "./src/protocol/constants.ts";
 export {
   type ConnectorHeader,
   decodeConnectorHeader,
@@ -25,7 +25,7 @@ export {
   decodeNetlinkHeader,
   decodeProcEvent,
   type NetlinkHeader,
-} from "./src/decode.ts";
+} from "./src/protocol/decode.ts";
 export {
   encodeEvent,
   encodeSubscribe,
@@ -33,7 +33,7 @@ export {
   EVENT_NAMES,
   eventMask,
   type SubscribeRequest,
-} from "./src/encode.ts";
+} from "./src/protocol/encode.ts";
 export {
   CnprocError,
   type CnprocErrorKind,

@@ -26,15 +26,15 @@ export {
   type ListenerStats,
   type ListenOptions,
   type ReceiveHook,
-} from "./src/listener.ts";
-export type { Adapter, ProcSocket, SocketOptions } from "./src/socket.ts";
+} from "./src/listener/listener.ts";
+export type { Adapter, ProcSocket, SocketOptions } from "./src/listener/socket.ts";
 import {
   checkMilliseconds,
   DEFAULT_BATCH_SIZE,
   DEFAULT_RECEIVE_BUFFER_BYTES,
   Listener,
   type ListenOptions,
-} from "./src/listener.ts";
+} from "./src/listener/listener.ts";
 import { loadAdapter } from "./ffi/runtime.ts";
 import { CnprocError } from "./src/errors.ts";
 export { Listener };
@@ -52,15 +52,15 @@ export {
   type ProcessContext,
   type ProcReader,
   type ReadFailure,
-} from "./src/context.ts";
+} from "./src/context/context.ts";
 export {
   type ExitInfo,
   type ProcessEntry,
   ProcessTable,
   type RescanResult,
   type ScannedProcess,
-} from "./src/process_table.ts";
-import { ContextListener, type ContextOptions } from "./src/context.ts";
+} from "./src/context/process_table.ts";
+import { ContextListener, type ContextOptions } from "./src/context/context.ts";
 import { loadProcReader } from "./ffi/proc_reader.ts";
 
 /**

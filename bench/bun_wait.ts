@@ -47,7 +47,7 @@ import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_RECEIVE_BUFFER_BYTES,
   Listener,
-} from "../src/listener.ts";
+} from "../src/listener/listener.ts";
 
 const STORM = "bench/out/storm";
 // The candidates: name -> createBunAdapter options.

@@ -28,7 +28,7 @@
 
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { decodeDatagram, decodeMessages } from "../src/decode.ts";
+import { decodeDatagram, decodeMessages } from "../src/protocol/decode.ts";
 import type { ProcEvent } from "../src/events.ts";
 import {
   COMM,

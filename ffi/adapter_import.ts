@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { Adapter } from "../src/socket.ts";
+import type { Adapter } from "../src/listener/socket.ts";
 
 /**
  * Import the adapter module of `runtime` and return its adapter.

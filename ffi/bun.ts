@@ -38,9 +38,9 @@ import {
   F_SETOWN,
   O_ASYNC,
   POLLIN,
-} from "../src/constants.ts";
+} from "../src/protocol/constants.ts";
 import { CnprocError, SyscallError } from "../src/errors.ts";
-import type { Adapter, ProcSocket, SocketOptions } from "../src/socket.ts";
+import type { Adapter, ProcSocket, SocketOptions } from "../src/listener/socket.ts";
 import {
   type CType,
   LIBC_PATH,

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { LITTLE_ENDIAN } from "../src/layout.ts";
+import { LITTLE_ENDIAN } from "../src/protocol/layout.ts";
 
 /** The C-level types the symbol table uses. */
 export type CType =

@@ -18,9 +18,9 @@
  */
 
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import type { ProcReader, ReadFailure } from "../src/context.ts";
+import type { ProcReader, ReadFailure } from "../src/context/context.ts";
 import { errnoName } from "../src/errno.ts";
-import { LITTLE_ENDIAN } from "../src/layout.ts";
+import { LITTLE_ENDIAN } from "../src/protocol/layout.ts";
 import { detectRuntime } from "./runtime.ts";
 
 /**

@@ -32,11 +32,11 @@ import {
   SOCK_NONBLOCK,
   SOL_NETLINK,
   SOL_SOCKET,
-} from "../src/constants.ts";
+} from "../src/protocol/constants.ts";
 import { EAGAIN, EINTR, ENOBUFS } from "../src/errno.ts";
 import { SyscallError } from "../src/errors.ts";
-import { LITTLE_ENDIAN } from "../src/layout.ts";
-import type { ProcSocket, SocketOptions } from "../src/socket.ts";
+import { LITTLE_ENDIAN } from "../src/protocol/layout.ts";
+import type { ProcSocket, SocketOptions } from "../src/listener/socket.ts";
 import {
   POLLFD_EVENTS_OFFSET,
   POLLFD_FD_OFFSET,

@@ -13,7 +13,7 @@
  */
 
 import { CnprocError } from "../src/errors.ts";
-import type { Adapter } from "../src/socket.ts";
+import type { Adapter } from "../src/listener/socket.ts";
 import { importAdapter } from "./adapter_import.ts";
 
 /** The JavaScript runtimes cnproc knows. */

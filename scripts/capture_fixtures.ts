@@ -45,13 +45,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeDatagram, listen } from "../mod.ts";
 import type { ProcEvent } from "../mod.ts";
-import { NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP } from "../src/constants.ts";
+import { NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP } from "../src/protocol/constants.ts";
 import {
   CN_MSG_LEN,
   LITTLE_ENDIAN,
   NLMSG_HDRLEN,
   PROC_EVENT_HEADER_LEN,
-} from "../src/layout.ts";
+} from "../src/protocol/layout.ts";
 
 const LE = LITTLE_ENDIAN;
 

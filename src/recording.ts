@@ -34,7 +34,7 @@
  * @module
  */
 
-import { LITTLE_ENDIAN } from "./layout.ts";
+import { LITTLE_ENDIAN } from "./protocol/layout.ts";
 import { DecodeError } from "./errors.ts";
 
 /** The magic bytes a recording starts with: ASCII `CNPROCRC`. */

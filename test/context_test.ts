@@ -28,11 +28,11 @@ import {
   formatTreeLine,
   readContext,
   TreePrinter,
-} from "../src/context.ts";
+} from "../src/context/context.ts";
 import { fsProcReader } from "../ffi/proc_reader.ts";
 import { listen, Listener, withContext } from "../mod.ts";
 import { FakeSocket } from "./helpers/fake_socket.ts";
-import type { ReceiveHook } from "../src/listener.ts";
+import type { ReceiveHook } from "../src/listener/listener.ts";
 
 // ---------------------------------------------------------------------------
 // A fake /proc tree in a temporary directory.

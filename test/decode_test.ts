@@ -6,8 +6,8 @@ import {
   decodeMessages,
   decodeNetlinkHeader,
   decodeProcEvent,
-} from "../src/decode.ts";
-import { encodeEvent } from "../src/encode.ts";
+} from "../src/protocol/decode.ts";
+import { encodeEvent } from "../src/protocol/encode.ts";
 import { DecodeError, SyscallError } from "../src/errors.ts";
 import { exitStatus } from "../src/exit_status.ts";
 import type { ProcEvent } from "../src/events.ts";
@@ -28,7 +28,7 @@ import {
   PROC_EVENT_PTRACE,
   PROC_EVENT_SID,
   PROC_EVENT_UID,
-} from "../src/constants.ts";
+} from "../src/protocol/constants.ts";
 import {
   ACK_LEN,
   CN_MSG_IDX_OFFSET,
@@ -57,7 +57,7 @@ import {
   PROCESS_PID_OFFSET,
   PROCESS_TGID_OFFSET,
   PTRACE_LEN,
-} from "../src/layout.ts";
+} from "../src/protocol/layout.ts";
 import {
   ACK,
   ALL_FIXTURES,

@@ -12,15 +12,15 @@ import {
   PROC_EVENT_PTRACE,
   PROC_EVENT_SID,
   PROC_EVENT_UID,
-} from "../src/constants.ts";
-import { decodeDatagram } from "../src/decode.ts";
+} from "../src/protocol/constants.ts";
+import { decodeDatagram } from "../src/protocol/decode.ts";
 import {
   encodeEvent,
   encodeSubscribe,
   EVENT_BITS,
   EVENT_NAMES,
   eventMask,
-} from "../src/encode.ts";
+} from "../src/protocol/encode.ts";
 import { CnprocError } from "../src/errors.ts";
 import type { EventName, ProcEvent } from "../src/events.ts";
 import { ALL_FIXTURES, COMM } from "./fixtures/datagrams.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CnprocError, DecodeError, SyscallError } from "../src/errors.ts";
 import { errnoName } from "../src/errno.ts";
-import { decodeDatagram } from "../src/decode.ts";
+import { decodeDatagram } from "../src/protocol/decode.ts";
 
 describe("errnoName", () => {
   it("names the errno values a listener meets", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { exitStatus, signalName } from "../src/exit_status.ts";
-import { decodeDatagram } from "../src/decode.ts";
+import { decodeDatagram } from "../src/protocol/decode.ts";
 import { EXIT, EXIT_7, EXIT_CORE, EXIT_SIGKILL } from "./fixtures/datagrams.ts";
 
 // Wait statuses built the way the kernel builds them (see waitpid(2)).

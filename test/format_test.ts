@@ -11,7 +11,7 @@ import {
   formatText,
   formatTimestamp,
   rawCommOf,
-} from "../src/format.ts";
+} from "../cli/format.ts";
 import {
   ALL_FIXTURES,
   COMM_CONTROL,

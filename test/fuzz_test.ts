@@ -8,9 +8,9 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { describe, it } from "node:test";
-import { NLMSG_ERROR } from "../src/constants.ts";
-import { decodeDatagram, decodeMessages } from "../src/decode.ts";
-import { encodeEvent } from "../src/encode.ts";
+import { NLMSG_ERROR } from "../src/protocol/constants.ts";
+import { decodeDatagram, decodeMessages } from "../src/protocol/decode.ts";
+import { encodeEvent } from "../src/protocol/encode.ts";
 import { CnprocError, DecodeError, SyscallError } from "../src/errors.ts";
 import type { ProcEvent } from "../src/events.ts";
 import {
@@ -23,7 +23,7 @@ import {
   nlmsgAlign,
   NLMSGERR_ERROR_OFFSET,
   PROC_EVENT_WHAT_OFFSET,
-} from "../src/layout.ts";
+} from "../src/protocol/layout.ts";
 import { ALL_FIXTURES } from "./fixtures/datagrams.ts";
 
 const LE = LITTLE_ENDIAN;

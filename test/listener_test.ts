@@ -6,10 +6,10 @@ import {
   PROC_EVENT_ALL,
   PROC_EVENT_EXEC,
   PROC_EVENT_EXIT,
-} from "../src/constants.ts";
+} from "../src/protocol/constants.ts";
 import { CnprocError, SyscallError } from "../src/errors.ts";
 import type { ListenerEvent, ProcEvent } from "../src/events.ts";
-import { Listener } from "../src/listener.ts";
+import { Listener } from "../src/listener/listener.ts";
 import { ACK, EXEC, EXIT_7, FORK } from "./fixtures/datagrams.ts";
 import { FakeSocket } from "./helpers/fake_socket.ts";
 

@@ -8,7 +8,7 @@ import {
   parseStat,
   parseStatus,
   PF_KTHREAD,
-} from "../src/proc_parse.ts";
+} from "../src/context/proc_parse.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const cat = (...parts: (string | number[])[]) => {

@@ -21,7 +21,7 @@ import {
   SOCK_NONBLOCK,
   SOL_NETLINK,
   SOL_SOCKET,
-} from "../src/constants.ts";
+} from "../src/protocol/constants.ts";
 import {
   EAGAIN,
   EBADF,
@@ -32,8 +32,8 @@ import {
   EPROTONOSUPPORT,
 } from "../src/errno.ts";
 import { SyscallError } from "../src/errors.ts";
-import type { SocketOptions } from "../src/socket.ts";
-import { LITTLE_ENDIAN } from "../src/layout.ts";
+import type { SocketOptions } from "../src/listener/socket.ts";
+import { LITTLE_ENDIAN } from "../src/protocol/layout.ts";
 import {
   IOVEC_BASE_OFFSET,
   IOVEC_LEN_OFFSET,

@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { ExitEvent, ForkEvent } from "../src/events.ts";
-import { ProcessTable } from "../src/process_table.ts";
-import { NS_PER_TICK } from "../src/proc_parse.ts";
+import { ProcessTable } from "../src/context/process_table.ts";
+import { NS_PER_TICK } from "../src/context/proc_parse.ts";
 
 const fork = (
   ts: bigint,

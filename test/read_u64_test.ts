@@ -6,8 +6,8 @@ import {
   readU64,
   readU64ViaDataView,
   readU64ViaScratch,
-} from "../src/read_u64.ts";
-import { PROC_EVENT_TIMESTAMP_OFFSET } from "../src/layout.ts";
+} from "../src/protocol/read_u64.ts";
+import { PROC_EVENT_TIMESTAMP_OFFSET } from "../src/protocol/layout.ts";
 import { ALL_FIXTURES } from "./fixtures/datagrams.ts";
 
 // Where a datagram's first event starts: nlmsghdr (16) + cn_msg (20).

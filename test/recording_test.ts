@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { decodeDatagram } from "../decode.ts";
 import { DecodeError } from "../src/errors.ts";
-import { LITTLE_ENDIAN } from "../src/layout.ts";
+import { LITTLE_ENDIAN } from "../src/protocol/layout.ts";
 import {
   readRecording,
   RECORD_LENGTH_LEN,

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { FakeSocket } from "./fake_socket.ts";
- * import { Listener } from "../../src/listener.ts";
+ * import { Listener } from "../../src/listener/listener.ts";
  * const socket = new FakeSocket({ kernel: "6.6" });
  * const listener = await Listener.open(socket);
  * socket.pushEvent({ type: "exec", cpu: 0, timestampNs: 1n, seq: 1, pid: 5, tid: 5 });
@@ -17,8 +17,8 @@
  * @module
  */
 
-import { PROC_CN_MCAST_LISTEN, PROC_EVENT_ALL } from "../../src/constants.ts";
-import { encodeEvent } from "../../src/encode.ts";
+import { PROC_CN_MCAST_LISTEN, PROC_EVENT_ALL } from "../../src/protocol/constants.ts";
+import { encodeEvent } from "../../src/protocol/encode.ts";
 import type { ProcEvent } from "../../src/events.ts";
 import {
   CN_MSG_ACK_OFFSET,
@@ -29,8 +29,8 @@ import {
   PROC_INPUT_EVENTS_OFFSET,
   PROC_INPUT_LEN,
   PROC_INPUT_OP_OFFSET,
-} from "../../src/layout.ts";
-import type { ProcSocket } from "../../src/socket.ts";
+} from "../../src/protocol/layout.ts";
+import type { ProcSocket } from "../../src/listener/socket.ts";
 
 /**
  * How the fake kernel answers LISTEN requests.
@@ -51,7 +51,7 @@ export type FakeKernel = "6.6" | "old" | "silent" | number;
  * @example
  * ```ts
  * import { parseRequest } from "./fake_socket.ts";
- * import { encodeSubscribe } from "../../src/encode.ts";
+ * import { encodeSubscribe } from "../../src/protocol/encode.ts";
  * parseRequest(encodeSubscribe({ op: "ignore" })).op; // 2
  * ```
  */
@@ -75,7 +75,7 @@ const DATA_AT = NLMSG_HDRLEN + CN_MSG_LEN;
  * @example
  * ```ts
  * import { parseRequest } from "./fake_socket.ts";
- * import { encodeSubscribe } from "../../src/encode.ts";
+ * import { encodeSubscribe } from "../../src/protocol/encode.ts";
  * parseRequest(encodeSubscribe({ op: "listen", events: ["exec"] })).mask; // 2
  * ```
  */

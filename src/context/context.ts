@@ -37,7 +37,7 @@ import type {
   ListenerEvent,
   LostEvent,
   ProcEvent,
-} from "./events.ts";
+} from "../events.ts";
 import {
   decodeBytes,
   parseCmdline,
@@ -47,8 +47,8 @@ import {
   type ProcStat,
 } from "./proc_parse.ts";
 import { ProcessTable, type RescanResult } from "./process_table.ts";
-import type { ReceiveHook } from "./listener.ts";
-import { describeExit, escapeBytes, escapeText } from "./format.ts";
+import type { ReceiveHook } from "../listener/listener.ts";
+import { describeExit, escapeBytes, escapeText } from "../../cli/format.ts";
 
 /**
  * A failed read: the errno name (`"ENOENT"`, `"ESRCH"`, `"EACCES"`, ...).

@@ -18,8 +18,8 @@
  */
 
 import * as constants from "./constants.ts";
-import { DecodeError, SyscallError } from "./errors.ts";
-import type { ProcEvent } from "./events.ts";
+import { DecodeError, SyscallError } from "../errors.ts";
+import type { ProcEvent } from "../events.ts";
 import * as u64 from "./read_u64.ts";
 import * as layout from "./layout.ts";
 
@@ -534,7 +534,7 @@ function decodeEvent(
  * ```ts
  * import { decodeMessages } from "./decode.ts";
  * const buf = new Uint8Array(8192);
- * const events: import("./events.ts").ProcEvent[] = [];
+ * const events: import("../events.ts").ProcEvent[] = [];
  * decodeMessages(new DataView(buf.buffer), 0, 0, events); // nothing received yet
  * ```
  */
@@ -660,7 +660,7 @@ export function decodeMessages(
  *
  * @example
  * ```ts
- * import { decodeDatagram, encodeSubscribe } from "../mod.ts";
+ * import { decodeDatagram, encodeSubscribe } from "../../mod.ts";
  * // A request is not an event, but shows the call:
  * try {
  *   decodeDatagram(encodeSubscribe({ op: "listen" }));

@@ -20,16 +20,16 @@ import {
   PROC_EVENT_ALL,
   PROC_EVENT_EXIT,
   PROC_EVENT_NONZERO_EXIT,
-} from "./constants.ts";
-import { decodeMessages } from "./decode.ts";
-import { encodeSubscribe, EVENT_BITS, eventMask } from "./encode.ts";
-import { CnprocError, SyscallError } from "./errors.ts";
+} from "../protocol/constants.ts";
+import { decodeMessages } from "../protocol/decode.ts";
+import { encodeSubscribe, EVENT_BITS, eventMask } from "../protocol/encode.ts";
+import { CnprocError, SyscallError } from "../errors.ts";
 import type {
   AckEvent,
   EventName,
   ListenerEvent,
   ProcEvent,
-} from "./events.ts";
+} from "../events.ts";
 import type { ProcSocket } from "./socket.ts";
 
 /** Default receive buffer: 8 MiB (the kernel stores twice that). */

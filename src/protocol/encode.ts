@@ -30,8 +30,8 @@ import {
   PROC_EVENT_SID,
   PROC_EVENT_UID,
 } from "./constants.ts";
-import { CnprocError } from "./errors.ts";
-import type { EventName, ProcEvent } from "./events.ts";
+import { CnprocError } from "../errors.ts";
+import type { EventName, ProcEvent } from "../events.ts";
 import {
   ACK_ERR_OFFSET,
   CN_MSG_ACK_OFFSET,

@@ -21,9 +21,9 @@
  * @module
  */
 
-import { PROC_EVENT_COMM } from "./constants.ts";
-import type { ListenerEvent, ProcEvent } from "./events.ts";
-import { exitStatus } from "./exit_status.ts";
+import { PROC_EVENT_COMM } from "../src/protocol/constants.ts";
+import type { ListenerEvent, ProcEvent } from "../src/events.ts";
+import { exitStatus } from "../src/exit_status.ts";
 import {
   CN_MSG_LEN,
   COMM_OFFSET,
@@ -34,7 +34,7 @@ import {
   PROC_EVENT_WHAT_OFFSET,
   PROCESS_PID_OFFSET,
   TASK_COMM_LEN,
-} from "./layout.ts";
+} from "../src/protocol/layout.ts";
 
 const NS_PER_US = 1000n;
 const US_PER_S = 1000000n;

@@ -22,9 +22,9 @@
  * @module
  */
 
-import type { ExitEvent, ForkEvent } from "./events.ts";
+import type { ExitEvent, ForkEvent } from "../events.ts";
 import { NS_PER_TICK } from "./proc_parse.ts";
-import { descendantsOf } from "./descendants.ts";
+import { descendantsOf } from "../descendants.ts";
 
 // How many exited processes' parents the table remembers for ancestorsOf.
 const DEPARTED_MAX = 4096;
