@@ -32,7 +32,10 @@ import { DescendantSet } from "./src/descendants.ts";
 import { EVENT_BITS, EVENT_NAMES, eventMask } from "./src/protocol/encode.ts";
 import { CnprocError } from "./src/errors.ts";
 import type { EventName, ListenerEvent } from "./src/events.ts";
-import { PROC_EVENT_EXIT, PROC_EVENT_NONZERO_EXIT } from "./src/protocol/constants.ts";
+import {
+  PROC_EVENT_EXIT,
+  PROC_EVENT_NONZERO_EXIT,
+} from "./src/protocol/constants.ts";
 import {
   formatJson,
   formatSummary,
@@ -42,12 +45,12 @@ import {
 import { readRecording, RecordingWriter } from "./src/recording.ts";
 import { parseStat } from "./src/context/proc_parse.ts";
 import { loadProcReader } from "./ffi/proc_reader.ts";
+import type { ContextEvent } from "./src/context/context.ts";
 import {
-  type ContextEvent,
   contextEventForJson,
   formatContextText,
   TreePrinter,
-} from "./src/context/context.ts";
+} from "./cli/context_format.ts";
 
 const EXIT_OK = 0;
 const EXIT_RUNTIME_ERROR = 1;

@@ -19,6 +19,7 @@
  */
 
 export * from "./decode.ts";
+export { escapeBytes, escapeText } from "./src/escape.ts";
 export {
   DEFAULT_ACK_TIMEOUT_MS,
   DEFAULT_BATCH_SIZE,
@@ -27,7 +28,11 @@ export {
   type ListenOptions,
   type ReceiveHook,
 } from "./src/listener/listener.ts";
-export type { Adapter, ProcSocket, SocketOptions } from "./src/listener/socket.ts";
+export type {
+  Adapter,
+  ProcSocket,
+  SocketOptions,
+} from "./src/listener/socket.ts";
 import {
   checkMilliseconds,
   DEFAULT_BATCH_SIZE,

@@ -24,7 +24,7 @@
 
 import process from "node:process";
 import { listen, withContext } from "../mod.ts";
-import { escapeText } from "../cli/format.ts";
+import { escapeText } from "../mod.ts";
 
 const controller = new AbortController();
 process.on("SIGINT", () => controller.abort());

@@ -40,7 +40,11 @@ import {
   POLLIN,
 } from "../src/protocol/constants.ts";
 import { CnprocError, SyscallError } from "../src/errors.ts";
-import type { Adapter, ProcSocket, SocketOptions } from "../src/listener/socket.ts";
+import type {
+  Adapter,
+  ProcSocket,
+  SocketOptions,
+} from "../src/listener/socket.ts";
 import {
   type CType,
   LIBC_PATH,

@@ -15,10 +15,18 @@
  * @module
  */
 
-import { EFD_CLOEXEC, EFD_NONBLOCK, POLLIN } from "../src/protocol/constants.ts";
+import {
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  POLLIN,
+} from "../src/protocol/constants.ts";
 import { SyscallError } from "../src/errors.ts";
 import { LITTLE_ENDIAN } from "../src/protocol/layout.ts";
-import type { Adapter, ProcSocket, SocketOptions } from "../src/listener/socket.ts";
+import type {
+  Adapter,
+  ProcSocket,
+  SocketOptions,
+} from "../src/listener/socket.ts";
 import { type DenoLibc, denoLibc } from "./deno_libc.ts";
 import {
   POLLFD_EVENTS_OFFSET,

@@ -17,7 +17,11 @@
 
 import type * as Koffi from "koffi";
 import { CnprocError } from "../src/errors.ts";
-import type { Adapter, ProcSocket, SocketOptions } from "../src/listener/socket.ts";
+import type {
+  Adapter,
+  ProcSocket,
+  SocketOptions,
+} from "../src/listener/socket.ts";
 import {
   type CType,
   LIBC_PATH,

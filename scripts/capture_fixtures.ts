@@ -45,7 +45,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeDatagram, listen } from "../mod.ts";
 import type { ProcEvent } from "../mod.ts";
-import { NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP } from "../src/protocol/constants.ts";
+import {
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_NOOP,
+} from "../src/protocol/constants.ts";
 import {
   CN_MSG_LEN,
   LITTLE_ENDIAN,

@@ -18,17 +18,19 @@ import type {
 } from "../src/events.ts";
 import {
   type ContextEvent,
-  contextEventForJson,
   ContextListener,
   ContextTracker,
   type EventSource,
+  readContext,
+} from "../src/context/context.ts";
+import {
+  contextEventForJson,
   formatArgv,
   formatContextText,
   formatDuration,
   formatTreeLine,
-  readContext,
   TreePrinter,
-} from "../src/context/context.ts";
+} from "../cli/context_format.ts";
 import { fsProcReader } from "../ffi/proc_reader.ts";
 import { listen, Listener, withContext } from "../mod.ts";
 import { FakeSocket } from "./helpers/fake_socket.ts";

@@ -4,14 +4,13 @@ import { decodeDatagram } from "../decode.ts";
 import type { ListenerEvent } from "../src/events.ts";
 import {
   describeExit,
-  escapeBytes,
-  escapeText,
   formatJson,
   formatSummary,
   formatText,
   formatTimestamp,
   rawCommOf,
 } from "../cli/format.ts";
+import { escapeBytes, escapeText } from "../src/escape.ts";
 import {
   ALL_FIXTURES,
   COMM_CONTROL,

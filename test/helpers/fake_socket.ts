@@ -17,7 +17,10 @@
  * @module
  */
 
-import { PROC_CN_MCAST_LISTEN, PROC_EVENT_ALL } from "../../src/protocol/constants.ts";
+import {
+  PROC_CN_MCAST_LISTEN,
+  PROC_EVENT_ALL,
+} from "../../src/protocol/constants.ts";
 import { encodeEvent } from "../../src/protocol/encode.ts";
 import type { ProcEvent } from "../../src/events.ts";
 import {
