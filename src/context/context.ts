@@ -48,44 +48,9 @@ import {
 } from "./proc_parse.ts";
 import { ProcessTable, type RescanResult } from "./process_table.ts";
 import type { ReceiveHook } from "../listener/listener.ts";
+import type { ProcReader, ReadFailure } from "./proc_reader.ts";
 
-/**
- * A failed read: the errno name (`"ENOENT"`, `"ESRCH"`, `"EACCES"`, ...).
- *
- * @example
- * ```ts
- * import type { ReadFailure } from "./context.ts";
- * const gone = (f: ReadFailure) => f.errno === "ENOENT" || f.errno === "ESRCH";
- * ```
- */
-export interface ReadFailure {
-  /** The errno name. */
-  errno: string;
-}
-
-/**
- * Synchronous access to `/proc` (and `/etc/passwd`), by absolute path. The
- * runtimes' implementation is in `ffi/proc_reader.ts`; tests use one over a
- * fake tree in a temporary directory.
- *
- * @example
- * ```ts
- * import type { ProcReader } from "./context.ts";
- * const empty: ProcReader = {
- *   readFile: () => ({ errno: "ENOENT" }),
- *   readLink: () => ({ errno: "ENOENT" }),
- *   readDir: () => ({ errno: "ENOENT" }),
- * };
- * ```
- */
-export interface ProcReader {
-  /** The whole content of a file. */
-  readFile(path: string): Uint8Array | ReadFailure;
-  /** The target of a symbolic link, as bytes. */
-  readLink(path: string): Uint8Array | ReadFailure;
-  /** The names in a directory (without `.` and `..`). */
-  readDir(path: string): string[] | ReadFailure;
-}
+export type { ProcReader, ReadFailure };
 
 /**
  * What cnproc knows about a process, read from `/proc`. Strings are decoded
