@@ -20,28 +20,20 @@
 
 export * from "./decode.ts";
 export { escapeBytes, escapeText } from "./src/escape.ts";
-export {
-  DEFAULT_ACK_TIMEOUT_MS,
-  DEFAULT_BATCH_SIZE,
-  DEFAULT_RECEIVE_BUFFER_BYTES,
-  type ListenerStats,
-  type ListenOptions,
-  type ReceiveHook,
-} from "./src/listener/listener.ts";
+export type { ListenerStats } from "./src/listener/stats.ts";
+export type { ReceiveHook } from "./src/listener/receiver.ts";
 export type {
   Adapter,
   ProcSocket,
   SocketOptions,
 } from "./src/listener/socket.ts";
+import { Listener } from "./src/listener/listener.ts";
 import {
-  checkMilliseconds,
-  DEFAULT_BATCH_SIZE,
-  DEFAULT_RECEIVE_BUFFER_BYTES,
-  Listener,
   type ListenOptions,
-} from "./src/listener/listener.ts";
+  resolveListenOptions,
+} from "./src/listener/options.ts";
+export type { ListenOptions };
 import { loadAdapter } from "./ffi/runtime.ts";
-import { CnprocError } from "./src/errors.ts";
 export { Listener };
 export {
   type ContextEvent,
@@ -91,34 +83,16 @@ import { loadProcReader } from "./ffi/proc_reader.ts";
  * ```
  */
 export async function listen(options: ListenOptions = {}): Promise<Listener> {
-  const receiveBufferBytes = options.receiveBufferBytes ??
-    DEFAULT_RECEIVE_BUFFER_BYTES;
-  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  checkPositiveInteger("receiveBufferBytes", receiveBufferBytes);
-  checkPositiveInteger("batchSize", batchSize);
-  const { gatherIntervalMs, busyPollMs } = options;
-  if (gatherIntervalMs !== undefined) {
-    checkMilliseconds("gatherIntervalMs", gatherIntervalMs);
-  }
-  if (busyPollMs !== undefined) checkMilliseconds("busyPollMs", busyPollMs);
-  options.signal?.throwIfAborted();
+  const resolved = resolveListenOptions(options);
+  resolved.signal?.throwIfAborted();
   const adapter = await loadAdapter();
   const socket = adapter.open({
-    receiveBufferBytes,
-    batchSize,
-    gatherIntervalMs,
-    busyPollMs,
+    receiveBufferBytes: resolved.receiveBufferBytes,
+    batchSize: resolved.batchSize,
+    gatherIntervalMs: resolved.gatherIntervalMs,
+    busyPollMs: resolved.busyPollMs,
   });
   return await Listener.open(socket, options);
-}
-
-function checkPositiveInteger(name: string, value: number): void {
-  if (!Number.isInteger(value) || value <= 0 || value > 0x7fffffff) {
-    throw new CnprocError(
-      "invalid-argument",
-      `${name} must be a positive integer below 2^31, got ${value}.`,
-    );
-  }
 }
 
 /**

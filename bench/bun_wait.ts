@@ -43,11 +43,11 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { type BunAdapterOptions, createBunAdapter } from "../ffi/bun.ts";
 import { listen } from "../mod.ts";
+import { Listener } from "../src/listener/listener.ts";
 import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_RECEIVE_BUFFER_BYTES,
-  Listener,
-} from "../src/listener/listener.ts";
+} from "../src/listener/options.ts";
 
 const STORM = "bench/out/storm";
 // The candidates: name -> createBunAdapter options.

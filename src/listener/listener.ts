@@ -1,7 +1,8 @@
 /**
- * The listener logic, pure: subscription (with the Linux 6.6 filter probe),
- * batched draining, user-space filtering, loss accounting and the async
- * iteration, over any {@link ProcSocket}.
+ * The listener, pure: subscribe on a {@link ProcSocket}, then deliver its
+ * events as an async iterator, waiting on the socket only when the
+ * {@link Receiver}'s queue is empty; close (unsubscribing) on `close()`,
+ * `break`, `await using` or the AbortSignal.
  *
  * @example
  * ```ts
@@ -16,129 +17,17 @@
  * @module
  */
 
+import { encodeSubscribe } from "../protocol/encode.ts";
+import type { ListenerEvent } from "../events.ts";
 import {
-  PROC_EVENT_ALL,
-  PROC_EVENT_EXIT,
-  PROC_EVENT_NONZERO_EXIT,
-} from "../protocol/constants.ts";
-import { decodeMessages } from "../protocol/decode.ts";
-import { encodeSubscribe, EVENT_BITS, eventMask } from "../protocol/encode.ts";
-import { CnprocError, SyscallError } from "../errors.ts";
-import type {
-  AckEvent,
-  EventName,
-  ListenerEvent,
-  ProcEvent,
-} from "../events.ts";
+  checkMilliseconds,
+  type ListenOptions,
+  resolveListenOptions,
+} from "./options.ts";
+import { type ReceiveHook, Receiver } from "./receiver.ts";
+import type { ListenerStats } from "./stats.ts";
 import type { ProcSocket } from "./socket.ts";
-
-/** Default receive buffer: 8 MiB (the kernel stores twice that). */
-export const DEFAULT_RECEIVE_BUFFER_BYTES = 8 << 20;
-/** Default `recvmmsg` batch: 64 datagrams. */
-export const DEFAULT_BATCH_SIZE = 64;
-/** Default time to wait for the kernel's acknowledgement: 1 s. */
-export const DEFAULT_ACK_TIMEOUT_MS = 1000;
-// The most batches one refill drains before letting the consumer run.
-const MAX_BATCHES_PER_FILL = 16;
-
-/**
- * Options of {@link Listener.open} (and of `listen()`).
- *
- * @example
- * ```ts
- * import type { ListenOptions } from "./listener.ts";
- * const o: ListenOptions = { events: ["exec", "exit"], receiveBufferBytes: 16 << 20 };
- * ```
- */
-export interface ListenOptions {
-  /**
-   * Event types to deliver (default: all). On Linux 6.6+ the kernel filters
-   * per socket; elsewhere cnproc filters in user space.
-   */
-  events?: readonly EventName[];
-  /** Abort to close the listener: the iteration then ends normally. */
-  signal?: AbortSignal;
-  /** Receive buffer to ask for (default 8 MiB; see {@link SocketOptions}). */
-  receiveBufferBytes?: number;
-  /** Datagrams per `recvmmsg` call (default 64). */
-  batchSize?: number;
-  /**
-   * Under a storm (wakes faster than 2,000 per second), let datagrams gather
-   * this many milliseconds between wakes: far less CPU per event, up to this
-   * much more latency; light load never gathers. 0 turns it off. Default 1.
-   */
-  gatherIntervalMs?: number;
-  /**
-   * Before each wait, busy-poll the socket for up to this many milliseconds
-   * (see {@link SocketOptions.busyPollMs}): the lowest latency, for up to
-   * one core of CPU while events keep coming. Default 0 (off).
-   */
-  busyPollMs?: number;
-  /**
-   * Milliseconds to wait for the kernel's acknowledgement of each form of
-   * the request (default 1000). Kernels before 6.6 cost one such wait.
-   */
-  ackTimeoutMs?: number;
-  /**
-   * Use the kernel's per-socket filter: `"auto"` (default) probes for it,
-   * `false` always filters in user space.
-   */
-  kernelFilter?: "auto" | false;
-  /** Also deliver other listeners' acknowledgements (default false). */
-  includeAcks?: boolean;
-  /**
-   * Called with every datagram received, before decoding (for recording).
-   * The bytes are only valid during the call: copy them to keep them.
-   */
-  onDatagram?: (datagram: Uint8Array) => void;
-}
-
-/**
- * A function the listener calls in its receive path with each batch of
- * events just queued: `events[start, end)` ({@link Listener.setReceiveHook}).
- *
- * @example
- * ```ts
- * import type { ReceiveHook } from "./listener.ts";
- * const log: ReceiveHook = (events, start, end) => {
- *   console.log(end - start, "events received");
- * };
- * ```
- */
-export type ReceiveHook = (
-  events: readonly ListenerEvent[],
-  start: number,
-  end: number,
-) => void;
-
-/**
- * Counters of a listener.
- *
- * @example
- * ```ts
- * import type { ListenerStats } from "./listener.ts";
- * const lossRate = (s: ListenerStats) => s.lost / (s.received + s.lost);
- * ```
- */
-export interface ListenerStats {
-  /** Events delivered to the iterator (after filtering). */
-  received: number;
-  /** Events the kernel dropped for this socket (exact, `SO_MEMINFO`). */
-  lost: number;
-  /** Datagrams received from the socket. */
-  datagrams: number;
-  /** Events decoded but not delivered (filtered out, or acknowledgements). */
-  filtered: number;
-  /**
-   * Gaps in the per-CPU sequence numbers (only counted without a kernel
-   * filter; evidence of loss, the drop counter is the measure).
-   */
-  seqGaps: number;
-  /** True when the kernel filters events for this socket (Linux 6.6+). */
-  kernelFilter: boolean;
-  /** The receive buffer the kernel granted, in bytes. */
-  receiveBufferBytes: number;
-}
+import { subscribe } from "./subscription.ts";
 
 type Pending = {
   resolve: (r: IteratorResult<ListenerEvent>) => void;
@@ -168,45 +57,16 @@ const DONE: IteratorResult<ListenerEvent> = Object.freeze({
 export class Listener
   implements AsyncIterableIterator<ListenerEvent>, AsyncDisposable {
   #socket: ProcSocket;
-  #view: DataView;
-  #mask: number;
-  #userFilter: boolean;
-  #includeAcks: boolean;
-  #onDatagram?: (datagram: Uint8Array) => void;
-  #onReceive: ReceiveHook | null = null;
-  #queue: ListenerEvent[] = [];
-  #head = 0;
-  #decoded: ProcEvent[] = [];
-  #lastDrops = 0;
-  #lastSeq: number[] = [];
-  #kernelFilter = false;
+  #receiver: Receiver;
   #listening = false;
   #closed = false;
   #waiting: Pending | null = null;
   #signal?: AbortSignal;
   #onAbort = () => this.close();
-  #nonce = 0;
-  #myAck = -1;
-  #stats = {
-    received: 0,
-    lost: 0,
-    datagrams: 0,
-    filtered: 0,
-    seqGaps: 0,
-  };
 
-  private constructor(socket: ProcSocket, options: ListenOptions) {
+  private constructor(socket: ProcSocket, receiver: Receiver) {
     this.#socket = socket;
-    this.#view = new DataView(
-      socket.buffer.buffer,
-      socket.buffer.byteOffset,
-      socket.buffer.byteLength,
-    );
-    this.#mask = eventMask(options.events);
-    this.#userFilter = this.#mask !== PROC_EVENT_ALL;
-    this.#includeAcks = options.includeAcks ?? false;
-    this.#onDatagram = options.onDatagram;
-    this.#signal = options.signal;
+    this.#receiver = receiver;
   }
 
   /**
@@ -230,184 +90,41 @@ export class Listener
     options: ListenOptions = {},
   ): Promise<Listener> {
     let listener: Listener;
+    let resolved;
     try {
-      listener = new Listener(socket, options);
+      resolved = resolveListenOptions(options);
+      listener = new Listener(socket, new Receiver(socket, resolved));
     } catch (e) {
       socket.close();
       throw e;
     }
+    const { signal } = resolved;
     try {
-      options.signal?.throwIfAborted();
+      signal?.throwIfAborted();
       // Registered first, so an abort also cuts the subscription short.
-      options.signal?.addEventListener("abort", listener.#onAbort, {
-        once: true,
-      });
-      await listener.#subscribe(options);
-      options.signal?.throwIfAborted();
+      listener.#signal = signal;
+      signal?.addEventListener("abort", listener.#onAbort, { once: true });
+      listener.#receiver.kernelFilter = await subscribe(
+        {
+          socket,
+          receiver: listener.#receiver,
+          closed: () => listener.#closed,
+          listening: () => {
+            listener.#listening = true;
+          },
+        },
+        resolved.mask,
+        resolved.ackTimeoutMs,
+        resolved.kernelFilter,
+      );
+      signal?.throwIfAborted();
     } catch (e) {
       listener.close();
       // An abort while subscribing rejects with the signal's reason.
-      if (options.signal?.aborted) throw options.signal.reason;
+      if (signal?.aborted) throw signal.reason;
       throw e;
     }
     return listener;
-  }
-
-  async #subscribe(options: ListenOptions): Promise<void> {
-    const timeout = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
-    this.#lastDrops = Math.max(0, this.#socket.drops());
-    if (options.kernelFilter !== false) {
-      // Linux 6.6+: the 8-byte request with mask "all" is acknowledged;
-      // older kernels drop it silently.
-      const err = await this.#request(PROC_EVENT_ALL, timeout);
-      if (err !== undefined) {
-        this.#listening = true;
-        if (err !== 0) {
-          this.#listening = false;
-          throw new SyscallError("subscribe", err);
-        }
-        this.#kernelFilter = true;
-        if (this.#mask !== PROC_EVENT_ALL) {
-          // Narrow the filter; no acknowledgement passes a narrowed filter.
-          this.#socket.send(
-            encodeSubscribe({ op: "listen", events: this.#mask }),
-          );
-        }
-        return;
-      }
-    }
-    const err = await this.#request(undefined, timeout);
-    if (err === undefined) {
-      throw new CnprocError(
-        "no-acknowledgement",
-        `The kernel did not acknowledge the subscription within ${timeout} ms. ` +
-          "Process events reach only the initial user and pid namespaces, and need a kernel with CONFIG_PROC_EVENTS: run on the host, not in a container.",
-      );
-    }
-    if (err !== 0) throw new SyscallError("subscribe", err);
-    this.#listening = true;
-  }
-
-  // Send LISTEN (8-byte form with a mask, or the 4-byte form) and wait for
-  // the acknowledgement that carries our nonce. Returns its errno, or
-  // undefined when none came in time.
-  async #request(
-    mask: number | undefined,
-    timeoutMs: number,
-  ): Promise<number | undefined> {
-    this.#nonce = (Math.random() * 0x100000000) >>> 0;
-    const expected = (this.#nonce + 1) >>> 0;
-    this.#myAck = expected;
-    this.#socket.send(
-      encodeSubscribe({
-        op: "listen",
-        events: mask,
-        ack: this.#nonce,
-      }),
-    );
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const ack = this.#fill();
-      if (ack !== undefined) return ack.err;
-      const left = deadline - Date.now();
-      if (this.#closed) {
-        throw new CnprocError(
-          "closed",
-          "The listener was closed while subscribing.",
-        );
-      }
-      if (left <= 0) return undefined;
-      await this.#socket.wait(left);
-    }
-  }
-
-  // Drain the socket into the queue. Returns our acknowledgement if one
-  // arrived.
-  #fill(): AckEvent | undefined {
-    const socket = this.#socket;
-    const view = this.#view;
-    const decoded = this.#decoded;
-    let mine: AckEvent | undefined;
-    let failed = false;
-    let failure: unknown;
-    for (let b = 0; b < MAX_BATCHES_PER_FILL; b++) {
-      const n = socket.receive();
-      if (n === 0) break;
-      const queued = this.#queue.length;
-      this.#stats.datagrams += n;
-      const lengths = socket.lengths;
-      const slot = socket.slotSize;
-      for (let i = 0; i < n; i++) {
-        const at = i * slot;
-        if (this.#onDatagram) {
-          this.#onDatagram(socket.buffer.subarray(at, at + lengths[i]));
-        }
-        try {
-          decodeMessages(view, at, at + lengths[i], decoded);
-        } catch (e) {
-          // Decode the rest of the batch; report the first bad datagram
-          // once the good events are queued.
-          if (!failed) failure = e;
-          failed = true;
-        }
-      }
-      for (let i = 0; i < decoded.length; i++) {
-        const ev = decoded[i];
-        if (ev.type === "ack") {
-          if (ev.ack === this.#myAck) {
-            mine = ev;
-            this.#myAck = -1;
-            this.#stats.filtered++;
-            continue;
-          }
-          if (!this.#includeAcks) {
-            this.#stats.filtered++;
-            continue;
-          }
-        } else {
-          this.#trackSeq(ev);
-          if (this.#userFilter && !this.#wanted(ev)) {
-            this.#stats.filtered++;
-            continue;
-          }
-        }
-        this.#queue.push(ev);
-      }
-      decoded.length = 0;
-      if (this.#onReceive !== null && this.#queue.length > queued) {
-        this.#onReceive(this.#queue, queued, this.#queue.length);
-      }
-      if (n < socket.capacity) break;
-    }
-    const drops = socket.drops();
-    if (drops > this.#lastDrops) {
-      const count = drops - this.#lastDrops;
-      this.#lastDrops = drops;
-      this.#stats.lost += count;
-      this.#queue.push({ type: "lost", count });
-    }
-    if (failed) throw failure;
-    return mine;
-  }
-
-  #trackSeq(ev: ProcEvent): void {
-    if (this.#kernelFilter && this.#mask !== PROC_EVENT_ALL) return;
-    const last = this.#lastSeq[ev.cpu];
-    if (last !== undefined) {
-      const gap = (ev.seq - last - 1) >>> 0;
-      if (gap !== 0 && gap < 0x80000000) this.#stats.seqGaps += gap;
-    }
-    this.#lastSeq[ev.cpu] = ev.seq;
-  }
-
-  #wanted(ev: ProcEvent): boolean {
-    if (ev.type === "unknown") return (this.#mask & ev.what) !== 0;
-    if (ev.type === "ack") return this.#includeAcks;
-    const bit = EVENT_BITS[ev.type];
-    if ((this.#mask & bit) !== 0) return true;
-    return bit === PROC_EVENT_EXIT &&
-      (this.#mask & PROC_EVENT_NONZERO_EXIT) !== 0 &&
-      ev.type === "exit" && ev.exitCode !== 0;
   }
 
   /**
@@ -425,25 +142,12 @@ export class Listener
   takeAvailable(): ListenerEvent[] {
     const out: ListenerEvent[] = [];
     if (this.#closed) return out;
-    this.#fill();
-    for (let r = this.#take(); r !== undefined; r = this.#take()) {
+    const receiver = this.#receiver;
+    receiver.fill();
+    for (let r = receiver.take(); r !== undefined; r = receiver.take()) {
       out.push(r.value);
     }
     return out;
-  }
-
-  #take(): IteratorResult<ListenerEvent> | undefined {
-    const q = this.#queue;
-    if (this.#head < q.length) {
-      const value = q[this.#head++];
-      if (this.#head === q.length) {
-        q.length = 0;
-        this.#head = 0;
-      }
-      if (value.type !== "lost") this.#stats.received++;
-      return { done: false, value };
-    }
-    return undefined;
   }
 
   /**
@@ -460,7 +164,7 @@ export class Listener
    */
   next(): Promise<IteratorResult<ListenerEvent>> {
     if (this.#waiting === null) {
-      const r = this.#take();
+      const r = this.#receiver.take();
       if (r !== undefined) return Promise.resolve(r);
       if (this.#closed) return Promise.resolve(DONE);
     }
@@ -493,8 +197,9 @@ export class Listener
           this.#settle(DONE);
           return;
         }
-        this.#fill();
-        const r = this.#take();
+        const receiver = this.#receiver;
+        receiver.fill();
+        const r = receiver.take();
         if (r !== undefined) {
           this.#settle(r);
           return;
@@ -539,8 +244,7 @@ export class Listener
       // it on Linux 6.6+, and nothing more can be done on older kernels.
     } finally {
       this.#socket.close();
-      this.#queue.length = 0;
-      this.#head = 0;
+      this.#receiver.clear();
     }
   }
 
@@ -632,7 +336,7 @@ export class Listener
    * ```
    */
   setReceiveHook(hook: ReceiveHook | null): void {
-    this.#onReceive = hook;
+    this.#receiver.onReceive = hook;
   }
 
   /**
@@ -668,29 +372,11 @@ export class Listener
    */
   stats(): ListenerStats {
     return {
-      ...this.#stats,
-      kernelFilter: this.#kernelFilter,
+      ...this.#receiver.counters,
+      kernelFilter: this.#receiver.kernelFilter,
       receiveBufferBytes: this.#socket.receiveBufferBytes,
     };
   }
 }
 
-/**
- * Check a duration option: a finite number of milliseconds, 0 or more.
- *
- * @throws {CnprocError} `invalid-argument` naming the option otherwise
- *
- * @example
- * ```ts
- * import { checkMilliseconds } from "./listener.ts";
- * checkMilliseconds("gatherIntervalMs", 1);
- * ```
- */
-export function checkMilliseconds(name: string, value: number): void {
-  if (!(Number.isFinite(value) && value >= 0)) {
-    throw new CnprocError(
-      "invalid-argument",
-      `${name} must be a number of milliseconds >= 0, got ${value}.`,
-    );
-  }
-}
+export type { ListenerStats, ListenOptions, ReceiveHook };

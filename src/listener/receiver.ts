@@ -1,0 +1,295 @@
+/**
+ * The receive path of a listener, pure: drain the socket in batches, decode
+ * every datagram, pick out the listener's own acknowledgement, filter,
+ * queue, and turn the kernel's drop counter into `lost` reports. The
+ * {@link Listener} owns one and drives it; nothing here waits.
+ *
+ * @example
+ * ```ts
+ * import { Receiver } from "./receiver.ts";
+ * import type { ProcSocket } from "./socket.ts";
+ * declare const socket: ProcSocket;
+ * const receiver = new Receiver(socket, { mask: 0, includeAcks: false, onDatagram: undefined });
+ * receiver.fill();
+ * for (let r = receiver.take(); r !== undefined; r = receiver.take()) console.log(r.value);
+ * ```
+ *
+ * @module
+ */
+
+import {
+  PROC_EVENT_ALL,
+  PROC_EVENT_EXIT,
+  PROC_EVENT_NONZERO_EXIT,
+} from "../protocol/constants.ts";
+import { decodeMessages } from "../protocol/decode.ts";
+import { EVENT_BITS } from "../protocol/encode.ts";
+import type { AckEvent, ListenerEvent, ProcEvent } from "../events.ts";
+import type { ProcSocket } from "./socket.ts";
+import type { ListenerStats } from "./stats.ts";
+
+// The most batches one refill drains before letting the consumer run.
+const MAX_BATCHES_PER_FILL = 16;
+/** Sequence gaps at or above this are the counter going backwards. */
+const SEQ_BACKWARDS = 0x80000000;
+
+/**
+ * A function the listener calls in its receive path with each batch of
+ * events just queued: `events[start, end)` (`Listener.setReceiveHook`).
+ *
+ * @example
+ * ```ts
+ * import type { ReceiveHook } from "./receiver.ts";
+ * const log: ReceiveHook = (events, start, end) => {
+ *   console.log(end - start, "events received");
+ * };
+ * ```
+ */
+export type ReceiveHook = (
+  events: readonly ListenerEvent[],
+  start: number,
+  end: number,
+) => void;
+
+/**
+ * What a {@link Receiver} keeps of the listener's options.
+ *
+ * @example
+ * ```ts
+ * import type { ReceiverOptions } from "./receiver.ts";
+ * const all: ReceiverOptions = { mask: 0xe00003c7, includeAcks: false, onDatagram: undefined };
+ * ```
+ */
+export interface ReceiverOptions {
+  /** `PROC_EVENT_*` bits to deliver. */
+  mask: number;
+  /** Deliver other listeners' acknowledgements too. */
+  includeAcks: boolean;
+  /** Called with each datagram before it is decoded. */
+  onDatagram: ((datagram: Uint8Array) => void) | undefined;
+}
+
+/** The counters a receiver keeps (the rest of {@link ListenerStats}). */
+type Counters = Omit<ListenerStats, "kernelFilter" | "receiveBufferBytes">;
+
+/**
+ * Drains a socket into a queue of events (see the module comment).
+ *
+ * @example
+ * ```ts
+ * import { Receiver } from "./receiver.ts";
+ * import type { ProcSocket } from "./socket.ts";
+ * declare const socket: ProcSocket;
+ * const r = new Receiver(socket, { mask: 2, includeAcks: false, onDatagram: undefined });
+ * r.expectAck(41);
+ * const ack = r.fill(); // the acknowledgement carrying 41, if it came
+ * ```
+ */
+export class Receiver {
+  /** Counters, updated as events are received and taken. */
+  readonly counters: Counters = {
+    received: 0,
+    lost: 0,
+    datagrams: 0,
+    filtered: 0,
+    seqGaps: 0,
+  };
+  /**
+   * True once the kernel filters for this socket: then sequence gaps are
+   * expected and not counted when the filter is narrowed.
+   */
+  kernelFilter = false;
+  /** Called with each batch just queued (`Listener.setReceiveHook`). */
+  onReceive: ReceiveHook | null = null;
+  #socket: ProcSocket;
+  #view: DataView;
+  #mask: number;
+  #userFilter: boolean;
+  #includeAcks: boolean;
+  #onDatagram: ((datagram: Uint8Array) => void) | undefined;
+  #queue: ListenerEvent[] = [];
+  #head = 0;
+  #decoded: ProcEvent[] = [];
+  #lastDrops = 0;
+  #lastSeq: number[] = [];
+  #myAck = -1;
+
+  constructor(socket: ProcSocket, options: ReceiverOptions) {
+    this.#socket = socket;
+    this.#view = new DataView(
+      socket.buffer.buffer,
+      socket.buffer.byteOffset,
+      socket.buffer.byteLength,
+    );
+    this.#mask = options.mask;
+    this.#userFilter = options.mask !== PROC_EVENT_ALL;
+    this.#includeAcks = options.includeAcks;
+    this.#onDatagram = options.onDatagram;
+  }
+
+  /**
+   * Start counting losses from the socket's drop counter as it is now.
+   *
+   * @example
+   * ```ts
+   * import type { Receiver } from "./receiver.ts";
+   * const fresh = (r: Receiver) => r.resetDrops();
+   * ```
+   */
+  resetDrops(): void {
+    this.#lastDrops = Math.max(0, this.#socket.drops());
+  }
+
+  /**
+   * Watch for the acknowledgement whose `ack` field is `ack`: {@link fill}
+   * returns it (once) instead of queueing it.
+   *
+   * @example
+   * ```ts
+   * import type { Receiver } from "./receiver.ts";
+   * const expect = (r: Receiver, nonce: number) => r.expectAck((nonce + 1) >>> 0);
+   * ```
+   */
+  expectAck(ack: number): void {
+    this.#myAck = ack;
+  }
+
+  /**
+   * Drain what the socket holds now (up to 16 batches) into the queue, and
+   * add a `lost` report when the kernel dropped events. Returns the awaited
+   * acknowledgement if it arrived. A datagram that cannot be decoded is
+   * thrown after the rest of its batch is queued.
+   *
+   * @example
+   * ```ts
+   * import type { Receiver } from "./receiver.ts";
+   * const drain = (r: Receiver) => { r.fill(); };
+   * ```
+   */
+  fill(): AckEvent | undefined {
+    const socket = this.#socket;
+    const view = this.#view;
+    const decoded = this.#decoded;
+    const queue = this.#queue;
+    const stats = this.counters;
+    let mine: AckEvent | undefined;
+    let failed = false;
+    let failure: unknown;
+    for (let b = 0; b < MAX_BATCHES_PER_FILL; b++) {
+      const n = socket.receive();
+      if (n === 0) break;
+      const queued = queue.length;
+      stats.datagrams += n;
+      const lengths = socket.lengths;
+      const slot = socket.slotSize;
+      for (let i = 0; i < n; i++) {
+        const at = i * slot;
+        if (this.#onDatagram) {
+          this.#onDatagram(socket.buffer.subarray(at, at + lengths[i]));
+        }
+        try {
+          decodeMessages(view, at, at + lengths[i], decoded);
+        } catch (e) {
+          // Decode the rest of the batch; report the first bad datagram
+          // once the good events are queued.
+          if (!failed) failure = e;
+          failed = true;
+        }
+      }
+      for (let i = 0; i < decoded.length; i++) {
+        const ev = decoded[i];
+        if (ev.type === "ack") {
+          if (ev.ack === this.#myAck) {
+            mine = ev;
+            this.#myAck = -1;
+            stats.filtered++;
+            continue;
+          }
+          if (!this.#includeAcks) {
+            stats.filtered++;
+            continue;
+          }
+        } else {
+          this.#trackSeq(ev);
+          if (this.#userFilter && !this.#wanted(ev)) {
+            stats.filtered++;
+            continue;
+          }
+        }
+        queue.push(ev);
+      }
+      decoded.length = 0;
+      if (this.onReceive !== null && queue.length > queued) {
+        this.onReceive(queue, queued, queue.length);
+      }
+      if (n < socket.capacity) break;
+    }
+    const drops = socket.drops();
+    if (drops > this.#lastDrops) {
+      const count = drops - this.#lastDrops;
+      this.#lastDrops = drops;
+      stats.lost += count;
+      queue.push({ type: "lost", count });
+    }
+    if (failed) throw failure;
+    return mine;
+  }
+
+  #trackSeq(ev: ProcEvent): void {
+    if (this.kernelFilter && this.#mask !== PROC_EVENT_ALL) return;
+    const last = this.#lastSeq[ev.cpu];
+    if (last !== undefined) {
+      const gap = (ev.seq - last - 1) >>> 0;
+      if (gap !== 0 && gap < SEQ_BACKWARDS) this.counters.seqGaps += gap;
+    }
+    this.#lastSeq[ev.cpu] = ev.seq;
+  }
+
+  #wanted(ev: ProcEvent): boolean {
+    if (ev.type === "unknown") return (this.#mask & ev.what) !== 0;
+    if (ev.type === "ack") return this.#includeAcks;
+    const bit = EVENT_BITS[ev.type];
+    if ((this.#mask & bit) !== 0) return true;
+    return bit === PROC_EVENT_EXIT &&
+      (this.#mask & PROC_EVENT_NONZERO_EXIT) !== 0 &&
+      ev.type === "exit" && ev.exitCode !== 0;
+  }
+
+  /**
+   * The next queued event, counted as received, or `undefined` when the
+   * queue is empty.
+   *
+   * @example
+   * ```ts
+   * import type { Receiver } from "./receiver.ts";
+   * const peek = (r: Receiver) => r.take()?.value.type;
+   * ```
+   */
+  take(): IteratorResult<ListenerEvent> | undefined {
+    const q = this.#queue;
+    if (this.#head < q.length) {
+      const value = q[this.#head++];
+      if (this.#head === q.length) {
+        q.length = 0;
+        this.#head = 0;
+      }
+      if (value.type !== "lost") this.counters.received++;
+      return { done: false, value };
+    }
+    return undefined;
+  }
+
+  /**
+   * Forget every queued event (the listener is closing).
+   *
+   * @example
+   * ```ts
+   * import type { Receiver } from "./receiver.ts";
+   * const drop = (r: Receiver) => r.clear();
+   * ```
+   */
+  clear(): void {
+    this.#queue.length = 0;
+    this.#head = 0;
+  }
+}
