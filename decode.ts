@@ -16,24 +16,48 @@
  * @module
  */
 
-export * from "./src/protocol/constants.ts";
+// Decoding datagrams, messages, events and headers.
+export { decodeDatagram, decodeMessages } from "./src/protocol/decode.ts";
+export { decodeProcEvent } from "./src/protocol/proc_event.ts";
 export {
   type ConnectorHeader,
   decodeConnectorHeader,
-  decodeDatagram,
-  decodeMessages,
   decodeNetlinkHeader,
-  decodeProcEvent,
   type NetlinkHeader,
-} from "./src/protocol/decode.ts";
+} from "./src/protocol/headers.ts";
+
+// Encoding subscriptions (and events, for tests and fakes).
 export {
-  encodeEvent,
   encodeSubscribe,
   EVENT_BITS,
   EVENT_NAMES,
   eventMask,
   type SubscribeRequest,
 } from "./src/protocol/encode.ts";
+export { encodeEvent } from "./src/protocol/encode_event.ts";
+
+// The events.
+export type {
+  AckEvent,
+  CommEvent,
+  CoredumpEvent,
+  EventHeader,
+  EventName,
+  ExecEvent,
+  ExitEvent,
+  ForkEvent,
+  GidEvent,
+  ListenerEvent,
+  LostEvent,
+  ProcEvent,
+  PtraceEvent,
+  SidEvent,
+  UidEvent,
+  UnknownEvent,
+} from "./src/events.ts";
+
+// Exit statuses, errors, escaping.
+export { type ExitStatus, exitStatus, signalName } from "./src/exit_status.ts";
 export {
   CnprocError,
   type CnprocErrorKind,
@@ -41,5 +65,29 @@ export {
   SyscallError,
 } from "./src/errors.ts";
 export { errnoName } from "./src/errno.ts";
-export type * from "./src/events.ts";
-export { type ExitStatus, exitStatus, signalName } from "./src/exit_status.ts";
+export { escapeBytes, escapeText } from "./src/escape.ts";
+
+// The kernel's protocol constants (uapi/linux/cn_proc.h, connector.h,
+// netlink.h), under their kernel names.
+export {
+  CN_IDX_PROC,
+  CN_VAL_PROC,
+  NETLINK_CONNECTOR,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_NOOP,
+  PROC_CN_MCAST_IGNORE,
+  PROC_CN_MCAST_LISTEN,
+  PROC_EVENT_ALL,
+  PROC_EVENT_COMM,
+  PROC_EVENT_COREDUMP,
+  PROC_EVENT_EXEC,
+  PROC_EVENT_EXIT,
+  PROC_EVENT_FORK,
+  PROC_EVENT_GID,
+  PROC_EVENT_NONE,
+  PROC_EVENT_NONZERO_EXIT,
+  PROC_EVENT_PTRACE,
+  PROC_EVENT_SID,
+  PROC_EVENT_UID,
+} from "./src/protocol/constants.ts";

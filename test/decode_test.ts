@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { decodeDatagram, decodeMessages } from "../src/protocol/decode.ts";
 import {
   decodeConnectorHeader,
-  decodeDatagram,
-  decodeMessages,
   decodeNetlinkHeader,
-  decodeProcEvent,
-} from "../src/protocol/decode.ts";
-import { encodeEvent } from "../src/protocol/encode.ts";
+} from "../src/protocol/headers.ts";
+import { decodeProcEvent } from "../src/protocol/proc_event.ts";
+import { encodeEvent } from "../src/protocol/encode_event.ts";
 import { DecodeError, SyscallError } from "../src/errors.ts";
 import { exitStatus } from "../src/exit_status.ts";
 import type { ProcEvent } from "../src/events.ts";

@@ -14,8 +14,8 @@ import {
   PROC_EVENT_UID,
 } from "../src/protocol/constants.ts";
 import { decodeDatagram } from "../src/protocol/decode.ts";
+import { encodeEvent } from "../src/protocol/encode_event.ts";
 import {
-  encodeEvent,
   encodeSubscribe,
   EVENT_BITS,
   EVENT_NAMES,

@@ -10,7 +10,7 @@ import process from "node:process";
 import { describe, it } from "node:test";
 import { NLMSG_ERROR } from "../src/protocol/constants.ts";
 import { decodeDatagram, decodeMessages } from "../src/protocol/decode.ts";
-import { encodeEvent } from "../src/protocol/encode.ts";
+import { encodeEvent } from "../src/protocol/encode_event.ts";
 import { CnprocError, DecodeError, SyscallError } from "../src/errors.ts";
 import type { ProcEvent } from "../src/events.ts";
 import {

@@ -1,5 +1,6 @@
 /**
- * The pure encoder of subscription requests to the process events connector.
+ * The pure encoder of subscription requests to the process events connector,
+ * and the event names and kernel bits they take.
  *
  * @example
  * ```ts
@@ -24,54 +25,29 @@ import {
   PROC_EVENT_EXIT,
   PROC_EVENT_FORK,
   PROC_EVENT_GID,
-  PROC_EVENT_NONE,
   PROC_EVENT_NONZERO_EXIT,
   PROC_EVENT_PTRACE,
   PROC_EVENT_SID,
   PROC_EVENT_UID,
 } from "./constants.ts";
 import { CnprocError } from "../errors.ts";
-import type { EventName, ProcEvent } from "../events.ts";
+import type { EventName } from "../events.ts";
 import {
-  ACK_ERR_OFFSET,
   CN_MSG_ACK_OFFSET,
   CN_MSG_IDX_OFFSET,
   CN_MSG_LEN,
   CN_MSG_LEN_OFFSET,
   CN_MSG_SEQ_OFFSET,
   CN_MSG_VAL_OFFSET,
-  COMM_OFFSET,
-  COREDUMP_PARENT_PID_OFFSET,
-  COREDUMP_PARENT_TGID_OFFSET,
-  EXIT_CODE_OFFSET,
-  EXIT_PARENT_PID_OFFSET,
-  EXIT_PARENT_TGID_OFFSET,
-  EXIT_SIGNAL_OFFSET,
-  FORK_CHILD_PID_OFFSET,
-  FORK_CHILD_TGID_OFFSET,
-  FORK_PARENT_PID_OFFSET,
-  FORK_PARENT_TGID_OFFSET,
-  ID_EFFECTIVE_OFFSET,
-  ID_REAL_OFFSET,
   LITTLE_ENDIAN,
   NLMSG_HDRLEN,
   NLMSG_LEN_OFFSET,
   NLMSG_SEQ_OFFSET,
   NLMSG_TYPE_OFFSET,
-  PROC_EVENT_CPU_OFFSET,
-  PROC_EVENT_DATA_LEN,
-  PROC_EVENT_HEADER_LEN,
-  PROC_EVENT_TIMESTAMP_OFFSET,
-  PROC_EVENT_WHAT_OFFSET,
   PROC_INPUT_EVENTS_OFFSET,
   PROC_INPUT_LEN,
   PROC_INPUT_OP_LEN,
   PROC_INPUT_OP_OFFSET,
-  PROCESS_PID_OFFSET,
-  PROCESS_TGID_OFFSET,
-  PTRACE_TRACER_PID_OFFSET,
-  PTRACE_TRACER_TGID_OFFSET,
-  TASK_COMM_LEN,
 } from "./layout.ts";
 
 /**
@@ -216,181 +192,18 @@ export function encodeSubscribe(request: SubscribeRequest): Uint8Array {
   return bytes;
 }
 
-const utf8 = new TextEncoder();
-// cn_msg.len is a __u16.
-const CN_MSG_LEN_MAX = 0xffff;
-
 /**
- * Encode a process event as the kernel sends it: one datagram of
- * `nlmsghdr` (type `NLMSG_DONE`, `nlmsg_seq` = the event's `seq`) +
- * `cn_msg` (`CN_IDX_PROC`/`CN_VAL_PROC`, `seq`, and `ack` for an
- * acknowledgement) + `struct proc_event`, unused union bytes zero. It is the
- * inverse of `decodeDatagram` for one event: for building datagrams in
- * tests, fakes and recordings.
+ * Check that a field fits a C `__u32`.
  *
- * Field names are the user-space ones (`pid` = the kernel's `tgid`, `tid` =
- * the kernel's `pid`). `comm` is written as UTF-8, NUL-padded to 16 bytes.
- * An `unknown` event is written with its `what` and `data` as they are.
- *
- * @param event the event to encode
- * @returns a new datagram: 76 bytes for a known event
- * @throws {CnprocError} (`invalid-argument`) for a field that does not fit
- *   its C type, or a `comm` longer than 16 bytes in UTF-8
+ * @throws {CnprocError} (`invalid-argument`) naming the field otherwise
  *
  * @example
  * ```ts
- * import { decodeDatagram } from "./decode.ts";
- * import { encodeEvent } from "./encode.ts";
- * const bytes = encodeEvent({
- *   type: "exec", cpu: 1, timestampNs: 123n, seq: 9, pid: 4242, tid: 4242,
- * });
- * bytes.length; // 76
- * decodeDatagram(bytes)[0]; // the same exec event
+ * import { u32 } from "./encode.ts";
+ * u32(7, "ack"); // 7
  * ```
  */
-export function encodeEvent(event: ProcEvent): Uint8Array {
-  const dataLen = event.type === "unknown"
-    ? event.data.length
-    : PROC_EVENT_DATA_LEN;
-  const eventLen = PROC_EVENT_HEADER_LEN + dataLen;
-  const total = NLMSG_HDRLEN + CN_MSG_LEN + eventLen;
-  if (eventLen > CN_MSG_LEN_MAX) {
-    throw new CnprocError(
-      "invalid-argument",
-      `The event data of ${dataLen} bytes does not fit a connector message: pass at most ${
-        CN_MSG_LEN_MAX - PROC_EVENT_HEADER_LEN
-      } bytes.`,
-    );
-  }
-  const bytes = new Uint8Array(total);
-  const view = new DataView(bytes.buffer);
-  const le = LITTLE_ENDIAN;
-  const seq = u32(event.seq, "seq");
-  view.setUint32(NLMSG_LEN_OFFSET, total, le);
-  view.setUint16(NLMSG_TYPE_OFFSET, NLMSG_DONE, le);
-  view.setUint32(NLMSG_SEQ_OFFSET, seq, le);
-  const cn = NLMSG_HDRLEN;
-  view.setUint32(cn + CN_MSG_IDX_OFFSET, CN_IDX_PROC, le);
-  view.setUint32(cn + CN_MSG_VAL_OFFSET, CN_VAL_PROC, le);
-  view.setUint32(cn + CN_MSG_SEQ_OFFSET, seq, le);
-  if (event.type === "ack") {
-    view.setUint32(cn + CN_MSG_ACK_OFFSET, u32(event.ack, "ack"), le);
-  }
-  view.setUint16(cn + CN_MSG_LEN_OFFSET, eventLen, le);
-  const ev = cn + CN_MSG_LEN;
-  view.setUint32(ev + PROC_EVENT_CPU_OFFSET, u32(event.cpu, "cpu"), le);
-  if (
-    typeof event.timestampNs !== "bigint" || event.timestampNs < 0n ||
-    event.timestampNs > 0xffffffffffffffffn
-  ) {
-    throw new CnprocError(
-      "invalid-argument",
-      `timestampNs must be a bigint from 0 to 2^64-1, got ${event.timestampNs}.`,
-    );
-  }
-  view.setBigUint64(ev + PROC_EVENT_TIMESTAMP_OFFSET, event.timestampNs, le);
-  const d = ev + PROC_EVENT_HEADER_LEN;
-  const what = (w: number) =>
-    view.setUint32(ev + PROC_EVENT_WHAT_OFFSET, w, le);
-  const u32At = (at: number, value: number, name: string) =>
-    view.setUint32(d + at, u32(value, name), le);
-  const pidAt = (at: number, value: number, name: string) =>
-    view.setInt32(d + at, i32(value, name), le);
-  const process = (e: { pid: number; tid: number }) => {
-    pidAt(PROCESS_PID_OFFSET, e.tid, "tid");
-    pidAt(PROCESS_TGID_OFFSET, e.pid, "pid");
-  };
-  switch (event.type) {
-    case "ack":
-      what(PROC_EVENT_NONE);
-      u32At(ACK_ERR_OFFSET, event.err, "err");
-      break;
-    case "fork":
-      what(PROC_EVENT_FORK);
-      pidAt(FORK_PARENT_PID_OFFSET, event.parentTid, "parentTid");
-      pidAt(FORK_PARENT_TGID_OFFSET, event.parentPid, "parentPid");
-      pidAt(FORK_CHILD_PID_OFFSET, event.childTid, "childTid");
-      pidAt(FORK_CHILD_TGID_OFFSET, event.childPid, "childPid");
-      break;
-    case "exec":
-      what(PROC_EVENT_EXEC);
-      process(event);
-      break;
-    case "uid":
-      what(PROC_EVENT_UID);
-      process(event);
-      u32At(ID_REAL_OFFSET, event.ruid, "ruid");
-      u32At(ID_EFFECTIVE_OFFSET, event.euid, "euid");
-      break;
-    case "gid":
-      what(PROC_EVENT_GID);
-      process(event);
-      u32At(ID_REAL_OFFSET, event.rgid, "rgid");
-      u32At(ID_EFFECTIVE_OFFSET, event.egid, "egid");
-      break;
-    case "sid":
-      what(PROC_EVENT_SID);
-      process(event);
-      break;
-    case "ptrace":
-      what(PROC_EVENT_PTRACE);
-      process(event);
-      pidAt(PTRACE_TRACER_PID_OFFSET, event.tracerTid, "tracerTid");
-      pidAt(PTRACE_TRACER_TGID_OFFSET, event.tracerPid, "tracerPid");
-      break;
-    case "comm": {
-      what(PROC_EVENT_COMM);
-      process(event);
-      const name = utf8.encode(event.comm);
-      if (name.length > TASK_COMM_LEN) {
-        throw new CnprocError(
-          "invalid-argument",
-          `comm "${event.comm}" is ${name.length} bytes in UTF-8: pass at most ${TASK_COMM_LEN}.`,
-        );
-      }
-      bytes.set(name, d + COMM_OFFSET);
-      break;
-    }
-    case "coredump":
-      what(PROC_EVENT_COREDUMP);
-      process(event);
-      pidAt(COREDUMP_PARENT_PID_OFFSET, event.parentTid, "parentTid");
-      pidAt(COREDUMP_PARENT_TGID_OFFSET, event.parentPid, "parentPid");
-      break;
-    case "exit":
-      what(PROC_EVENT_EXIT);
-      process(event);
-      u32At(EXIT_CODE_OFFSET, event.exitCode, "exitCode");
-      u32At(EXIT_SIGNAL_OFFSET, event.exitSignal, "exitSignal");
-      pidAt(EXIT_PARENT_PID_OFFSET, event.parentTid, "parentTid");
-      pidAt(EXIT_PARENT_TGID_OFFSET, event.parentPid, "parentPid");
-      break;
-    case "unknown":
-      what(u32(event.what, "what"));
-      bytes.set(event.data, d);
-      break;
-    default:
-      throw new CnprocError(
-        "invalid-argument",
-        `Unknown event type "${
-          (event as { type: unknown }).type
-        }": pass an event as decodeDatagram returns it.`,
-      );
-  }
-  return bytes;
-}
-
-function i32(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) {
-    throw new CnprocError(
-      "invalid-argument",
-      `${name} must be an integer from -2147483648 to 2147483647, got ${value}.`,
-    );
-  }
-  return value;
-}
-
-function u32(value: number, name: string): number {
+export function u32(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
     throw new CnprocError(
       "invalid-argument",

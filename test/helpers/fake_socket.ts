@@ -21,7 +21,7 @@ import {
   PROC_CN_MCAST_LISTEN,
   PROC_EVENT_ALL,
 } from "../../src/protocol/constants.ts";
-import { encodeEvent } from "../../src/protocol/encode.ts";
+import { encodeEvent } from "../../src/protocol/encode_event.ts";
 import type { ProcEvent } from "../../src/events.ts";
 import {
   CN_MSG_ACK_OFFSET,
