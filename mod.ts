@@ -18,47 +18,69 @@
  * @module
  */
 
-export * from "./decode.ts";
-export { escapeBytes, escapeText } from "./src/escape.ts";
-export type { ListenerStats } from "./src/listener/stats.ts";
-export type { ReceiveHook } from "./src/listener/receiver.ts";
-export type {
-  Adapter,
-  ProcSocket,
-  SocketOptions,
-} from "./src/listener/socket.ts";
+import { loadAdapter, loadProcReader } from "./ffi/runtime.ts";
+import { ContextListener } from "./src/context/context_listener.ts";
+import type { ContextOptions } from "./src/context/types.ts";
 import { Listener } from "./src/listener/listener.ts";
 import {
   type ListenOptions,
   resolveListenOptions,
 } from "./src/listener/options.ts";
-export type { ListenOptions };
-import { loadAdapter } from "./ffi/runtime.ts";
+
+// Listening (listen() is defined below).
 export { Listener };
+export type { ListenOptions };
+export type { ListenerStats } from "./src/listener/stats.ts";
+export type { ReceiveHook } from "./src/listener/receiver.ts";
+
+// Process context (withContext() is defined below).
+export { ContextListener };
+export type {
+  ContextEvent,
+  ContextFields,
+  ContextOptions,
+  ContextReason,
+  ExecWithContext,
+  ExitWithContext,
+  ForkWithContext,
+  ProcessContext,
+} from "./src/context/types.ts";
+export { ProcessTable } from "./src/context/process_table.ts";
+export type { ExitInfo, ProcessEntry } from "./src/context/process_entry.ts";
+
+// The events.
+export type {
+  AckEvent,
+  CommEvent,
+  CoredumpEvent,
+  EventHeader,
+  EventName,
+  ExecEvent,
+  ExitEvent,
+  ForkEvent,
+  GidEvent,
+  ListenerEvent,
+  LostEvent,
+  ProcEvent,
+  PtraceEvent,
+  SidEvent,
+  UidEvent,
+  UnknownEvent,
+} from "./src/events.ts";
+
+// Decoding, exit statuses, errors and escaping (the rest of the pure API,
+// encoders and kernel constants included, is in decode.ts).
+export { decodeDatagram } from "./src/protocol/decode.ts";
+export { EVENT_NAMES } from "./src/protocol/encode.ts";
+export { type ExitStatus, exitStatus, signalName } from "./src/exit_status.ts";
 export {
-  type ContextEvent,
-  type ContextFields,
-  ContextListener,
-  type ContextOptions,
-  type ContextReason,
-  ContextTracker,
-  type EventSource,
-  type ExecWithContext,
-  type ExitWithContext,
-  type ForkWithContext,
-  type ProcessContext,
-  type ProcReader,
-  type ReadFailure,
-} from "./src/context/context.ts";
-export {
-  type ExitInfo,
-  type ProcessEntry,
-  ProcessTable,
-  type RescanResult,
-  type ScannedProcess,
-} from "./src/context/process_table.ts";
-import { ContextListener, type ContextOptions } from "./src/context/context.ts";
-import { loadProcReader } from "./ffi/proc_reader.ts";
+  CnprocError,
+  type CnprocErrorKind,
+  DecodeError,
+  SyscallError,
+} from "./src/errors.ts";
+export { errnoName } from "./src/errno.ts";
+export { escapeBytes, escapeText } from "./src/escape.ts";
 
 /**
  * Subscribe to process events. Resolves once the kernel has accepted the
@@ -121,9 +143,9 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
  */
 export async function withContext(
   listener: Listener,
-  options: ContextOptions & { procRoot?: string } = {},
+  options: ContextOptions = {},
 ): Promise<ContextListener> {
-  const reader = await loadProcReader(options.procRoot);
+  const reader = await loadProcReader();
   // Reads must start as soon as an exec arrives: no gathering.
   listener.setGatherInterval(0);
   return new ContextListener(listener, reader, options);

@@ -1,6 +1,7 @@
 /**
- * Measures the Bun adapter's wait strategies (`ffi/bun.ts`: "signal",
- * "worker", "timer"): delivery latency, listener CPU per event and loss,
+ * Measures the Bun adapter's wait strategies (`ffi/bun/adapter.ts`:
+ * "signal", "worker"; and "timer", which only this benchmark keeps, in
+ * `bun_timer_wait.ts`): delivery latency, listener CPU per event and loss,
  * with no load of ours, at light load and under a thread storm. Bun only.
  *
  * ```sh
@@ -41,7 +42,9 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { type BunAdapterOptions, createBunAdapter } from "../ffi/bun.ts";
+import { createBunAdapter } from "../ffi/bun/adapter.ts";
+import type { Adapter } from "../src/adapter.ts";
+import { createTimerAdapter } from "./bun_timer_wait.ts";
 import { listen } from "../mod.ts";
 import { Listener } from "../src/listener/listener.ts";
 import {
@@ -50,12 +53,19 @@ import {
 } from "../src/listener/options.ts";
 
 const STORM = "bench/out/storm";
-// The candidates: name -> createBunAdapter options.
-const CANDIDATES: Record<string, BunAdapterOptions> = {
-  signal: { wait: "signal" },
-  "signal-immediate": { wait: "signal", minWakeIntervalMs: 0 },
-  worker: { wait: "worker" },
-  timer: { wait: "timer" },
+// The candidates: name -> its adapter, and its sockets' gathering interval
+// (undefined: the default).
+const CANDIDATES: Record<
+  string,
+  { adapter: () => Promise<Adapter>; gatherIntervalMs?: number }
+> = {
+  signal: { adapter: () => createBunAdapter({ wait: "signal" }) },
+  "signal-immediate": {
+    adapter: () => createBunAdapter({ wait: "signal" }),
+    gatherIntervalMs: 0,
+  },
+  worker: { adapter: () => createBunAdapter({ wait: "worker" }) },
+  timer: { adapter: createTimerAdapter },
 };
 const STRATEGIES = Object.keys(CANDIDATES);
 const LOADS = ["idle", "light", "storm"] as const;
@@ -137,11 +147,13 @@ async function runOne(
   seconds: number,
 ): Promise<RunResult> {
   const now = await monotonicClock();
-  const adapter = await createBunAdapter(CANDIDATES[strategy]);
+  const candidate = CANDIDATES[strategy];
+  const adapter = await candidate.adapter();
   const listener = await Listener.open(
     adapter.open({
       receiveBufferBytes: DEFAULT_RECEIVE_BUFFER_BYTES,
       batchSize: DEFAULT_BATCH_SIZE,
+      gatherIntervalMs: candidate.gatherIntervalMs,
     }),
     load === "idle" ? { events: ["ptrace"] } : {},
   );

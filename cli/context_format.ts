@@ -15,16 +15,17 @@ import type {
   ContextEvent,
   ContextFields,
   ProcessContext,
-} from "../src/context/context.ts";
+} from "../src/context/types.ts";
 import type { ProcessTable } from "../src/context/process_table.ts";
 import { escapeBytes, escapeText } from "../src/escape.ts";
-import { describeExit } from "./format.ts";
+import { hexBytes } from "./hex.ts";
+import { describeExit } from "./text.ts";
 
 const NEEDS_QUOTES = /[\s'"\\$`*?;&|<>()[\]{}~#!]/;
 const NS_PER_MS = 1_000_000n;
 const MS_PER_S = 1000;
 /** Spaces of indentation per tree level in {@link formatTreeLine}. */
-export const TREE_INDENT = 2;
+const TREE_INDENT = 2;
 
 /**
  * A command line for a terminal: every argument escaped (invalid UTF-8 bytes
@@ -72,7 +73,8 @@ export function formatDuration(ns: bigint): string {
  *
  * @example
  * ```ts
- * import { formatContextText, type ContextEvent } from "./context_format.ts";
+ * import { formatContextText } from "./context_format.ts";
+ * import type { ContextEvent } from "../src/context/types.ts";
  * declare const ev: ContextEvent;
  * console.log(formatContextText(ev));
  * ```
@@ -94,14 +96,15 @@ export function formatContextText(ev: ContextEvent): string {
 /**
  * One line of the `--tree` view, as extrace prints it: the process's exec
  * (`pid+ argv`) or exit (`pid- argv exited <status> time=<s>`), indented
- * {@link TREE_INDENT} spaces per level below the tree's root. Other events
+ * two spaces per level below the tree's root. Other events
  * (and thread exits) give `undefined`: the tree shows programs.
  *
  * @param depth levels below the root (0 for the root itself)
  *
  * @example
  * ```ts
- * import { formatTreeLine, type ContextEvent } from "./context_format.ts";
+ * import { formatTreeLine } from "./context_format.ts";
+ * import type { ContextEvent } from "../src/context/types.ts";
  * declare const ev: ContextEvent;
  * const line = formatTreeLine(ev, 1); // "  1234+ /bin/ls -l"
  * ```
@@ -135,7 +138,8 @@ export function formatTreeLine(
  *
  * @example
  * ```ts
- * import { TreePrinter, type ContextEvent } from "./context_format.ts";
+ * import { TreePrinter } from "./context_format.ts";
+ * import type { ContextEvent } from "../src/context/types.ts";
  * import { ProcessTable } from "../src/context/process_table.ts";
  * const printer = new TreePrinter(new ProcessTable(), 1);
  * declare const ev: ContextEvent;
@@ -149,6 +153,8 @@ export class TreePrinter {
   #shown = new Map<number, number>();
 
   /**
+   * A tree view rooted at `root`.
+   *
    * @param table the context listener's table (`ContextListener.table`)
    * @param root the pid at depth 0 (1 for the whole system)
    */
@@ -181,7 +187,8 @@ export class TreePrinter {
    *
    * @example
    * ```ts
-   * import { TreePrinter, type ContextEvent } from "./context_format.ts";
+   * import { TreePrinter } from "./context_format.ts";
+   * import type { ContextEvent } from "../src/context/types.ts";
    * import { ProcessTable } from "../src/context/process_table.ts";
    * declare const ev: ContextEvent;
    * new TreePrinter(new ProcessTable(), 1).line(ev);
@@ -212,7 +219,8 @@ export class TreePrinter {
  *
  * @example
  * ```ts
- * import { contextEventForJson, type ContextEvent } from "./context_format.ts";
+ * import { contextEventForJson } from "./context_format.ts";
+ * import type { ContextEvent } from "../src/context/types.ts";
  * declare const ev: ContextEvent;
  * JSON.stringify(contextEventForJson(ev), (_k, v) => typeof v === "bigint" ? String(v) : v);
  * ```
@@ -222,14 +230,8 @@ export function contextEventForJson(ev: ContextEvent): ContextEvent {
   const c = ev.context;
   if (!c.argvRaw && !c.exeRaw && !c.cwdRaw) return ev;
   const json: Record<string, unknown> = { ...c };
-  if (c.argvRaw) json.argvRaw = c.argvRaw.map(hex);
-  if (c.exeRaw) json.exeRaw = hex(c.exeRaw);
-  if (c.cwdRaw) json.cwdRaw = hex(c.cwdRaw);
+  if (c.argvRaw) json.argvRaw = c.argvRaw.map((raw) => hexBytes(raw));
+  if (c.exeRaw) json.exeRaw = hexBytes(c.exeRaw);
+  if (c.cwdRaw) json.cwdRaw = hexBytes(c.cwdRaw);
   return { ...ev, context: json as unknown as ProcessContext };
-}
-
-function hex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
 }

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { Adapter } from "../src/listener/socket.ts";
+import type { Adapter } from "../src/adapter.ts";
 
 /**
  * Import the adapter module of `runtime` and return its adapter.
@@ -32,7 +32,7 @@ import type { Adapter } from "../src/listener/socket.ts";
 export async function importAdapter(
   runtime: "deno" | "bun" | "node",
 ): Promise<Adapter> {
-  if (runtime === "deno") return (await import("./deno.ts")).adapter;
-  if (runtime === "bun") return (await import("./bun.ts")).adapter;
-  return (await import("./node.ts")).adapter;
+  if (runtime === "deno") return (await import("./deno/adapter.ts")).adapter;
+  if (runtime === "bun") return (await import("./bun/adapter.ts")).adapter;
+  return (await import("./node/adapter.ts")).adapter;
 }

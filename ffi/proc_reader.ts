@@ -1,16 +1,17 @@
 /**
- * The `/proc` readers the runtimes use for process context
- * ({@link ProcReader}): `node:fs` on Node and Bun, and libc
- * `open`/`read`/`readlink`/`getdents64` through FFI on Deno, whose
- * permission system refuses `/proc` to anything short of `--allow-all`
- * (`--allow-read`, even with `--allow-sys`, is not enough), while the
- * listener already needs `--allow-ffi`. Every reader takes a root
- * directory, so tests can point it at a fake `/proc` tree.
+ * The two `/proc` readers ({@link ProcReader}) the runtimes use for process
+ * context: over `node:fs` ({@link fsProcReader}, Node and Bun), and over
+ * libc `open`/`read`/`readlink`/`getdents64` through FFI
+ * ({@link libcProcReader}, Deno, whose permission system refuses `/proc` to
+ * anything short of `--allow-all` while the listener already needs
+ * `--allow-ffi`). Which one a runtime uses is decided in `ffi/runtime.ts`
+ * (`loadProcReader`). Every reader takes a root directory, so tests can
+ * point it at a fake `/proc` tree.
  *
  * @example
  * ```ts
- * import { loadProcReader } from "./proc_reader.ts";
- * const reader = await loadProcReader();
+ * import { fsProcReader } from "./proc_reader.ts";
+ * const reader = fsProcReader();
  * const stat = reader.readFile("/proc/self/stat");
  * ```
  *
@@ -18,10 +19,14 @@
  */
 
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import type { ProcReader, ReadFailure } from "../src/context/context.ts";
-import { errnoName } from "../src/errno.ts";
+import type { ProcReader, ReadFailure } from "../src/context/proc_reader.ts";
+import { EINTR, errnoName } from "../src/errno.ts";
 import { LITTLE_ENDIAN } from "../src/protocol/layout.ts";
-import { detectRuntime } from "./runtime.ts";
+import type { FileCalls } from "./libc/calls.ts";
+import {
+  DIRENT64_NAME_OFFSET,
+  DIRENT64_RECLEN_OFFSET,
+} from "./libc/structs.ts";
 
 /**
  * A reader over `node:fs`, paths resolved under `root` (default: `/`).
@@ -74,50 +79,11 @@ function trimRoot(root: string): string {
   return root.endsWith("/") ? root.slice(0, -1) : root;
 }
 
-/**
- * The libc calls a {@link libcProcReader} needs, bound by one runtime's FFI
- * (results as numbers).
- *
- * @example
- * ```ts
- * import type { FileCalls } from "./proc_reader.ts";
- * declare const calls: FileCalls;
- * calls.close(calls.open(new TextEncoder().encode("/proc/self/stat\0"), 0));
- * ```
- */
-export interface FileCalls {
-  /** int open(const char *path, int flags); */
-  open(path: Uint8Array, flags: number): number;
-  /** ssize_t read(int fd, void *buf, size_t count); */
-  read(fd: number, buf: Uint8Array, count: number): number;
-  /** ssize_t readlink(const char *path, char *buf, size_t size); */
-  readlink(path: Uint8Array, buf: Uint8Array, size: number): number;
-  /** ssize_t getdents64(int fd, void *dirp, size_t count); */
-  getdents64(fd: number, buf: Uint8Array, count: number): number;
-  /** int close(int fd); */
-  close(fd: number): number;
-  /** errno of the last failed call, on this thread. */
-  errno(): number;
-}
-
 /** `O_RDONLY | O_CLOEXEC` (the same value on every Linux architecture). */
 const O_RDONLY_CLOEXEC = 0x80000;
-const EINTR = 4;
 // PATH_MAX: the longest link target readlink returns.
 const PATH_MAX = 4096;
 const READ_CHUNK = 64 * 1024;
-
-/*
- * struct linux_dirent64 {
- *   ino64_t d_ino;           // 0
- *   off64_t d_off;           // 8
- *   unsigned short d_reclen; // 16
- *   unsigned char d_type;    // 18
- *   char d_name[];           // 19, NUL-terminated
- * };
- */
-const DIRENT_RECLEN_OFFSET = 16;
-const DIRENT_NAME_OFFSET = 19;
 
 /**
  * A reader over raw libc calls (used on Deno), paths resolved under `root`.
@@ -125,7 +91,8 @@ const DIRENT_NAME_OFFSET = 19;
  *
  * @example
  * ```ts
- * import { libcProcReader, type FileCalls } from "./proc_reader.ts";
+ * import { libcProcReader } from "./proc_reader.ts";
+ * import type { FileCalls } from "./libc/calls.ts";
  * declare const calls: FileCalls;
  * const reader = libcProcReader(calls);
  * reader.readDir("/proc");
@@ -194,10 +161,10 @@ export function libcProcReader(calls: FileCalls, root = ""): ProcReader {
           if (n === 0) return names;
           for (let at = 0; at < n;) {
             const reclen = view.getUint16(
-              at + DIRENT_RECLEN_OFFSET,
+              at + DIRENT64_RECLEN_OFFSET,
               LITTLE_ENDIAN,
             );
-            const start = at + DIRENT_NAME_OFFSET;
+            const start = at + DIRENT64_NAME_OFFSET;
             const end = buffer.indexOf(0, start);
             const name = decoder.decode(buffer.subarray(start, end));
             if (name !== "." && name !== "..") names.push(name);
@@ -209,24 +176,4 @@ export function libcProcReader(calls: FileCalls, root = ""): ProcReader {
       }
     },
   };
-}
-
-/**
- * The reader for the running runtime: libc through FFI on Deno (needs only
- * `--allow-ffi`), `node:fs` elsewhere.
- *
- * @param root a directory holding a `proc` tree (tests); default `/`
- *
- * @example
- * ```ts
- * import { loadProcReader } from "./proc_reader.ts";
- * const reader = await loadProcReader("/");
- * ```
- */
-export async function loadProcReader(root = ""): Promise<ProcReader> {
-  if (detectRuntime() === "deno") {
-    const { denoFileCalls } = await import("./deno_libc.ts");
-    return libcProcReader(denoFileCalls(), root);
-  }
-  return fsProcReader(root);
 }

@@ -1,7 +1,9 @@
 /**
- * Runtime detection and lazy loading of the one adapter the running runtime
- * needs: `ffi/deno.ts` (Deno.dlopen), `ffi/bun.ts` (bun:ffi) or
- * `ffi/node.ts` (koffi). Nothing is loaded until {@link loadAdapter} runs.
+ * The one place where the runtime is detected and its modules are chosen:
+ * the adapter (`ffi/deno/adapter.ts` over Deno.dlopen, `ffi/bun/adapter.ts`
+ * over bun:ffi or `ffi/node/adapter.ts` over koffi, imported lazily through
+ * `adapter_import.ts` by {@link loadAdapter}), and the `/proc` reader
+ * ({@link loadProcReader}).
  *
  * @example
  * ```ts
@@ -13,8 +15,10 @@
  */
 
 import { CnprocError } from "../src/errors.ts";
-import type { Adapter } from "../src/listener/socket.ts";
+import type { ProcReader } from "../src/context/proc_reader.ts";
+import type { Adapter } from "../src/adapter.ts";
 import { importAdapter } from "./adapter_import.ts";
+import { fsProcReader } from "./proc_reader.ts";
 
 /** The JavaScript runtimes cnproc knows. */
 export type RuntimeName = "deno" | "bun" | "node" | "unknown";
@@ -115,4 +119,29 @@ export function selectAdapter(runtime: RuntimeName, os: string): AdapterName {
 async function load(): Promise<Adapter> {
   const name = selectAdapter(detectRuntime(), detectOs());
   return await importAdapter(name);
+}
+
+/**
+ * The `/proc` reader for the running runtime: the adapter's own where it has
+ * one (Deno: libc through FFI, which needs only the `--allow-ffi` the
+ * listener needs anyway, while Deno refuses `/proc` to `node:fs` short of
+ * `--allow-all`), `node:fs` elsewhere (Node and Bun).
+ *
+ * @param root a directory holding a `proc` tree (tests); default `/`
+ * @throws {CnprocError} on Deno, what loading its adapter throws
+ *   (`ffi-permission` without `--allow-ffi`, for example)
+ *
+ * @example
+ * ```ts
+ * import { loadProcReader } from "./runtime.ts";
+ * const reader = await loadProcReader();
+ * const stat = reader.readFile("/proc/self/stat");
+ * ```
+ */
+export async function loadProcReader(root = ""): Promise<ProcReader> {
+  if (detectRuntime() === "deno") {
+    const adapter = await loadAdapter();
+    if (adapter.procReader !== undefined) return adapter.procReader(root);
+  }
+  return fsProcReader(root);
 }

@@ -47,16 +47,22 @@ const TSC = join(ROOT, "node_modules/.bin/tsc");
 export const NPM_NAME = "cnproc";
 
 /** The library sources, relative to the repository root. */
-const SOURCES = ["mod.ts", "decode.ts", "src/**/*.ts", "ffi/**/*.ts"];
+const SOURCES = [
+  "mod.ts",
+  "decode.ts",
+  "src/**/*.ts",
+  "ffi/**/*.ts",
+  "cli/**/*.ts",
+];
 /** Built only when present (another engineer writes it). */
 const CLI_SOURCE = "cli.ts";
 /** The module replaced by the `#adapter` import (see the module doc). */
 const ADAPTER_IMPORT = "ffi/adapter_import.js";
 /** The adapters, by the runtime (and export condition) that loads them. */
 export const ADAPTERS = {
-  bun: "./ffi/bun.js",
-  deno: "./ffi/deno.js",
-  node: "./ffi/node.js",
+  bun: "./ffi/bun/adapter.js",
+  deno: "./ffi/deno/adapter.js",
+  node: "./ffi/node/adapter.js",
 } as const;
 
 interface DenoJson {
@@ -126,9 +132,9 @@ export async function importAdapter(runtime) {
     if (!isUnresolvedAdapterImport(error)) throw error;
     // The files were copied out of the package, away from its package.json:
     // pick the adapter by the detected runtime, as the sources do.
-    if (runtime === "deno") module = await import("./deno.js");
-    else if (runtime === "bun") module = await import("./bun.js");
-    else module = await import("./node.js");
+    if (runtime === "deno") module = await import("./deno/adapter.js");
+    else if (runtime === "bun") module = await import("./bun/adapter.js");
+    else module = await import("./node/adapter.js");
   }
   const { adapter } = module;
   if (adapter.runtime !== runtime) {
@@ -256,6 +262,7 @@ function main(): void {
     const text = readFileSync(file, "utf8");
     const direct = Object.values(ADAPTERS).find((p) =>
       text.includes(`import("${p.replace("./ffi/", "./")}")`) ||
+      text.includes(`import("${p.replace("./ffi/", "../")}")`) ||
       text.includes(`import("${p.replace("./ffi/", "../ffi/")}")`) ||
       text.includes(`import("${p}")`)
     );

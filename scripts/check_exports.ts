@@ -114,9 +114,9 @@ export function compareExports(
     | undefined;
   for (const runtime of ["bun", "deno", "node"]) {
     const target = adapter?.[runtime];
-    if (target !== `./ffi/${runtime}.js`) {
+    if (target !== `./ffi/${runtime}/adapter.js`) {
       problems.push(
-        `npm imports #adapter: the ${runtime} condition gives ${target}, expected ./ffi/${runtime}.js`,
+        `npm imports #adapter: the ${runtime} condition gives ${target}, expected ./ffi/${runtime}/adapter.js`,
       );
     } else if (!exists(target)) {
       problems.push(`npm/${target} (the ${runtime} adapter) is missing`);

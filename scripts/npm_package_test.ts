@@ -230,9 +230,9 @@ describe("the npm package, packed and installed", () => {
         "mod.d.ts",
         "decode.js",
         "decode.d.ts",
-        "ffi/bun.js",
-        "ffi/deno.js",
-        "ffi/node.js",
+        "ffi/bun/adapter.js",
+        "ffi/deno/adapter.js",
+        "ffi/node/adapter.js",
       ]
     ) {
       assert.ok(tarballFiles.includes(f), `${f} is not in the tarball`);

@@ -43,6 +43,8 @@ export class DescendantSet {
   #pids = new Set<number>();
 
   /**
+   * A set holding `root` and, from `existing`, its descendants alive now.
+   *
    * @param root the process whose descendants to track
    * @param existing `[pid, parentPid]` pairs of processes alive now, to seed
    *   the set with the root's existing descendants

@@ -38,7 +38,7 @@ import { LITTLE_ENDIAN } from "./protocol/layout.ts";
 import { DecodeError } from "./errors.ts";
 
 /** The magic bytes a recording starts with: ASCII `CNPROCRC`. */
-export const RECORDING_MAGIC: Uint8Array = new Uint8Array([
+const RECORDING_MAGIC: Uint8Array = new Uint8Array([
   0x43, // C
   0x4e, // N
   0x50, // P
@@ -51,9 +51,9 @@ export const RECORDING_MAGIC: Uint8Array = new Uint8Array([
 /** The format version this module writes and reads. */
 export const RECORDING_VERSION = 1;
 /** Byte-order code of little-endian datagrams. */
-export const RECORDING_LITTLE_ENDIAN = 1;
+const RECORDING_LITTLE_ENDIAN = 1;
 /** Byte-order code of big-endian datagrams. */
-export const RECORDING_BIG_ENDIAN = 2;
+const RECORDING_BIG_ENDIAN = 2;
 
 const MAGIC_OFFSET = 0;
 const VERSION_OFFSET = 8;
@@ -111,18 +111,9 @@ export class RecordingWriter {
   #used = 0;
   #count = 0;
 
-  /**
-   * @param header start with the file header (default true; false to
-   *   append to an existing recording)
-   *
-   * @example
-   * ```ts
-   * import { RecordingWriter } from "./recording.ts";
-   * const appending = new RecordingWriter(false);
-   * ```
-   */
-  constructor(header = true) {
-    if (header) this.#append(recordingHeader());
+  /** A writer whose first {@link RecordingWriter.take} starts with the header. */
+  constructor() {
+    this.#append(recordingHeader());
   }
 
   /**

@@ -1,5 +1,7 @@
 /**
- * Tests of the Bun adapter (`ffi/bun.ts`) against the real kernel. Each
+ * Tests of the Bun adapter (`ffi/bun/`) against the real kernel, and of the
+ * "timer" wait that only the wait benchmark keeps (`bench/bun_timer_wait.ts`).
+ * Each
  * case runs a small program in a fresh `node_modules/.bin/bun` process and
  * checks what it reports, so the file means the same under Deno, Bun and
  * Node, and process lifetime (exits by itself, stays alive while waiting)
@@ -118,7 +120,19 @@ async function ownEvents(listener, command) {
 }
 `;
 
-describe("Bun adapter (ffi/bun.ts) on the real kernel", { skip }, () => {
+// How each wait's adapter is made, in a child's program (which imports
+// ADAPTER_IMPORTS).
+const ADAPTER_IMPORTS = `
+  import { createBunAdapter } from "$ROOT/ffi/bun/adapter.ts";
+  import { createTimerAdapter } from "$ROOT/bench/bun_timer_wait.ts";
+  const ADAPTERS = {
+    signal: () => createBunAdapter({ wait: "signal" }),
+    worker: () => createBunAdapter({ wait: "worker" }),
+    timer: createTimerAdapter,
+  };
+`;
+
+describe("Bun adapter (ffi/bun/) on the real kernel", { skip }, () => {
   it(
     "listen() sees a spawned /bin/true fork, exec and exit with its pids; after close() Bun exits by itself",
     {
@@ -164,10 +178,10 @@ describe("Bun adapter (ffi/bun.ts) on the real kernel", { skip }, () => {
       },
       () => {
         const run = runBun(`
-        import { createBunAdapter } from "$ROOT/ffi/bun.ts";
-        import { Listener } from "$ROOT/src/listener.ts";
+        ${ADAPTER_IMPORTS}
+        import { Listener } from "$ROOT/src/listener/listener.ts";
         ${OWN_EVENTS}
-        const adapter = await createBunAdapter({ wait: "${wait}" });
+        const adapter = await ADAPTERS["${wait}"]();
         const options = { receiveBufferBytes: 1 << 20, batchSize: 64 };
         const listener = await Listener.open(adapter.open(options));
         const r = await ownEvents(listener, ["/bin/false"]);
@@ -207,12 +221,12 @@ describe("Bun adapter (ffi/bun.ts) on the real kernel", { skip }, () => {
     () => {
       const run = runBun(`
       import { readdirSync } from "node:fs";
-      import { createBunAdapter } from "$ROOT/ffi/bun.ts";
-      import { Listener } from "$ROOT/src/listener.ts";
+      ${ADAPTER_IMPORTS}
+      import { Listener } from "$ROOT/src/listener/listener.ts";
       const fds = () => readdirSync("/proc/self/fd").length;
       const options = { receiveBufferBytes: 1 << 20, batchSize: 64 };
       for (const wait of ["signal", "worker", "timer"]) {
-        const adapter = await createBunAdapter({ wait });
+        const adapter = await ADAPTERS[wait]();
         (await Listener.open(adapter.open(options))).close(); // warm up
         await new Promise((r) => setTimeout(r, 100));
         const before = fds();
@@ -249,7 +263,7 @@ describe("Bun adapter (ffi/bun.ts) on the real kernel", { skip }, () => {
     },
     () => {
       const run = runBun(`
-      import { adapter } from "$ROOT/ffi/bun.ts";
+      import { adapter } from "$ROOT/ffi/bun/adapter.ts";
       import { SyscallError } from "$ROOT/src/errors.ts";
       const socket = adapter.open({ receiveBufferBytes: 1 << 20, batchSize: 4 });
       socket.close();

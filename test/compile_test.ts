@@ -19,7 +19,15 @@ import {
 } from "./helpers/cli_runner.ts";
 
 const EXECUTABLE = join(ROOT, "dist", "cnproc");
-const SOURCES = ["cli.ts", "mod.ts", "decode.ts", "deno.json", "src", "ffi"];
+const SOURCES = [
+  "cli.ts",
+  "cli",
+  "mod.ts",
+  "decode.ts",
+  "deno.json",
+  "src",
+  "ffi",
+];
 
 const liveSkip = process.platform !== "linux"
   ? "live process events need Linux"

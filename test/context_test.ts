@@ -16,13 +16,13 @@ import type {
   ForkEvent,
   ListenerEvent,
 } from "../src/events.ts";
+import type { ContextEvent } from "../src/context/types.ts";
 import {
-  type ContextEvent,
   ContextListener,
-  ContextTracker,
   type EventSource,
-  readContext,
-} from "../src/context/context.ts";
+} from "../src/context/context_listener.ts";
+import { ContextTracker } from "../src/context/tracker.ts";
+import { readContext } from "../src/context/read_process.ts";
 import {
   contextEventForJson,
   formatArgv,
@@ -34,7 +34,7 @@ import {
 import { fsProcReader } from "../ffi/proc_reader.ts";
 import { listen, Listener, withContext } from "../mod.ts";
 import { FakeSocket } from "./helpers/fake_socket.ts";
-import type { ReceiveHook } from "../src/listener/listener.ts";
+import type { ReceiveHook } from "../src/listener/receiver.ts";
 
 // ---------------------------------------------------------------------------
 // A fake /proc tree in a temporary directory.
@@ -702,13 +702,8 @@ describe("withContext and gathering", () => {
   it("turns the listener's gathering off, so reads start at once", async () => {
     const socket = new FakeSocket({ kernel: "6.6" });
     const listener = await Listener.open(socket, { ackTimeoutMs: 500 });
-    const root = mkdtempSync(join(tmpdir(), "cnproc-gather-"));
-    try {
-      const events = await withContext(listener, { procRoot: root });
-      assert.deepEqual(socket.gatherIntervals, [0]);
-      events.close();
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const events = await withContext(listener);
+    assert.deepEqual(socket.gatherIntervals, [0]);
+    events.close();
   });
 });

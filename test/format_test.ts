@@ -2,14 +2,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { decodeDatagram } from "../decode.ts";
 import type { ListenerEvent } from "../src/events.ts";
-import {
-  describeExit,
-  formatJson,
-  formatSummary,
-  formatText,
-  formatTimestamp,
-  rawCommOf,
-} from "../cli/format.ts";
+import { describeExit, formatText, formatTimestamp } from "../cli/text.ts";
+import { formatJson } from "../cli/json.ts";
+import { formatSummary } from "../cli/summary.ts";
+import { rawCommOf } from "../cli/raw_comm.ts";
 import { escapeBytes, escapeText } from "../src/escape.ts";
 import {
   ALL_FIXTURES,

@@ -1,4 +1,4 @@
-// ffi/proc_socket.ts over a fake LibcCalls that records every call and
+// ffi/socket/proc_socket.ts over a fake LibcCalls that records every call and
 // fails on demand. This is where EPERM (bind as non-root before Linux 6.6)
 // and EPROTONOSUPPORT (no connector) are covered: neither can be produced
 // for real on this machine (root, connector built in).
@@ -43,21 +43,21 @@ import {
   MSGHDR_IOV_OFFSET,
   MSGHDR_IOVLEN_OFFSET,
   POLLFD_FD_OFFSET,
-  RECEIVE_SLOT_SIZE,
   SOCKADDR_NL_FAMILY_OFFSET,
   SOCKADDR_NL_GROUPS_OFFSET,
   SOCKADDR_NL_LEN,
   SOCKADDR_NL_PID_OFFSET,
-} from "../ffi/libc.ts";
+} from "../ffi/libc/structs.ts";
+import type { LibcCalls } from "../ffi/libc/calls.ts";
+import { RECEIVE_SLOT_SIZE } from "../ffi/socket/receive_vectors.ts";
 import {
   type Clock,
   GATHER_INTERVAL_MS,
   GATHER_WINDOW_WAKES,
-  type LibcCalls,
-  openProcSocket,
-  type Waiter,
   WakeGovernor,
-} from "../ffi/proc_socket.ts";
+} from "../ffi/socket/gathering.ts";
+import { openProcSocket } from "../ffi/socket/proc_socket.ts";
+import type { WaitMechanism } from "../ffi/socket/wait_rule.ts";
 
 const INT_SIZE = 4;
 const FAKE_FD = 42;
@@ -181,17 +181,30 @@ class FakeLibc implements LibcCalls {
   };
 }
 
-class FakeWaiter implements Waiter {
-  closes = 0;
-  waits: (number | undefined)[] = [];
+/**
+ * A wait mechanism that reports readable as soon as it is asked to watch
+ * (unless `idle`), and records its calls. The waiting rule around it is
+ * tested in wait_rule_test.ts.
+ */
+class FakeMechanism implements WaitMechanism {
+  readonly keepsAlive = true;
+  releases = 0;
+  /** How many times the socket's waiter asked it to watch. */
+  watches = 0;
+  stops = 0;
+  /** Never report readable. */
+  idle = false;
   constructor(readonly fd: number, readonly log: Call[]) {}
-  wait(timeoutMs?: number): Promise<boolean> {
-    this.waits.push(timeoutMs);
-    return Promise.resolve(true);
+  watch(ready: () => void): void {
+    this.watches++;
+    if (!this.idle) ready();
   }
-  close(): void {
-    this.closes++;
-    this.log.push({ name: "waiter.close", args: [this.fd] });
+  stop(): void {
+    this.stops++;
+  }
+  release(): void {
+    this.releases++;
+    this.log.push({ name: "mechanism.release", args: [this.fd] });
   }
 }
 
@@ -203,18 +216,18 @@ function open(
   clock?: Clock,
 ) {
   const options = { ...OPTIONS, ...extra };
-  const waiters: FakeWaiter[] = [];
+  const mechanisms: FakeMechanism[] = [];
   const socket = openProcSocket(
     libc,
     (fd) => {
-      const w = new FakeWaiter(fd, libc.calls);
-      waiters.push(w);
-      return w;
+      const m = new FakeMechanism(fd, libc.calls);
+      mechanisms.push(m);
+      return m;
     },
     options,
     clock,
   );
-  return { socket, waiters };
+  return { socket, mechanisms };
 }
 
 function intOf(bytes: Uint8Array | undefined): number {
@@ -383,11 +396,11 @@ describe("errors with errno and code", () => {
   it("bind: EPERM says to run as root or on Linux >= 6.6, and closes the fd", () => {
     const libc = new FakeLibc();
     libc.failures.set("bind", EPERM);
-    let waiters = 0;
+    let mechanisms = 0;
     const e = catchError(() =>
       openProcSocket(libc, (fd) => {
-        waiters++;
-        return new FakeWaiter(fd, libc.calls);
+        mechanisms++;
+        return new FakeMechanism(fd, libc.calls);
       }, OPTIONS)
     );
     assert.ok(e instanceof SyscallError);
@@ -396,7 +409,7 @@ describe("errors with errno and code", () => {
     assert.equal(e.code, "EPERM");
     assert.match(e.message, /Run as root or on Linux >= 6\.6/);
     assert.deepEqual(libc.named("close").map((c) => c.args), [[FAKE_FD]]);
-    assert.equal(waiters, 0);
+    assert.equal(mechanisms, 0);
   });
 
   it("send: ECONNREFUSED points at the network namespace", () => {
@@ -470,27 +483,44 @@ describe("ProcSocket", () => {
     assert.equal(socket.drops(), -1);
   });
 
-  it("wait() goes to the waiter with the timeout", async () => {
+  it("wait() watches the socket's fd with the runtime's mechanism", async () => {
     const libc = new FakeLibc();
-    const { socket, waiters } = open(libc);
+    const { socket, mechanisms } = open(libc);
     assert.equal(await socket.wait(25), true);
-    assert.deepEqual(waiters[0].waits, [25]);
-    assert.equal(waiters[0].fd, FAKE_FD);
+    assert.equal(mechanisms.length, 1);
+    assert.equal(mechanisms[0].watches, 1);
+    assert.equal(mechanisms[0].stops, 1);
+    assert.equal(mechanisms[0].fd, FAKE_FD);
   });
 
-  it("close() stops the waiter, then closes the fd once; later waits are false", async () => {
+  it("wait() honours the timeout: false when nothing comes, the watch stopped", async () => {
     const libc = new FakeLibc();
-    const { socket, waiters } = open(libc);
+    const { socket, mechanisms } = open(libc);
+    mechanisms[0].idle = true;
+    const t0 = performance.now();
+    assert.equal(await socket.wait(25), false);
+    assert.ok(performance.now() - t0 >= 20, "resolved before its timeout");
+    assert.equal(mechanisms[0].watches, 1);
+    assert.equal(mechanisms[0].stops, 1);
+    socket.close();
+  });
+
+  it("close() resolves a pending wait false, releases the mechanism, then closes the fd once; later waits are false", async () => {
+    const libc = new FakeLibc();
+    const { socket, mechanisms } = open(libc);
+    mechanisms[0].idle = true;
+    const pending = socket.wait();
     socket.close();
     socket.close();
+    assert.equal(await pending, false);
     assert.deepEqual(libc.named("close").map((c) => c.args), [[FAKE_FD]]);
-    assert.equal(waiters[0].closes, 1);
+    assert.equal(mechanisms[0].releases, 1);
     const order = libc.calls.map((c) => c.name).filter((n) =>
-      n === "waiter.close" || n === "close"
+      n === "mechanism.release" || n === "close"
     );
-    assert.deepEqual(order, ["waiter.close", "close"]);
+    assert.deepEqual(order, ["mechanism.release", "close"]);
     assert.equal(await socket.wait(), false);
-    assert.deepEqual(waiters[0].waits, []);
+    assert.equal(mechanisms[0].watches, 1);
   });
 });
 
@@ -526,18 +556,18 @@ describe("gathering under a storm (WakeGovernor, GatheringWaiter)", () => {
     const libc = new FakeLibc();
     // A stopped clock: every wake is at the same instant, a storm however
     // slowly the machine runs the test.
-    const { socket, waiters } = open(libc, {}, STOPPED);
+    const { socket, mechanisms } = open(libc, {}, STOPPED);
     // Fast wakes: the inner waiter reports readable at once.
     for (let i = 0; i <= GATHER_WINDOW_WAKES; i++) {
       assert.equal(await socket.wait(), true);
     }
-    const innerWaits = waiters[0].waits.length;
+    const innerWaits = mechanisms[0].watches;
     libc.readable = true;
     const t0 = performance.now();
     assert.equal(await socket.wait(), true);
     const took = performance.now() - t0;
     // Answered by the zero-timeout poll of the socket's own fd, after a sleep.
-    assert.equal(waiters[0].waits.length, innerWaits);
+    assert.equal(mechanisms[0].watches, innerWaits);
     const poll = libc.named("poll").at(-1);
     assert.ok(poll !== undefined);
     assert.deepEqual(poll.args, [1, 0]);
@@ -552,36 +582,36 @@ describe("gathering under a storm (WakeGovernor, GatheringWaiter)", () => {
     // Found empty: gathering ends and the inner waiter is used again.
     libc.readable = false;
     assert.equal(await socket.wait(), true);
-    assert.equal(waiters[0].waits.length, innerWaits + 1);
+    assert.equal(mechanisms[0].watches, innerWaits + 1);
     socket.close();
   });
 
   it("gatherIntervalMs 0 turns it off for a socket", async () => {
     const libc = new FakeLibc();
-    const { socket, waiters } = open(libc, { gatherIntervalMs: 0 });
+    const { socket, mechanisms } = open(libc, { gatherIntervalMs: 0 });
     for (let i = 0; i < 3 * GATHER_WINDOW_WAKES; i++) await socket.wait();
-    assert.equal(waiters[0].waits.length, 3 * GATHER_WINDOW_WAKES);
+    assert.equal(mechanisms[0].watches, 3 * GATHER_WINDOW_WAKES);
     assert.equal(libc.named("poll").length, 0);
     socket.close();
   });
 
   it("setGatherInterval(0) ends gathering on an open socket", async () => {
     const libc = new FakeLibc();
-    const { socket, waiters } = open(libc, {}, STOPPED);
+    const { socket, mechanisms } = open(libc, {}, STOPPED);
     for (let i = 0; i <= GATHER_WINDOW_WAKES; i++) await socket.wait();
     // Gathering: a wait is answered by the zero-timeout look.
     libc.readable = true;
-    let before = waiters[0].waits.length;
+    let before = mechanisms[0].watches;
     let polls = libc.named("poll").length;
     await socket.wait();
-    assert.equal(waiters[0].waits.length, before);
+    assert.equal(mechanisms[0].watches, before);
     assert.equal(libc.named("poll").length, polls + 1);
     socket.setGatherInterval?.(0);
-    before = waiters[0].waits.length;
+    before = mechanisms[0].watches;
     polls = libc.named("poll").length;
     await socket.wait();
     // Straight to the inner waiter: no sleep, no zero-timeout look.
-    assert.equal(waiters[0].waits.length, before + 1);
+    assert.equal(mechanisms[0].watches, before + 1);
     assert.equal(libc.named("poll").length, polls);
     socket.close();
   });
@@ -590,13 +620,13 @@ describe("gathering under a storm (WakeGovernor, GatheringWaiter)", () => {
 describe("busy-polling (busyPollMs)", () => {
   it("a socket that becomes readable is found by the spin, not the waiter", async () => {
     const libc = new FakeLibc();
-    const { socket, waiters } = open(libc, {
+    const { socket, mechanisms } = open(libc, {
       gatherIntervalMs: 0,
       busyPollMs: 50,
     });
     libc.readable = true;
     assert.equal(await socket.wait(), true);
-    assert.equal(waiters[0].waits.length, 0);
+    assert.equal(mechanisms[0].watches, 0);
     const poll = libc.named("poll").at(-1);
     assert.ok(poll !== undefined);
     assert.deepEqual(poll.args, [1, 0]);
@@ -605,7 +635,7 @@ describe("busy-polling (busyPollMs)", () => {
 
   it("spins about busyPollMs on an idle socket, then waits", async () => {
     const libc = new FakeLibc();
-    const { socket, waiters } = open(libc, {
+    const { socket, mechanisms } = open(libc, {
       gatherIntervalMs: 0,
       busyPollMs: 20,
     });
@@ -615,13 +645,13 @@ describe("busy-polling (busyPollMs)", () => {
     const took = performance.now() - t0;
     assert.ok(took >= 19, `spun only ${took} ms`);
     assert.ok(libc.named("poll").length > 1, "polled in a loop");
-    assert.deepEqual(waiters[0].waits, [undefined]);
+    assert.equal(mechanisms[0].watches, 1);
     socket.close();
   });
 
   it("never spins longer than the wait's timeout", async () => {
     const libc = new FakeLibc();
-    const { socket, waiters } = open(libc, {
+    const { socket, mechanisms } = open(libc, {
       gatherIntervalMs: 0,
       busyPollMs: 10_000,
     });
@@ -629,13 +659,13 @@ describe("busy-polling (busyPollMs)", () => {
     const t0 = performance.now();
     await socket.wait(15);
     assert.ok(performance.now() - t0 < 5_000);
-    assert.equal(waiters[0].waits.length, 1);
+    assert.equal(mechanisms[0].watches, 1);
     socket.close();
   });
 
   it("setBusyPoll(0) turns it off; by default it is off", async () => {
     const libc = new FakeLibc();
-    const { socket, waiters } = open(libc, {
+    const { socket, mechanisms } = open(libc, {
       gatherIntervalMs: 0,
       busyPollMs: 50,
     });
@@ -643,11 +673,11 @@ describe("busy-polling (busyPollMs)", () => {
     libc.readable = true;
     await socket.wait();
     assert.equal(libc.named("poll").length, 0);
-    assert.equal(waiters[0].waits.length, 1);
+    assert.equal(mechanisms[0].watches, 1);
     socket.close();
     const plain = open(new FakeLibc(), { gatherIntervalMs: 0 });
     await plain.socket.wait();
-    assert.equal(plain.waiters[0].waits.length, 1);
+    assert.equal(plain.mechanisms[0].watches, 1);
     plain.socket.close();
   });
 });

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import type { ExitEvent, ForkEvent } from "../src/events.ts";
 import { ProcessTable } from "../src/context/process_table.ts";
 import { NS_PER_TICK } from "../src/context/proc_parse.ts";
+import { ClockOffset } from "../src/context/clock_offset.ts";
+import { mergeScan } from "../src/context/scan_merge.ts";
 
 const fork = (
   ts: bigint,
@@ -179,5 +181,40 @@ describe("ProcessTable", () => {
     const x = t.exit(exit(999n, 5));
     assert.equal(x.durationNs, null);
     assert.equal(x.entry?.pid, 5);
+  });
+});
+
+describe("ClockOffset", () => {
+  it("narrows the offset to one tick and converts to the middle of a tick", () => {
+    const clock = new ClockOffset();
+    assert.equal(clock.offsetNs(), null);
+    assert.equal(clock.toMonotonicNs(100), null);
+    // Started at tick 100 (1 s boottime), forked at 1 s monotonic: the
+    // offset lies in [0, 10 ms).
+    clock.learn(1_000_000_000n, 100);
+    assert.equal(clock.offsetNs(), NS_PER_TICK / 2n);
+    assert.equal(clock.toMonotonicNs(100), 1_000_000_000n);
+    // A later sample with a larger lower bound narrows it.
+    clock.learn(2_000_000_000n - 4_000_000n, 200);
+    assert.equal(clock.offsetNs(), 4_000_000n + 3_000_000n);
+  });
+});
+
+describe("mergeScan", () => {
+  it("keeps what it knew of the same process and leaves the old map alone", () => {
+    const first = mergeScan<string>(new Map(), [
+      { pid: 1, ppid: 0, startTime: 1, threads: [2], context: "init" },
+      { pid: 9, ppid: 1, startTime: 90, threads: [] },
+    ]);
+    assert.deepEqual(first.result, { added: 2, removed: 0, kept: 0 });
+    const next = mergeScan<string>(first.entries, [
+      { pid: 1, ppid: 0, startTime: 1, threads: [2, 3] },
+      { pid: 9, ppid: 1, startTime: 91, threads: [] },
+    ]);
+    assert.deepEqual(next.result, { added: 1, removed: 1, kept: 1 });
+    assert.equal(next.entries.get(1)?.context, "init");
+    assert.deepEqual([...next.entries.get(1)!.threads.keys()], [2, 3]);
+    assert.equal(next.entries.get(9)?.startTime, 91);
+    assert.equal(first.entries.get(9)?.startTime, 90);
   });
 });

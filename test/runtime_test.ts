@@ -10,6 +10,7 @@ import {
   detectOs,
   detectRuntime,
   loadAdapter,
+  loadProcReader,
   type RuntimeName,
   selectAdapter,
 } from "../ffi/runtime.ts";
@@ -69,6 +70,24 @@ describe("detection in this runtime", () => {
     assert.equal(adapter.runtime, currentRuntime());
     assert.equal(typeof adapter.open, "function");
     assert.equal(await loadAdapter(), adapter);
+  });
+
+  it("loadProcReader() reads /proc here (on Deno through libc, needing only --allow-ffi)", async () => {
+    const reader = await loadProcReader();
+    const stat = reader.readFile("/proc/self/stat");
+    assert.ok(stat instanceof Uint8Array, JSON.stringify(stat));
+    assert.match(
+      new TextDecoder().decode(stat),
+      new RegExp(`^${process.pid} `),
+    );
+    const names = reader.readDir("/proc/self/fd");
+    assert.ok(Array.isArray(names) && names.includes("0"), String(names));
+    assert.deepEqual(reader.readFile("/proc/self/no-such-file"), {
+      errno: "ENOENT",
+    });
+    // Paths resolve under the root it was given.
+    const rooted = await loadProcReader("/no-such-root");
+    assert.deepEqual(rooted.readFile("/proc/self/stat"), { errno: "ENOENT" });
   });
 });
 

@@ -77,20 +77,20 @@ export function decodeBytes(bytes: Uint8Array): DecodedBytes {
 /** proc(5) number of the first field after `(comm)`: `state`. */
 const STAT_FIRST_FIELD_AFTER_COMM = 3;
 /** proc(5) field number of `ppid`. */
-export const STAT_FIELD_PPID = 4;
+const STAT_FIELD_PPID = 4;
 /** proc(5) field number of `flags` (the kernel's `PF_*` bits). */
-export const STAT_FIELD_FLAGS = 9;
+const STAT_FIELD_FLAGS = 9;
 /** proc(5) field number of `num_threads`. */
-export const STAT_FIELD_NUM_THREADS = 20;
+const STAT_FIELD_NUM_THREADS = 20;
 /** proc(5) field number of `starttime` (clock ticks after boot). */
-export const STAT_FIELD_STARTTIME = 22;
+const STAT_FIELD_STARTTIME = 22;
 /** `PF_KTHREAD`: the task is a kernel thread (in `stat` flags). */
 export const PF_KTHREAD = 0x00200000;
 /**
  * Clock ticks per second of `/proc` times (`sysconf(_SC_CLK_TCK)`): the
  * kernel's `USER_HZ`, 100 on every Linux architecture.
  */
-export const USER_HZ = 100;
+const USER_HZ = 100;
 /** Nanoseconds in one `USER_HZ` clock tick. */
 export const NS_PER_TICK = 1_000_000_000n / BigInt(USER_HZ);
 
@@ -121,7 +121,7 @@ export interface ProcStat {
   /** Field 20: threads in the process. */
   numThreads: number;
   /**
-   * Field 22: when the process started, in clock ticks ({@link USER_HZ})
+   * Field 22: when the process started, in clock ticks (`USER_HZ`)
    * after boot (`CLOCK_BOOTTIME`). Together with `pid` it names one process
    * for the life of the system.
    */

@@ -1,14 +1,15 @@
 /**
  * A process table, pure: processes keyed by pid + start time, kept current
  * by fork and exit events, seeded and refreshed from a `/proc` scan (the
- * caller reads `/proc`; see `src/context.ts`). Threads are told apart from
+ * caller reads `/proc`; see `read_process.ts`). Threads are told apart from
  * processes, exits get a duration, and an exit without parent fields gets
- * its parent from the table.
+ * its parent from the table. Its records are in `process_entry.ts`.
  *
  * Clocks: event timestamps are `CLOCK_MONOTONIC` nanoseconds; a `/proc` start
  * time is `CLOCK_BOOTTIME` clock ticks. The table learns the offset between
  * the two clocks from processes it saw both fork (monotonic) and in `/proc`
- * (boottime ticks): see {@link ProcessTable.monotonicStartNs}.
+ * (boottime ticks): see {@link ProcessTable.monotonicStartNs} and
+ * `clock_offset.ts`.
  *
  * @example
  * ```ts
@@ -23,109 +24,18 @@
  */
 
 import type { ExitEvent, ForkEvent } from "../events.ts";
-import { NS_PER_TICK } from "./proc_parse.ts";
 import { descendantsOf } from "../descendants.ts";
+import { ClockOffset } from "./clock_offset.ts";
+import { mergeScan } from "./scan_merge.ts";
+import type {
+  ExitInfo,
+  ProcessEntry,
+  RescanResult,
+  ScannedProcess,
+} from "./process_entry.ts";
 
 // How many exited processes' parents the table remembers for ancestorsOf.
 const DEPARTED_MAX = 4096;
-
-/**
- * One process in the table.
- *
- * @example
- * ```ts
- * import type { ProcessEntry } from "./process_table.ts";
- * const age = (e: ProcessEntry, nowNs: bigint) => e.forkNs === null ? null : nowNs - e.forkNs;
- * ```
- */
-export interface ProcessEntry<C = unknown> {
-  /** Process id. */
-  pid: number;
-  /**
-   * `/proc/<pid>/stat` start time in clock ticks, or `null` when it could
-   * not be read (the process was gone). With `pid`, the process's identity.
-   */
-  startTime: number | null;
-  /** Parent process id, as last known (birth parent; reparenting is not seen). */
-  ppid: number;
-  /** Timestamp (monotonic ns) of the fork event, `null` for scanned processes. */
-  forkNs: bigint | null;
-  /** Where the entry came from. */
-  origin: "fork" | "scan";
-  /** Threads other than the main one: thread id → fork timestamp (or `null`). */
-  threads: Map<number, bigint | null>;
-  /** Context attached by the caller (command line, ...), or `null`. */
-  context: C | null;
-}
-
-/**
- * A process as a `/proc` scan saw it.
- *
- * @example
- * ```ts
- * import type { ScannedProcess } from "./process_table.ts";
- * const init: ScannedProcess = { pid: 1, ppid: 0, startTime: 1, threads: [] };
- * ```
- */
-export interface ScannedProcess<C = unknown> {
-  /** Process id. */
-  pid: number;
-  /** Parent process id. */
-  ppid: number;
-  /** Start time in clock ticks (`/proc/<pid>/stat` field 22). */
-  startTime: number;
-  /** Thread ids other than `pid` (from `/proc/<pid>/task`). */
-  threads: number[];
-  /** Context read during the scan, if any. */
-  context?: C | null;
-}
-
-/**
- * What {@link ProcessTable.exit} learnt about an exit.
- *
- * @example
- * ```ts
- * import type { ExitInfo } from "./process_table.ts";
- * const ms = (x: ExitInfo) => x.durationNs === null ? null : Number(x.durationNs) / 1e6;
- * ```
- */
-export interface ExitInfo<C = unknown> {
-  /** True when a thread (not the whole process) ended. */
-  thread: boolean;
-  /** The process's entry as it was before the exit, or `null` if unknown. */
-  entry: ProcessEntry<C> | null;
-  /**
-   * Nanoseconds from fork to exit. Exact (kernel timestamps) for processes
-   * and threads seen forking; for processes only seen in a scan, derived from
-   * the `/proc` start time (10 ms ticks, clock offset learnt from forks),
-   * so within about ±10 ms; `null` when neither is known.
-   */
-  durationNs: bigint | null;
-  /** How `durationNs` was obtained. */
-  durationSource: "fork" | "start-time" | null;
-  /** The parent process id: from the event, or from the table when the event had 0. */
-  parentPid: number;
-  /** Whether `parentPid` came from the event or the table (`null`: unknown, 0). */
-  parentSource: "event" | "table" | null;
-}
-
-/**
- * What a rescan changed.
- *
- * @example
- * ```ts
- * import type { RescanResult } from "./process_table.ts";
- * const changed = (r: RescanResult) => r.added + r.removed > 0;
- * ```
- */
-export interface RescanResult {
-  /** Processes new to the table. */
-  added: number;
-  /** Processes gone from `/proc` (exits the table missed). */
-  removed: number;
-  /** Processes kept (same pid and start time). */
-  kept: number;
-}
 
 /**
  * The process table. Not thread-aware beyond one level: a thread belongs to
@@ -144,9 +54,7 @@ export class ProcessTable<C = unknown> {
   // Parents of processes that exited lately (pid → ppid, oldest first), so
   // that an event read after its process's exit still finds its ancestry.
   #departed = new Map<number, number>();
-  // Bounds on (CLOCK_BOOTTIME - CLOCK_MONOTONIC) in ns, learnt from forks.
-  #offsetLow: bigint | null = null;
-  #offsetHigh: bigint | null = null;
+  #clock = new ClockOffset();
 
   /** Number of processes in the table. */
   get size(): number {
@@ -193,6 +101,8 @@ export class ProcessTable<C = unknown> {
    * t.fork({ type: "fork", cpu: 0, timestampNs: 5n, seq: 0,
    *   parentPid: 1, parentTid: 1, childPid: 7, childTid: 8 }, null); // "thread"
    * ```
+   *
+   * @ignore (the context tracker's: not part of the public API)
    */
   fork(ev: ForkEvent, startTime: number | null): "thread" | "process" {
     if (ev.childPid !== ev.childTid) {
@@ -207,7 +117,7 @@ export class ProcessTable<C = unknown> {
     }
     this.#newEntry(ev.childPid, startTime, ev.parentPid, ev.timestampNs);
     this.#departed.delete(ev.childPid);
-    if (startTime !== null) this.#learnOffset(ev.timestampNs, startTime);
+    if (startTime !== null) this.#clock.learn(ev.timestampNs, startTime);
     return "process";
   }
 
@@ -224,6 +134,8 @@ export class ProcessTable<C = unknown> {
    * t.rescan([{ pid: 9, ppid: 1, startTime: 100, threads: [] }]);
    * t.setContext(9, 101, "other"); // false: another process
    * ```
+   *
+   * @ignore (the context tracker's: not part of the public API)
    */
   setContext(pid: number, startTime: number, context: C | null): boolean {
     const entry = this.#entries.get(pid);
@@ -249,6 +161,8 @@ export class ProcessTable<C = unknown> {
    * x.durationNs; // 3000n
    * x.parentPid; // 1 (from the table)
    * ```
+   *
+   * @ignore (the context tracker's: not part of the public API)
    */
   exit(ev: ExitEvent): ExitInfo<C> {
     const entry = this.#entries.get(ev.pid) ?? null;
@@ -306,7 +220,10 @@ export class ProcessTable<C = unknown> {
    * Replace the table with a `/proc` scan (taken after subscribing, and again
    * after any loss). A process with the same pid and start time keeps its
    * fork timestamp and context; processes missing from the scan are
-   * dropped (their exits were missed).
+   * dropped (their exits were missed). See `scan_merge.ts`. Internal: the
+   * context tracker calls it; not part of the public API.
+   *
+   * @ignore
    *
    * @example
    * ```ts
@@ -316,31 +233,9 @@ export class ProcessTable<C = unknown> {
    * ```
    */
   rescan(scan: readonly ScannedProcess<C>[]): RescanResult {
-    const old = this.#entries;
-    this.#entries = new Map();
-    let added = 0;
-    let kept = 0;
-    for (const p of scan) {
-      const before = old.get(p.pid);
-      const same = before !== undefined && before.startTime === p.startTime;
-      const entry: ProcessEntry<C> = {
-        pid: p.pid,
-        startTime: p.startTime,
-        ppid: p.ppid,
-        forkNs: same ? before.forkNs : null,
-        origin: same ? before.origin : "scan",
-        threads: new Map(
-          p.threads.map((
-            tid,
-          ) => [tid, same ? before.threads.get(tid) ?? null : null]),
-        ),
-        context: p.context ?? (same ? before.context : null),
-      };
-      this.#entries.set(p.pid, entry);
-      if (same) kept++;
-      else added++;
-    }
-    return { added, removed: old.size - kept, kept };
+    const { entries, result } = mergeScan(this.#entries, scan);
+    this.#entries = entries;
+    return result;
   }
 
   /**
@@ -354,6 +249,8 @@ export class ProcessTable<C = unknown> {
    * t.add({ pid: 5, ppid: 1, startTime: 50, threads: [] });
    * t.get(5)?.origin; // "scan"
    * ```
+   *
+   * @ignore (the context tracker's: not part of the public API)
    */
   add(p: ScannedProcess<C>): void {
     const entry = this.#newEntry(p.pid, p.startTime, p.ppid, null);
@@ -437,12 +334,10 @@ export class ProcessTable<C = unknown> {
   /**
    * A process's start as a `CLOCK_MONOTONIC` timestamp in ns (the event
    * clock): its fork timestamp when seen, else its `/proc` start time
-   * (`CLOCK_BOOTTIME` ticks) minus the boottime − monotonic offset. The
-   * offset is learnt from forks: a child's start time is taken just before
-   * its fork event, so for each fork `ticks × 10 ms − forkNs` is at most the
-   * offset and more than the offset minus one tick. The result is the middle
-   * of the tick, so within about ±10 ms; `null` before any fork taught the
-   * offset.
+   * (`CLOCK_BOOTTIME` ticks) minus the boottime − monotonic offset, learnt
+   * from forks (see `ClockOffset.learn` in `clock_offset.ts`). The result is
+   * the middle of the tick, so within about ±10 ms; `null` before any fork
+   * taught the offset.
    *
    * @example
    * ```ts
@@ -470,9 +365,7 @@ export class ProcessTable<C = unknown> {
    * ```
    */
   startTimeToMonotonicNs(startTicks: number): bigint | null {
-    const offset = this.clockOffsetNs();
-    if (offset === null) return null;
-    return BigInt(startTicks) * NS_PER_TICK + NS_PER_TICK / 2n - offset;
+    return this.#clock.toMonotonicNs(startTicks);
   }
 
   /**
@@ -486,22 +379,7 @@ export class ProcessTable<C = unknown> {
    * ```
    */
   clockOffsetNs(): bigint | null {
-    if (this.#offsetLow === null || this.#offsetHigh === null) return null;
-    const low = this.#offsetLow;
-    const high = this.#offsetHigh < low ? low : this.#offsetHigh;
-    // Both bounds are tick-aligned samples; the offset lies in [low, high).
-    return low + (high - low) / 2n;
-  }
-
-  #learnOffset(forkNs: bigint, startTicks: number): void {
-    const sample = BigInt(startTicks) * NS_PER_TICK - forkNs;
-    if (this.#offsetLow === null || sample > this.#offsetLow) {
-      this.#offsetLow = sample;
-    }
-    const high = sample + NS_PER_TICK;
-    if (this.#offsetHigh === null || high < this.#offsetHigh) {
-      this.#offsetHigh = high;
-    }
+    return this.#clock.offsetNs();
   }
 
   #newEntry(

@@ -378,5 +378,3 @@ export class Listener
     };
   }
 }
-
-export type { ListenerStats, ListenOptions, ReceiveHook };

@@ -103,13 +103,15 @@ export interface ProcSocket {
   /**
    * Wait until the socket is readable, without blocking the event loop.
    * While a wait is pending the process stays alive; otherwise the socket
-   * does not keep it alive.
+   * does not keep it alive. A second wait while one is pending shares it,
+   * bounded by its own timeout. Timeouts are capped at 2^31 - 1 ms.
    *
    * @param timeoutMs give up after this many milliseconds (default: never)
    * @returns true when readable; false on timeout or when closed meanwhile
+   *   (false only means "look again")
    */
   wait(timeoutMs?: number): Promise<boolean>;
-  /** Close the socket; a pending wait resolves false. Idempotent. */
+  /** Close the socket; every pending wait resolves false. Idempotent. */
   close(): void;
   /**
    * Change the gathering interval of {@link SocketOptions.gatherIntervalMs}
@@ -121,25 +123,4 @@ export interface ProcSocket {
    * it off). Optional: a socket without it never spins.
    */
   setBusyPoll?(ms: number): void;
-}
-
-/**
- * What a runtime adapter provides.
- *
- * @example
- * ```ts
- * import type { Adapter } from "./socket.ts";
- * async function openWith(a: Adapter) {
- *   return a.open({ receiveBufferBytes: 8 << 20, batchSize: 64 });
- * }
- * ```
- */
-export interface Adapter {
-  /** The runtime this adapter serves: `"deno"`, `"bun"` or `"node"`. */
-  readonly runtime: string;
-  /**
-   * Open and bind a socket.
-   * @throws {SyscallError} or {@link CnprocError} with what to do
-   */
-  open(options: SocketOptions): ProcSocket;
 }

@@ -1,9 +1,9 @@
 /**
- * libc for Deno: {@link LIBC_SYMBOLS} translated into `Deno.dlopen` types and
- * opened once, the {@link LibcCalls} of the shared socket over it, and the
- * file calls of the `/proc` reader. Used by the Deno adapter (`deno.ts`)
- * and by `proc_reader.ts`; loaded only on Deno, and needs `--allow-ffi`
- * (unscoped: Deno's pointer functions need all of it).
+ * libc for Deno: the table of `ffi/libc/symbols.ts` translated into
+ * `Deno.dlopen` types and opened once, with the socket calls and the file
+ * calls of the `/proc` reader forwarded over it. Loaded only on Deno (by
+ * the Deno adapter), and needs `--allow-ffi` (unscoped: Deno's pointer
+ * functions need all of it).
  *
  * Deno is reached through `globalThis` with a small local description of
  * the FFI API used here, so that `tsc` (which has no Deno types) compiles
@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { denoLibc } from "./deno_libc.ts";
+ * import { denoLibc } from "./libc.ts";
  * const { calls } = denoLibc();
  * console.log(calls.errno());
  * ```
@@ -19,12 +19,20 @@
  * @module
  */
 
-import { CnprocError } from "../src/errors.ts";
-import { type CFunction, type CType, LIBC_PATH, LIBC_SYMBOLS } from "./libc.ts";
-import type { LibcCalls } from "./proc_socket.ts";
-import type { FileCalls } from "./proc_reader.ts";
-
-export type { FileCalls, LibcCalls };
+import { CnprocError } from "../../src/errors.ts";
+import {
+  type FileCalls,
+  forwardFileCalls,
+  forwardLibc,
+  type LibcBinding,
+  type LibcCalls,
+} from "../libc/calls.ts";
+import {
+  type CFunction,
+  type CType,
+  LIBC_PATH,
+  LIBC_SYMBOLS,
+} from "../libc/symbols.ts";
 
 // ---------------------------------------------------------------------------
 // The part of the Deno namespace this file uses (Deno 2 FFI).
@@ -73,50 +81,28 @@ interface DenoApi {
   build: { arch: string };
 }
 
-/** The bound functions, as Deno types them for the table below. */
-export interface DenoLibc {
-  socket(domain: number, type: number, protocol: number): number;
-  bind(fd: number, addr: Uint8Array, len: number): number;
-  send(fd: number, buf: Uint8Array, len: number, flags: number): bigint;
-  recvmmsg(
-    fd: number,
-    vec: Uint8Array,
-    vlen: number,
-    flags: number,
-    timeout: DenoPointer,
-  ): number;
-  setsockopt(
-    fd: number,
-    level: number,
-    name: number,
-    val: Uint8Array,
-    len: number,
-  ): number;
-  getsockopt(
-    fd: number,
-    level: number,
-    name: number,
-    val: Uint8Array,
-    len: Uint8Array,
-  ): number;
-  poll(fds: Uint8Array, nfds: number, timeout: number): number;
+/**
+ * The table as Deno binds it: every symbol, plus `poll_nb`, the same C
+ * `poll` bound nonblocking (Deno runs it on another thread and returns a
+ * Promise).
+ *
+ * @example
+ * ```ts
+ * import { denoLibc } from "./libc.ts";
+ * const { bound } = denoLibc();
+ * const ready = await bound.poll_nb(new Uint8Array(8), 0, 10);
+ * ```
+ */
+export interface DenoBinding extends LibcBinding {
+  /** `poll` on another thread; errno is not readable after it. */
   poll_nb(fds: Uint8Array, nfds: number, timeout: number): Promise<number>;
-  eventfd(initval: number, flags: number): number;
-  write(fd: number, buf: Uint8Array, count: number): bigint;
-  read(fd: number, buf: Uint8Array, count: number): bigint;
-  open(path: Uint8Array, flags: number): number;
-  readlink(path: Uint8Array, buf: Uint8Array, size: number): bigint;
-  getdents64(fd: number, buf: Uint8Array, count: number): bigint;
-  close(fd: number): number;
-  __errno_location(): DenoPointer;
 }
 
 // ---------------------------------------------------------------------------
 // The translation of the libc table into Deno's FFI types.
 
-// Each C-level type of ffi/libc.ts as Deno.dlopen spells it. `isize`,
-// `usize` and `u64` results come back as bigint; LibcCalls turns them into
-// numbers.
+// Each C-level type of the table as Deno.dlopen spells it. `isize`, `usize`
+// and `u64` results come back as bigint; the forwarding makes numbers.
 const DENO_TYPES: Readonly<Record<CType, DenoNativeType>> = {
   i32: "i32",
   u32: "u32",
@@ -142,7 +128,7 @@ function denoSymbols(): Record<string, DenoForeignFunction> {
   }
   // The same C `poll` a second time, bound nonblocking: Deno runs it on
   // another thread and returns a Promise, so the event loop keeps running
-  // while the waiter sleeps in the kernel. errno is not readable after it
+  // while the wait sleeps in the kernel. errno is not readable after it
   // (another thread's errno), and it is not needed: the sync calls that
   // follow a wake report their own errors.
   symbols.poll_nb = {
@@ -189,7 +175,7 @@ function permissionError(cause: unknown): CnprocError {
   );
 }
 
-function openLibc(deno: DenoApi): DenoLibc {
+function openLibc(deno: DenoApi): DenoBinding {
   const symbols = denoSymbols();
   const candidates = libcCandidates(deno.build.arch);
   // Try the paths the permission already covers; dlopen of one that does
@@ -201,7 +187,7 @@ function openLibc(deno: DenoApi): DenoLibc {
   let lastError: unknown;
   for (const path of tried) {
     try {
-      return deno.dlopen(path, symbols).symbols as DenoLibc;
+      return deno.dlopen(path, symbols).symbols as DenoBinding;
     } catch (e) {
       if (isPermissionError(deno, e)) throw permissionError(e);
       lastError = e;
@@ -215,63 +201,64 @@ function openLibc(deno: DenoApi): DenoLibc {
   );
 }
 
-// ---------------------------------------------------------------------------
-// LibcCalls over the bound functions.
-
-function libcCalls(deno: DenoApi, libc: DenoLibc): LibcCalls {
-  // errno lives at a per-thread address; this module runs on one thread,
-  // and only synchronous calls (made on this thread) consult it.
-  let errnoView: DenoPointerView | undefined;
-  return {
-    socket: (domain, type, protocol) => libc.socket(domain, type, protocol),
-    bind: (fd, addr, len) => libc.bind(fd, addr, len),
-    send: (fd, buf, len, flags) => Number(libc.send(fd, buf, len, flags)),
-    recvmmsg: (fd, vec, vlen, flags) =>
-      libc.recvmmsg(fd, vec, vlen, flags, null),
-    setsockopt: (fd, level, name, val, len) =>
-      libc.setsockopt(fd, level, name, val, len),
-    getsockopt: (fd, level, name, val, len) =>
-      libc.getsockopt(fd, level, name, val, len),
-    close: (fd) => libc.close(fd),
-    poll: (fds, nfds, timeout) => libc.poll(fds, nfds, timeout),
-    errno() {
-      if (errnoView === undefined) {
-        const location = libc.__errno_location();
-        if (location === null) return 0;
-        errnoView = new deno.UnsafePointerView(location);
-      }
-      return errnoView.getInt32(0);
-    },
-    addressOf: (buffer) =>
-      BigInt(deno.UnsafePointer.value(deno.UnsafePointer.of(buffer))),
+// errno lives at a per-thread address; this module runs on one thread, and
+// only synchronous calls (made on this thread) consult it.
+function errnoReader(deno: DenoApi, bound: DenoBinding): () => number {
+  let view: DenoPointerView | undefined;
+  return () => {
+    if (view === undefined) {
+      const location = bound.__errno_location() as DenoPointer;
+      if (location === null) return 0;
+      view = new deno.UnsafePointerView(location);
+    }
+    return view.getInt32(0);
   };
 }
 
-let bound: { libc: DenoLibc; calls: LibcCalls } | undefined;
+/**
+ * libc as bound for Deno: the raw functions, the socket calls and the file
+ * calls over them.
+ *
+ * @example
+ * ```ts
+ * import { denoLibc, type DenoLibc } from "./libc.ts";
+ * const libc: DenoLibc = denoLibc();
+ * libc.files.close(-1);
+ * ```
+ */
+export interface DenoLibc {
+  /** The bound symbols. */
+  readonly bound: DenoBinding;
+  /** The socket's calls. */
+  readonly calls: LibcCalls;
+  /** The `/proc` reader's calls. */
+  readonly files: FileCalls;
+}
+
+let opened: DenoLibc | undefined;
 
 /**
- * libc as bound for Deno (once, on first use): the raw functions and the
- * socket calls over them.
+ * libc as bound for Deno (once, on first use).
  *
  * @throws {CnprocError} `ffi-permission` without `--allow-ffi`;
  *   `unsupported-platform` when libc.so.6 cannot be opened
  *
  * @example
  * ```ts
- * import { denoLibc } from "./deno_libc.ts";
- * const { libc } = denoLibc();
+ * import { denoLibc } from "./libc.ts";
+ * const { bound } = denoLibc();
  * ```
  */
-export function denoLibc(): { libc: DenoLibc; calls: LibcCalls } {
-  if (bound !== undefined) return bound;
+export function denoLibc(): DenoLibc {
+  if (opened !== undefined) return opened;
   const deno = (globalThis as unknown as { Deno?: DenoApi }).Deno;
   if (deno === undefined) {
     throw new CnprocError(
       "unsupported-platform",
-      "ffi/deno.ts runs only on Deno; import mod.ts to get the adapter of this runtime.",
+      "ffi/deno/ runs only on Deno; import mod.ts to get the adapter of this runtime.",
     );
   }
-  const libc = openLibc(deno);
+  const bound = openLibc(deno);
   try {
     // With --allow-ffi scoped to a path, dlopen works but the pointer
     // functions throw: find out now, not halfway through opening a socket.
@@ -280,38 +267,13 @@ export function denoLibc(): { libc: DenoLibc; calls: LibcCalls } {
     if (isPermissionError(deno, e)) throw permissionError(e);
     throw e;
   }
-  bound = { libc, calls: libcCalls(deno, libc) };
-  return bound;
-}
-
-let fileCalls: FileCalls | undefined;
-
-/**
- * The libc file calls the `/proc` reader uses on Deno, over this module's
- * libc binding. Deno refuses every `/proc/<pid>` file to `node:fs` short of
- * `--allow-all` (tried: `--allow-read`, `--allow-read=/proc`, `--allow-read
- * --allow-sys`, `--allow-read --allow-env`); through FFI the reads need only
- * the `--allow-ffi` the listener needs anyway.
- *
- * @throws {CnprocError} `ffi-permission` without `--allow-ffi`
- *
- * @example
- * ```ts
- * import { denoFileCalls } from "./deno_libc.ts";
- * import { libcProcReader } from "./proc_reader.ts";
- * const reader = libcProcReader(denoFileCalls());
- * ```
- */
-export function denoFileCalls(): FileCalls {
-  if (fileCalls) return fileCalls;
-  const { libc, calls } = denoLibc();
-  fileCalls = {
-    open: (path, flags) => libc.open(path, flags),
-    read: (fd, buf, count) => Number(libc.read(fd, buf, count)),
-    readlink: (path, buf, size) => Number(libc.readlink(path, buf, size)),
-    getdents64: (fd, buf, count) => Number(libc.getdents64(fd, buf, count)),
-    close: calls.close,
-    errno: calls.errno,
+  const errno = errnoReader(deno, bound);
+  const addressOf = (buffer: Uint8Array) =>
+    BigInt(deno.UnsafePointer.value(deno.UnsafePointer.of(buffer)));
+  opened = {
+    bound,
+    calls: forwardLibc(bound, errno, addressOf),
+    files: forwardFileCalls(bound, errno),
   };
-  return fileCalls;
+  return opened;
 }

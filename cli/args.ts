@@ -1,0 +1,259 @@
+/**
+ * The command line's options: one table drives both parsing (node:util
+ * `parseArgs`) and `--help`; the values are checked here and become a
+ * {@link Config}. Any mistake is a {@link UsageError} (exit status 2).
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./args.ts";
+ * parseConfig(["--json", "--events", "exec,exit"]);
+ * // { json: true, stats: false, context: false, tree: false, events: ["exec", "exit"], ... }
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { EventName } from "../src/events.ts";
+import { EVENT_NAMES } from "../src/protocol/encode.ts";
+
+/** The largest pid Linux allows (PID_MAX_LIMIT on 64-bit). */
+const PID_MAX_LIMIT = 4194304;
+
+interface OptionSpec {
+  type: "boolean" | "string";
+  short?: string;
+  /** The argument's name in --help. */
+  arg?: string;
+  help: string;
+}
+
+const OPTIONS = {
+  json: {
+    type: "boolean",
+    help: "one JSON object per line, with the API's field names",
+  },
+  events: {
+    type: "string",
+    arg: "LIST",
+    help: `comma list of event types (kernel filter on Linux >= 6.6): ${
+      EVENT_NAMES.join(",")
+    }`,
+  },
+  pid: {
+    type: "string",
+    arg: "PID",
+    help: "only this process and its descendants (existing and new)",
+  },
+  duration: {
+    type: "string",
+    arg: "SECONDS",
+    help: "stop after this many seconds",
+  },
+  count: { type: "string", arg: "N", help: "stop after N events" },
+  context: {
+    type: "boolean",
+    help:
+      "add command line and user (from /proc) to fork, exec, exit; durations",
+  },
+  tree: {
+    type: "boolean",
+    help:
+      "programs as a tree, children indented (as extrace); exits with durations",
+  },
+  "busy-poll": {
+    type: "string",
+    arg: "MS",
+    help:
+      "poll for events in a loop for MS ms before sleeping: quicker to react (more command lines of short-lived programs), up to a core of CPU",
+  },
+  stats: {
+    type: "boolean",
+    help: "on exit, print counts per type, lost events and rate to stderr",
+  },
+  record: {
+    type: "string",
+    arg: "FILE",
+    help: "also save the raw datagrams to FILE (see --replay)",
+  },
+  replay: {
+    type: "string",
+    arg: "FILE",
+    help: "decode a recording instead of listening (any OS, no FFI)",
+  },
+  help: { type: "boolean", short: "h", help: "show this help" },
+  version: { type: "boolean", short: "V", help: "show the version" },
+} as const satisfies Record<string, OptionSpec>;
+
+/**
+ * The parsed command line.
+ *
+ * @example
+ * ```ts
+ * import type { Config } from "./args.ts";
+ * const config: Config = { json: true, stats: false, context: false, tree: false };
+ * ```
+ */
+export interface Config {
+  /** --json: JSON lines instead of aligned text. */
+  json: boolean;
+  /** --events: the event types to show (all when undefined). */
+  events?: EventName[];
+  /** --pid: only this process and its descendants. */
+  pid?: number;
+  /** --duration: stop after this many seconds. */
+  durationS?: number;
+  /** --count: stop after this many events. */
+  count?: number;
+  /** --stats: print a summary to stderr at the end. */
+  stats: boolean;
+  /** --record: also save the raw datagrams to this file. */
+  record?: string;
+  /** --replay: decode this recording instead of listening. */
+  replay?: string;
+  /** --context (also set by --tree): read process context from /proc. */
+  context: boolean;
+  /** --tree: the extrace-style tree view. */
+  tree: boolean;
+  /** --busy-poll: milliseconds to busy-poll before each wait. */
+  busyPollMs?: number;
+}
+
+/**
+ * A mistake on the command line: printed with a hint to `--help`, exit
+ * status 2.
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./args.ts";
+ * throw new UsageError("--count needs a positive integer");
+ * ```
+ */
+export class UsageError extends Error {}
+
+/**
+ * The `--help` text (no final newline): what cnproc prints and every option
+ * with its help line.
+ *
+ * @example
+ * ```ts
+ * import { usage } from "./args.ts";
+ * console.log(usage());
+ * ```
+ */
+export function usage(): string {
+  const rows = Object.entries(OPTIONS as Record<string, OptionSpec>).map(
+    ([name, o]) => {
+      const short = o.short ? `-${o.short}, ` : "    ";
+      return [`  ${short}--${name}${o.arg ? ` ${o.arg}` : ""}`, o.help];
+    },
+  );
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  return [
+    "Usage: cnproc [options]",
+    "",
+    "Print Linux process events (fork, exec, uid, gid, sid, ptrace, comm,",
+    "coredump, exit) from the kernel's process events connector, one per line:",
+    "time (CLOCK_MONOTONIC seconds), event, pid, parent pid, details.",
+    "Needs root, or any user on Linux >= 6.6.",
+    "",
+    "Options:",
+    ...rows.map(([left, help]) => left.padEnd(width) + help),
+    "",
+    "Exit status: 0 ok (also on SIGINT/SIGTERM), 1 runtime error, 2 usage error.",
+  ].join("\n");
+}
+
+function positiveNumber(name: string, text: string, integer: boolean): number {
+  const n = Number(text);
+  if (
+    text.trim() === "" || !Number.isFinite(n) || n <= 0 ||
+    (integer && !Number.isInteger(n))
+  ) {
+    throw new UsageError(
+      `--${name} needs a positive ${
+        integer ? "integer" : "number"
+      }, got "${text}"`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Parse and check the arguments (without the runtime and script): the
+ * {@link Config} of a run, or `"help"` / `"version"` when asked for.
+ *
+ * @throws {UsageError} for an unknown option, a missing or invalid value,
+ *   or options that cannot go together
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./args.ts";
+ * parseConfig(["-V"]); // "version"
+ * parseConfig(["--pid", "1", "--count", "10"]); // { pid: 1, count: 10, ... }
+ * ```
+ */
+export function parseConfig(args: string[]): Config | "help" | "version" {
+  let values;
+  try {
+    values = parseArgs({ args, options: OPTIONS, strict: true }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message.split("\n")[0]);
+  }
+  if (values.help) return "help";
+  if (values.version) return "version";
+  const config: Config = {
+    json: values.json ?? false,
+    stats: !!values.stats,
+    context: !!values.context || !!values.tree,
+    tree: !!values.tree,
+  };
+  if (values.events !== undefined) {
+    config.events = eventNames(values.events);
+  }
+  if (values.pid !== undefined) {
+    const pid = positiveNumber("pid", values.pid, true);
+    if (pid > PID_MAX_LIMIT) {
+      throw new UsageError(`--pid ${pid} is above the largest Linux pid`);
+    }
+    config.pid = pid;
+  }
+  if (values.duration !== undefined) {
+    config.durationS = positiveNumber("duration", values.duration, false);
+  }
+  if (values.count !== undefined) {
+    config.count = positiveNumber("count", values.count, true);
+  }
+  if (values["busy-poll"] !== undefined) {
+    config.busyPollMs = positiveNumber("busy-poll", values["busy-poll"], false);
+  }
+  if (values.record !== undefined && values.replay !== undefined) {
+    throw new UsageError("--record and --replay cannot be used together");
+  }
+  config.record = values.record;
+  config.replay = values.replay;
+  if (config.context && config.replay !== undefined) {
+    throw new UsageError(
+      `--${
+        config.tree ? "tree" : "context"
+      } reads /proc while listening: it cannot be used with --replay`,
+    );
+  }
+  return config;
+}
+
+// The value of --events: a comma list of known event type names.
+function eventNames(list: string): EventName[] {
+  const names = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (names.length === 0) throw new UsageError("--events needs a list");
+  for (const name of names) {
+    if (!(EVENT_NAMES as readonly string[]).includes(name)) {
+      throw new UsageError(
+        `unknown event type "${name}" in --events; use ${
+          EVENT_NAMES.join(",")
+        }`,
+      );
+    }
+  }
+  return names as EventName[];
+}
