@@ -21,9 +21,12 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { listen, withContext } from "../mod.ts";
 import { detectRuntime } from "../ffi/runtime.ts";
+import { forkstatExecs, tally } from "./argv/tally.ts";
+import { hasCommand } from "./harness/children.ts";
 
 const { values } = parseArgs({
   options: {
@@ -46,39 +49,7 @@ const SETTLE_MS = 500;
 const FORKSTAT_START_MS = 1000;
 const QUIET_EVENTS_PER_S = 300;
 const QUIET_MAX_WAIT_S = 60;
-
-interface Tally {
-  right: number;
-  missed: number;
-  wrong: number;
-  examplesWrong: string[];
-}
-
-function tally(lines: readonly (string | null)[], run: string): Tally {
-  const t: Tally = { right: 0, missed: 0, wrong: 0, examplesWrong: [] };
-  const claimed = new Set<string>();
-  const pattern = new RegExp(`^/bin/true cnproc-probe-${run}-(\\d+)$`);
-  for (const line of lines) {
-    // forkstat prints the comm, or "<unknown>", when it has no command line.
-    if (line === null || line === "true" || line === "<unknown>") {
-      t.missed++;
-      continue;
-    }
-    const m = pattern.exec(line);
-    if (m && !claimed.has(m[1]) && Number(m[1]) <= COUNT) {
-      claimed.add(m[1]);
-      t.right++;
-    } else {
-      t.wrong++;
-      if (t.examplesWrong.length < 3) t.examplesWrong.push(line);
-    }
-  }
-  return t;
-}
-
-function hasForkstat(): boolean {
-  return spawnSync("forkstat", ["-h"]).status !== null;
-}
+const QUIET_SAMPLE_MS = 1000;
 
 async function oneRun(index: number): Promise<void> {
   const run = `${process.pid}x${index}`;
@@ -92,12 +63,12 @@ async function oneRun(index: number): Promise<void> {
     busyPollMs: BUSY_POLL_MS,
   });
   const events = await withContext(listener);
-  const forkstat = hasForkstat()
+  const forkstat = hasCommand("forkstat")
     ? spawn("sh", ["-c", `exec forkstat -l -e exec > '${forkstatOut}'`], {
       stdio: "ignore",
     })
     : null;
-  await new Promise((r) => setTimeout(r, FORKSTAT_START_MS));
+  await sleep(FORKSTAT_START_MS);
   if (NICE !== 0) {
     // Nice is per thread: renice every thread of this process (the
     // runtimes wait for the socket on helper threads).
@@ -150,7 +121,7 @@ async function oneRun(index: number): Promise<void> {
   let waited = 0;
   for (; waited < QUIET_MAX_WAIT_S; waited++) {
     const before = background;
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(QUIET_SAMPLE_MS);
     if (background - before < QUIET_EVENTS_PER_S) break;
   }
   const quiet = waited < QUIET_MAX_WAIT_S;
@@ -171,7 +142,7 @@ async function oneRun(index: number): Promise<void> {
   t1 = performance.now();
   stormDone = true;
   clearTimeout(killer);
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  await sleep(SETTLE_MS);
   forkstat?.kill("SIGINT");
   if (forkstat) await new Promise<void>((r) => forkstat.on("exit", () => r()));
   const lost = listener.stats().lost;
@@ -189,30 +160,14 @@ async function oneRun(index: number): Promise<void> {
     seen.set(e.pid, rank + 1);
     if (e.probe) probes.push({ pid: e.pid, rank, line: e.line });
   }
-  const cn = tally(probes.map((p) => p.line), run);
-  const fsLines = new Map<number, string[]>();
-  if (forkstat) {
-    let started = false;
-    for (const line of readFileSync(forkstatOut, "utf8").split("\n")) {
-      // "HH:MM:SS exec  PID   <info columns>  cmdline"
-      const m = /^\S+ exec\s+(\d+)\s+(.*?)\s*$/.exec(line);
-      if (!m) continue;
-      const pid = Number(m[1]);
-      if (pid === stormPidBox.pid && m[2].includes(`cnproc-probe-${run}-`)) {
-        // The storm shell (nice, then bash): restart the ranks after it.
-        started = true;
-        fsLines.clear();
-        continue;
-      }
-      if (!started) continue;
-      const list = fsLines.get(pid);
-      if (list) list.push(m[2]);
-      else fsLines.set(pid, [m[2]]);
-    }
-  }
+  const cn = tally(probes.map((p) => p.line), run, COUNT);
+  const fsLines = forkstat
+    ? forkstatExecs(readFileSync(forkstatOut, "utf8"), stormPidBox.pid, run)
+    : new Map<number, string[]>();
   const fs = tally(
     probes.map((p) => fsLines.get(p.pid)?.[p.rank] ?? null),
     run,
+    COUNT,
   );
   rmSync(dir, { recursive: true, force: true });
   const rate = probes.length / ((t1 - t0) / 1000);

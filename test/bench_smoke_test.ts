@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { describe, it } from "node:test";
-import { COLUMNS } from "../bench/run_storm.ts";
+import { COLUMNS } from "../bench/storm/table.ts";
 
 const SMOKE_TIMEOUT_MS = 19_000;
 const here = new URL(".", import.meta.url).pathname;

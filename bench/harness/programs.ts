@@ -1,0 +1,147 @@
+/**
+ * The programs a bench process runs, and how they are built: the C storm and
+ * reference listener compiled with `cc`, and a snapshot of the cnproc
+ * listener's sources (with its tsc output for Node).
+ *
+ * The bench measures a snapshot of the sources taken when it starts
+ * (`<work dir>/snap/`, and its tsc output `<work dir>/node/` for Node): the
+ * shared working tree changes under other work. Compiled (the smoke test on
+ * Node), it uses the listener beside it.
+ *
+ * @module
+ */
+
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { BENCH_DIR, COMPILED, NODE_MODULES_BIN, REPO_ROOT } from "./paths.ts";
+
+/**
+ * Where one bench process finds the programs it starts.
+ *
+ * @example
+ * ```ts
+ * import { type Programs, programsIn } from "./programs.ts";
+ * const p: Programs = programsIn("/tmp/bench/");
+ * console.log(p.storm, p.tsListener);
+ * ```
+ */
+export interface Programs {
+  /** The compiled bench/storm.c. */
+  storm: string;
+  /** The compiled bench/ref_listener.c. */
+  refListener: string;
+  /** bench/cnproc_listener.ts, as Deno and Bun run it. */
+  tsListener: string;
+  /** Its tsc output, as Node runs it. */
+  nodeListener: string;
+}
+
+const C_PROGRAMS = ["storm", "ref_listener"] as const;
+const SNAPSHOT_FILES = [
+  "mod.ts",
+  "decode.ts",
+  "src",
+  "ffi",
+  "bench/cnproc_listener.ts",
+  "package.json",
+  "deno.json",
+  "tsconfig.json",
+];
+const LISTENER = "bench/cnproc_listener";
+
+/**
+ * The programs of work directory `dir` before any snapshot: the C programs
+ * in `dir`, the listener of the working tree (or, compiled, the one beside
+ * this bench) and the path where the Node listener would be compiled.
+ *
+ * @example
+ * ```ts
+ * import { programsIn } from "./programs.ts";
+ * console.log(programsIn("/tmp/bench/").nodeListener);
+ * ```
+ */
+export function programsIn(dir: string): Programs {
+  return {
+    storm: dir + "storm",
+    refListener: dir + "ref_listener",
+    tsListener: REPO_ROOT + LISTENER + ".ts",
+    nodeListener: COMPILED
+      ? BENCH_DIR + "cnproc_listener.js"
+      : dir + "node/" + LISTENER + ".js",
+  };
+}
+
+/**
+ * Compile bench/storm.c and bench/ref_listener.c into `dir` (created if
+ * needed). Throws if `cc` fails.
+ *
+ * @example
+ * ```ts
+ * import { compileC } from "./programs.ts";
+ * compileC("/tmp/bench/");
+ * ```
+ */
+export function compileC(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const name of C_PROGRAMS) {
+    const r = spawnSync("cc", [
+      "-O2",
+      "-pthread",
+      "-o",
+      dir + name,
+      REPO_ROOT + `bench/${name}.c`,
+    ], { stdio: "inherit" });
+    if (r.status !== 0) throw new Error(`cc failed for bench/${name}.c`);
+  }
+}
+
+/**
+ * Copy the listener's sources to `<dir>snap/` and, if `compileNode`, compile
+ * them with tsc to `<dir>node/`; returns the programs of `dir` with the
+ * listener paths pointing at these copies (the Node one only if compiled).
+ *
+ * @example
+ * ```ts
+ * import { snapshotListener } from "./programs.ts";
+ * const { tsListener, nodeListener } = snapshotListener("/tmp/bench/", true);
+ * ```
+ */
+export function snapshotListener(dir: string, compileNode: boolean): Programs {
+  const snap = dir + "snap/";
+  const nodeOut = dir + "node/";
+  const programs = programsIn(dir);
+  rmSync(snap, { recursive: true, force: true });
+  for (const f of SNAPSHOT_FILES) {
+    cpSync(REPO_ROOT + f, snap + f, { recursive: true });
+  }
+  symlinkSync(REPO_ROOT + "node_modules", snap + "node_modules");
+  programs.tsListener = snap + LISTENER + ".ts";
+  if (compileNode) {
+    rmSync(nodeOut, { recursive: true, force: true });
+    // Type errors elsewhere must not stop the bench: tsc emits anyway.
+    spawnSync(NODE_MODULES_BIN + "tsc", [
+      "-p",
+      snap + "tsconfig.json",
+      "--outDir",
+      nodeOut,
+    ], { stdio: "ignore" });
+    programs.nodeListener = nodeOut + LISTENER + ".js";
+    if (!existsSync(programs.nodeListener)) {
+      throw new Error(`tsc did not emit ${programs.nodeListener}`);
+    }
+  }
+  return programs;
+}
+
+/**
+ * Remove a work directory and everything in it.
+ *
+ * @example
+ * ```ts
+ * import { removeWorkDir } from "./programs.ts";
+ * removeWorkDir("/tmp/bench/");
+ * ```
+ */
+export function removeWorkDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
