@@ -24,6 +24,7 @@ const CHECKED = [
   "mod.ts",
   "decode.ts",
   "cli.ts",
+  "cli/",
   "src/",
   "ffi/",
   "test/",

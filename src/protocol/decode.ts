@@ -19,8 +19,8 @@
 
 import { DecodeError, SyscallError } from "../errors.ts";
 import type { ProcEvent } from "../events.ts";
-import { need } from "./headers.ts";
-import { decodeEvent } from "./proc_event.ts";
+import * as headers from "./headers.ts";
+import * as procEvent from "./proc_event.ts";
 import * as constants from "./constants.ts";
 import * as layout from "./layout.ts";
 
@@ -53,8 +53,9 @@ const {
 } = layout;
 const LE = LITTLE_ENDIAN;
 
-// The same for the event decoder this loop calls once per event.
-const decodeEventHere = decodeEvent;
+// The same for the functions this loop calls once per message.
+const { need } = headers;
+const { decodeEvent } = procEvent;
 
 /**
  * Decode every netlink message in `view[offset, end)` and append the events
@@ -155,7 +156,7 @@ export function decodeMessages(
       const dataEnd = data + dataLen;
       need("process event header", data, PROC_EVENT_HEADER_LEN, dataEnd);
       // An indexed store, not push(): Node 20 does not inline push here.
-      out[out.length] = decodeEventHere(
+      out[out.length] = decodeEvent(
         view,
         data,
         dataLen,

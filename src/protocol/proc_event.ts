@@ -15,8 +15,8 @@
 
 import { DecodeError } from "../errors.ts";
 import type { ProcEvent } from "../events.ts";
-import { readComm } from "./comm.ts";
-import { need } from "./headers.ts";
+import * as comm from "./comm.ts";
+import * as headers from "./headers.ts";
 import * as constants from "./constants.ts";
 import * as layout from "./layout.ts";
 import * as u64 from "./read_u64.ts";
@@ -71,6 +71,8 @@ const {
   PTRACE_TRACER_TGID_OFFSET,
 } = layout;
 const { readU64 } = u64;
+const { readComm } = comm;
+const { need } = headers;
 const LE = LITTLE_ENDIAN;
 
 const NAME_OF_WHAT: Readonly<Record<number, string>> = {
