@@ -52,11 +52,13 @@ export type {
 } from "./src/otlp/config.ts";
 export {
   ATTR,
+  type AttributeKey,
   type Attributes,
   type AttributeValue,
   type ExportableEvent,
   type LogRecordFields,
   LOST_EVENT_NAME,
+  type RecordClock,
   toLogRecord,
 } from "./src/otlp/record.ts";
 export { describeEvent } from "./src/otlp/body.ts";

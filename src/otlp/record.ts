@@ -41,7 +41,9 @@ export type Attributes = Record<string, AttributeValue>;
  * OpenTelemetry severity numbers used by cnproc (the log data model's
  * `SeverityNumber`).
  */
-export const SEVERITY = Object.freeze({
+export const SEVERITY: Readonly<
+  Record<"INFO" | "WARN", { number: number; text: string }>
+> = Object.freeze({
   INFO: { number: 9, text: "INFO" },
   WARN: { number: 13, text: "WARN" },
 });
@@ -88,8 +90,43 @@ export interface RecordClock {
   observedUnixNano: bigint;
 }
 
-/** Attribute names (semantic conventions, then cnproc's own). */
-export const ATTR = Object.freeze({
+/** The names of {@link ATTR}'s entries. */
+export type AttributeKey =
+  | "PID"
+  | "PARENT_PID"
+  | "EXECUTABLE_PATH"
+  | "EXECUTABLE_NAME"
+  | "COMMAND"
+  | "COMMAND_ARGS"
+  | "OWNER"
+  | "USER_ID"
+  | "REAL_USER_ID"
+  | "WORKING_DIRECTORY"
+  | "EXIT_CODE"
+  | "SESSION_LEADER_PID"
+  | "THREAD_ID"
+  | "PARENT_THREAD_ID"
+  | "CPU"
+  | "SEQ"
+  | "COMM"
+  | "GROUP_ID"
+  | "REAL_GROUP_ID"
+  | "TRACER_PID"
+  | "TRACER_THREAD_ID"
+  | "EXIT_STATUS"
+  | "EXIT_SIGNAL"
+  | "EXIT_SIGNAL_NAME"
+  | "CORE_DUMPED"
+  | "PARENT_SIGNAL"
+  | "DURATION_NS"
+  | "CONTEXT_REASON"
+  | "LOST_COUNT"
+  | "ACK_ERR"
+  | "ACK"
+  | "UNKNOWN_WHAT"
+  | "UNKNOWN_DATA";
+
+const ATTRIBUTE_NAMES: Readonly<Record<AttributeKey, string>> = {
   PID: "process.pid",
   PARENT_PID: "process.parent_pid",
   EXECUTABLE_PATH: "process.executable.path",
@@ -123,7 +160,21 @@ export const ATTR = Object.freeze({
   ACK: "cnproc.ack.ack",
   UNKNOWN_WHAT: "cnproc.unknown.what",
   UNKNOWN_DATA: "cnproc.unknown.data",
-});
+};
+
+/**
+ * Attribute names: the semantic conventions' (`process.*`), then cnproc's
+ * own (`cnproc.*`).
+ *
+ * @example
+ * ```ts
+ * import { ATTR } from "./record.ts";
+ * ATTR.EXIT_CODE; // "process.exit.code"
+ * ```
+ */
+export const ATTR: Readonly<Record<AttributeKey, string>> = Object.freeze(
+  ATTRIBUTE_NAMES,
+);
 
 /** The event name of loss reports. */
 export const LOST_EVENT_NAME = "cnproc.lost";
