@@ -47,7 +47,23 @@ const TSC = join(ROOT, "node_modules/.bin/tsc");
 export const NPM_NAME = "cnproc";
 
 /** The library sources, relative to the repository root. */
-const SOURCES = ["mod.ts", "decode.ts", "src/**/*.ts", "ffi/**/*.ts"];
+const SOURCES = [
+  "mod.ts",
+  "decode.ts",
+  "otlp.ts",
+  "src/**/*.ts",
+  "ffi/**/*.ts",
+  "otlp/**/*.ts",
+];
+/** Dependencies of the `./otlp` entry (the OpenTelemetry SDK), published as is. */
+const OTLP_DEPENDENCIES = [
+  "@opentelemetry/api",
+  "@opentelemetry/api-logs",
+  "@opentelemetry/exporter-logs-otlp-http",
+  "@opentelemetry/exporter-logs-otlp-proto",
+  "@opentelemetry/resources",
+  "@opentelemetry/sdk-logs",
+];
 /** Built only when present (another engineer writes it). */
 const CLI_SOURCE = "cli.ts";
 /** The module replaced by the `#adapter` import (see the module doc). */
@@ -215,6 +231,14 @@ function packageJson(deno: DenoJson, withCli: boolean, files: string[]) {
   if (koffi === undefined) {
     throw new Error("package.json has no koffi dependency to publish");
   }
+  const dependencies: Record<string, string> = {};
+  for (const name of OTLP_DEPENDENCIES) {
+    const version = dev.dependencies?.[name];
+    if (version === undefined) {
+      throw new Error(`package.json has no ${name} dependency to publish`);
+    }
+    dependencies[name] = version;
+  }
   return {
     name: NPM_NAME,
     version: deno.version,
@@ -230,6 +254,9 @@ function packageJson(deno: DenoJson, withCli: boolean, files: string[]) {
     ...(withCli ? { bin: { cnproc: "./cli.js" } } : {}),
     files,
     engines: { node: ">=20" },
+    // Loaded only by `cnproc/otlp` (and the CLI's export): `cnproc` and
+    // `cnproc/decode` never import them.
+    dependencies,
     // Only Node loads koffi; optional so that a platform without a koffi
     // build (or `--omit=optional`) still installs, for decoding and for
     // Bun and Deno, which never load it.
