@@ -24,6 +24,8 @@ const CHECKED = [
   "mod.ts",
   "decode.ts",
   "cli.ts",
+  "otlp.ts",
+  "otlp/",
   "src/",
   "ffi/",
   "test/",
@@ -54,7 +56,15 @@ const STEPS: Step[] = [
   {
     name: "deno doc --lint (every export)",
     group: "checks",
-    cmd: [BIN + "deno", "doc", "--lint", "mod.ts", "decode.ts", "cli.ts"],
+    cmd: [
+      BIN + "deno",
+      "doc",
+      "--lint",
+      "mod.ts",
+      "decode.ts",
+      "cli.ts",
+      "otlp.ts",
+    ],
     timeoutS: 60,
   },
   {
