@@ -32,10 +32,7 @@
  * @module
  */
 
-export {
-  exportEvents as exportToOtlp,
-  type OtlpExport,
-} from "./otlp/export_events.ts";
+export { exportToOtlp, type OtlpExport } from "./otlp/export_to_otlp.ts";
 export {
   createOtlpExporter,
   DEFAULT_QUEUE_LIMIT,

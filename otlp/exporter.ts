@@ -225,7 +225,9 @@ export function createOtlpExporter(
     "cnproc",
     config.resource["service.version"],
   );
-  const offset = new BootOffsetEstimator(undefined, options.bootOffsetNs);
+  const offset = new BootOffsetEstimator({
+    knownOffsetNs: options.bootOffsetNs,
+  });
   const body = options.body;
   let closed = false;
 

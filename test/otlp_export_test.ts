@@ -22,6 +22,7 @@ import {
   type OtlpExportOptions,
 } from "../otlp.ts";
 import type { ExecEvent } from "../src/events.ts";
+import { CnprocError } from "../src/errors.ts";
 import meta from "../deno.json" with { type: "json" };
 import { OtlpReceiver, type ReceivedRecord } from "./helpers/otlp_receiver.ts";
 import { sleep, withTimeout } from "./helpers/live.ts";
@@ -462,4 +463,29 @@ describe("OTLP export: reliability", () => {
       });
     },
   );
+});
+
+describe("OTLP export: options", () => {
+  it("bad options are refused with what to do", { timeout: 5000 }, () => {
+    for (
+      const [options, message] of [
+        [{ queueLimit: 0 }, /queueLimit must be a positive integer/],
+        [{ batchSize: 1.5 }, /batchSize must be a positive integer/],
+        [{ timeoutMs: -1 }, /timeoutMs must be a positive integer/],
+        [{ endpoint: "localhost:4318" }, /endpoint must be an http/],
+        [
+          { env: { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" } },
+          /OTEL_EXPORTER_OTLP_PROTOCOL must be "http\/protobuf" or "http\/json"/,
+        ],
+      ] as const
+    ) {
+      assert.throws(
+        () => createOtlpExporter({ env: {}, ...options }),
+        (e: unknown) =>
+          e instanceof CnprocError && e.kind === "invalid-argument" &&
+          message.test(e.message),
+        JSON.stringify(options),
+      );
+    }
+  });
 });

@@ -373,24 +373,42 @@ describe("toLogRecord: every event kind", () => {
 });
 
 describe("BootOffsetEstimator", () => {
-  it("keeps the smallest wall - stamp of the window, then stays", {
+  it("keeps the smallest wall - stamp of the first window, then stays", {
     timeout: 5000,
   }, () => {
-    const b = new BootOffsetEstimator(1000n);
+    const b = new BootOffsetEstimator({ windowNs: 1000n, intervalNs: 10_000n });
     assert.equal(b.offsetNs, null);
+    assert.equal(b.calibrating, true);
     assert.equal(b.observe(10_000n, 100n), 9_900n);
     assert.equal(b.observe(10_500n, 700n), 9_800n);
     assert.equal(b.observe(10_600n, 500n), 9_800n);
-    assert.equal(b.fixed, false);
+    assert.equal(b.calibrating, true);
     assert.equal(b.observe(11_000n, 1_300n), 9_700n);
-    assert.equal(b.fixed, true);
+    assert.equal(b.calibrating, false);
     assert.equal(b.observe(12_000n, 5_000n), 9_700n);
   });
 
+  it("measures again at intervals: a stepped clock is followed", {
+    timeout: 5000,
+  }, () => {
+    const b = new BootOffsetEstimator({ windowNs: 1000n, intervalNs: 10_000n });
+    b.observe(10_000n, 100n);
+    assert.equal(b.observe(11_000n, 1_100n), 9_900n);
+    assert.equal(b.calibrating, false);
+    assert.equal(b.observe(15_000n, 5_100n), 9_900n, "before the interval");
+    assert.equal(b.calibrating, false);
+    // The wall clock steps forward by 1 ms: the next window opens.
+    assert.equal(b.observe(1_016_000n, 6_100n), 9_900n, "old until it closes");
+    assert.equal(b.calibrating, true);
+    assert.equal(b.observe(1_016_500n, 6_650n), 9_900n);
+    assert.equal(b.observe(1_017_000n, 7_050n), 1_009_850n, "closed");
+    assert.equal(b.calibrating, false);
+  });
+
   it("a known offset is used as is", { timeout: 5000 }, () => {
-    const b = new BootOffsetEstimator(undefined, 42n);
+    const b = new BootOffsetEstimator({ knownOffsetNs: 42n });
     assert.equal(b.observe(1_000_000n, 1n), 42n);
-    assert.equal(b.fixed, true);
+    assert.equal(b.calibrating, false);
   });
 });
 

@@ -3,10 +3,10 @@
  *
  * @example
  * ```ts
- * import { exportEvents } from "./export_events.ts";
+ * import { exportToOtlp } from "./export_to_otlp.ts";
  * import type { ExportableEvent } from "../src/otlp/record.ts";
  * declare const events: AsyncIterable<ExportableEvent>;
- * const run = exportEvents(events, { endpoint: "http://127.0.0.1:4318" });
+ * const run = exportToOtlp(events, { endpoint: "http://127.0.0.1:4318" });
  * await run.done;
  * console.log(await run.shutdown(5000));
  * ```
@@ -26,7 +26,7 @@ import {
  *
  * @example
  * ```ts
- * import type { OtlpExport } from "./export_events.ts";
+ * import type { OtlpExport } from "./export_to_otlp.ts";
  * const wait = (e: OtlpExport) => e.done.then(() => e.shutdown());
  * ```
  */
@@ -47,16 +47,16 @@ export interface OtlpExport extends OtlpExporter {
  *
  * @example
  * ```ts
- * import { exportEvents } from "./export_events.ts";
+ * import { exportToOtlp } from "./export_to_otlp.ts";
  * import type { ExportableEvent } from "../src/otlp/record.ts";
  * declare const events: AsyncIterable<ExportableEvent> & { close(): void };
- * const run = exportEvents(events, {});
+ * const run = exportToOtlp(events, {});
  * setTimeout(() => events.close(), 1000);
  * await run.done;
  * await run.shutdown();
  * ```
  */
-export function exportEvents(
+export function exportToOtlp(
   source: AsyncIterable<ExportableEvent>,
   options: OtlpExportOptions = {},
 ): OtlpExport {
