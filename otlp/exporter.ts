@@ -89,7 +89,13 @@ export interface OtlpExportOptions extends OtlpConfigOptions {
   batchSize?: number;
   /** How long a partial batch waits for more records, ms (default 1000). */
   batchDelayMs?: number;
-  /** How long one request, with the SDK's own retries, may take, ms (default 10000). */
+  /**
+   * How long one request, with the SDK's own retries, may take, ms (default
+   * `OTEL_EXPORTER_OTLP_LOGS_TIMEOUT`, `OTEL_EXPORTER_OTLP_TIMEOUT`, or
+   * 10000). The SDK also reads the other standard variables it knows, such
+   * as `OTEL_EXPORTER_OTLP_COMPRESSION` and `OTEL_EXPORTER_OTLP_CERTIFICATE`,
+   * from the process's environment.
+   */
   timeoutMs?: number;
   /** The record's body (default: a line from the event, see `describeEvent`). */
   body?: (ev: ExportableEvent) => string;
@@ -186,7 +192,10 @@ export function createOtlpExporter(
       counters.attempts++;
       return Promise.resolve(config.headers);
     },
-    timeoutMillis: positive("timeoutMs", options.timeoutMs, DEFAULT_TIMEOUT_MS),
+    // Unset: the SDK's default (10 s) or OTEL_EXPORTER_OTLP_(LOGS_)TIMEOUT.
+    timeoutMillis: options.timeoutMs === undefined
+      ? undefined
+      : positive("timeoutMs", options.timeoutMs, DEFAULT_TIMEOUT_MS),
     concurrencyLimit: CONCURRENCY_LIMIT,
     // An agent of our own, to close its kept-alive sockets at shutdown.
     httpAgentOptions: async (scheme: string) => {
