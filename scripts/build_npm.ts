@@ -50,9 +50,20 @@ export const NPM_NAME = "cnproc";
 const SOURCES = [
   "mod.ts",
   "decode.ts",
+  "otlp.ts",
   "src/**/*.ts",
   "ffi/**/*.ts",
+  "otlp/**/*.ts",
   "cli/**/*.ts",
+];
+/** Dependencies of the `./otlp` entry (the OpenTelemetry SDK), published as is. */
+const OTLP_DEPENDENCIES = [
+  "@opentelemetry/api",
+  "@opentelemetry/api-logs",
+  "@opentelemetry/exporter-logs-otlp-http",
+  "@opentelemetry/exporter-logs-otlp-proto",
+  "@opentelemetry/resources",
+  "@opentelemetry/sdk-logs",
 ];
 /** Built only when present (another engineer writes it). */
 const CLI_SOURCE = "cli.ts";
@@ -221,6 +232,14 @@ function packageJson(deno: DenoJson, withCli: boolean, files: string[]) {
   if (koffi === undefined) {
     throw new Error("package.json has no koffi dependency to publish");
   }
+  const dependencies: Record<string, string> = {};
+  for (const name of OTLP_DEPENDENCIES) {
+    const version = dev.dependencies?.[name];
+    if (version === undefined) {
+      throw new Error(`package.json has no ${name} dependency to publish`);
+    }
+    dependencies[name] = version;
+  }
   return {
     name: NPM_NAME,
     version: deno.version,
@@ -236,6 +255,9 @@ function packageJson(deno: DenoJson, withCli: boolean, files: string[]) {
     ...(withCli ? { bin: { cnproc: "./cli.js" } } : {}),
     files,
     engines: { node: ">=20" },
+    // Loaded only by `cnproc/otlp` (and the CLI's export): `cnproc` and
+    // `cnproc/decode` never import them.
+    dependencies,
     // Only Node loads koffi; optional so that a platform without a koffi
     // build (or `--omit=optional`) still installs, for decoding and for
     // Bun and Deno, which never load it.

@@ -25,6 +25,8 @@ const CHECKED = [
   "decode.ts",
   "cli.ts",
   "cli/",
+  "otlp.ts",
+  "otlp/",
   "src/",
   "ffi/",
   "test/",
@@ -55,7 +57,15 @@ const STEPS: Step[] = [
   {
     name: "deno doc --lint (every export)",
     group: "checks",
-    cmd: [BIN + "deno", "doc", "--lint", "mod.ts", "decode.ts", "cli.ts"],
+    cmd: [
+      BIN + "deno",
+      "doc",
+      "--lint",
+      "mod.ts",
+      "decode.ts",
+      "cli.ts",
+      "otlp.ts",
+    ],
     timeoutS: 60,
   },
   {
