@@ -10,8 +10,9 @@
  * cnproc --replay events.rec                 # any OS, no FFI loaded
  * ```
  *
- * Exit status: 0 on success (also after SIGINT/SIGTERM, and when stdout is
- * closed), 1 on a runtime error, 2 on a usage error.
+ * Exit status: 0 on success (also after SIGINT/SIGTERM/SIGHUP, and when
+ * stdout is closed), 1 on a runtime error, 2 on a usage error
+ * (docs/RELIABILITY.md).
  *
  * The command line lives in `cli/`, `cli/main.ts` first.
  *
@@ -24,6 +25,10 @@
  */
 
 import process from "node:process";
-import { main } from "./cli/main.ts";
+import { catchEarlySignals } from "./cli/stop.ts";
 
+// A stop signal during the start (loading the rest) still ends the run
+// cleanly: catch it first, then load.
+catchEarlySignals();
+const { main } = await import("./cli/main.ts");
 process.exit(await main(process.argv.slice(2)));

@@ -36,6 +36,7 @@ export type { ReceiveHook } from "./src/listener/receiver.ts";
 // Process context (withContext() is defined below).
 export { ContextListener };
 export type {
+  Ancestor,
   ContextEvent,
   ContextFields,
   ContextOptions,
@@ -43,8 +44,13 @@ export type {
   ExecWithContext,
   ExitWithContext,
   ForkWithContext,
+  ImageFields,
   ProcessContext,
 } from "./src/context/types.ts";
+export type {
+  ContainerInfo,
+  ContainerRuntime,
+} from "./src/context/container.ts";
 export { ProcessTable } from "./src/context/process_table.ts";
 export type { ExitInfo, ProcessEntry } from "./src/context/process_entry.ts";
 
@@ -119,10 +125,14 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
 
 /**
  * Add process context to a listener's fork, exec and exit events: the
- * command line, executable, working directory, comm, parent, user and start
- * time, read from `/proc` as the events arrive (`context: null` plus
- * `contextReason` when the process could not be read safely), and
- * `durationNs` on exits. Call it right after `listen()`: it scans `/proc`
+ * command line, executable, working directory, comm, parent, user, start
+ * time, cgroup, container (`{ id, runtime, podUid? }`), systemd unit, pid
+ * in its own pid namespace (`vpid`) and ancestors, read from `/proc` as
+ * the events arrive (`context: null` plus `contextReason` when the process
+ * could not be read safely), and `durationNs` on exits. Events about a
+ * process image carry `execId` (exec events also `parentExecId`), made
+ * from kernel facts only, so two listeners give the same image the same
+ * id. Call it right after `listen()`: it scans `/proc`
  * to seed its process table (`.table`, with `descendantsOf(pid)`), and
  * rescans after any loss. Deno needs only `--allow-ffi` (the reads go
  * through libc). It turns the listener's gathering off

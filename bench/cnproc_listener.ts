@@ -15,6 +15,9 @@
  *   counted event, and the delivery latency.
  * - `--report-every SECONDS` (soak): also prints a JSON progress line with
  *   the counts so far at that interval.
+ * - `CNPROC_BENCH_CONTEXT=1` in the environment (inherited from
+ *   `run_storm.ts`): the events go through `withContext()`, to measure the
+ *   cost of process context (`/proc` reads per fork and exec).
  *
  * Latency is user-code receive time on CLOCK_MONOTONIC minus the event's
  * `timestampNs`. Node's `process.hrtime.bigint()` is CLOCK_MONOTONIC, but
@@ -32,7 +35,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { listen, type ListenerEvent } from "../mod.ts";
+import { listen, type ListenerEvent, withContext } from "../mod.ts";
+import { currentAdapterName } from "../ffi/runtime.ts";
 
 const PID_LIMIT = 1 << 22;
 const LATENCY_BUCKETS = 100_000; // 1 us buckets up to 100 ms, then overflow
@@ -67,6 +71,13 @@ let lostReports = 0, lostCount = 0;
 let cpuStart: ReturnType<typeof process.cpuUsage> | undefined;
 
 const listener = await listen();
+// CNPROC_BENCH_CONTEXT=1: the same counting over events with context.
+const source: AsyncIterable<ListenerEvent> & { close(): void } =
+  process.env.CNPROC_BENCH_CONTEXT === "1"
+    ? await withContext(listener) as AsyncIterable<ListenerEvent> & {
+      close(): void;
+    }
+    : listener;
 
 // Calibration: bracket writes to our own comm with performance.now().
 const self = process.pid;
@@ -85,7 +96,7 @@ let offsetMs = NaN;
 let calibrating = brackets.size;
 const calibrationDeadline = setTimeout(() => {
   console.error("calibration: comm events did not arrive in time");
-  listener.close();
+  source.close();
 }, CALIBRATION_TIMEOUT_MS);
 
 // After "stop", read on until LINGER_MS after the root's own EXIT, or
@@ -98,7 +109,7 @@ function stop(): void {
   if (stopping) return;
   stopping = true;
   graceTimer = setTimeout(
-    () => listener.close(),
+    () => source.close(),
     rootExited ? LINGER_MS : STOP_GRACE_MS,
   );
 }
@@ -106,7 +117,7 @@ function onRootExit(): void {
   rootExited = true;
   if (!stopping) return;
   clearTimeout(graceTimer);
-  graceTimer = setTimeout(() => listener.close(), LINGER_MS);
+  graceTimer = setTimeout(() => source.close(), LINGER_MS);
 }
 process.stdin.on("data", (chunk: Uint8Array) => {
   if (new TextDecoder().decode(chunk).includes("stop")) stop();
@@ -186,7 +197,7 @@ function count(ev: ListenerEvent): boolean {
   }
 }
 
-for await (const ev of listener) {
+for await (const ev of source) {
   if (ev.type === "lost") {
     lostReports++;
     lostCount += ev.count;
@@ -246,6 +257,8 @@ console.log(JSON.stringify({
     : typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
     ? "bun"
     : "node",
+  // Which FFI served: "node-ffi" (node:ffi) or "node" (koffi) on Node.
+  adapter: currentAdapterName(),
   calibrated: calibrating === 0,
   rootExitSeen: rootExited,
   // On Node, process.hrtime.bigint() is CLOCK_MONOTONIC: this difference

@@ -37,7 +37,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { hasCommand } from "./harness/children.ts";
-import type { ListenerName } from "./harness/listeners.ts";
+import { type ListenerName, runsOnNode } from "./harness/listeners.ts";
 import { workDir } from "./harness/paths.ts";
 import {
   compileC,
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   let listeners: ListenerName[] = o.listeners;
   let programs = programsIn(WORK_DIR);
   if (
-    listeners.includes("node") && !existsSync(programs.nodeListener) &&
+    listeners.some(runsOnNode) && !existsSync(programs.nodeListener) &&
     o.noTsc
   ) {
     throw new Error(
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   }
   compileC(WORK_DIR);
   if (!o.noTsc) {
-    programs = snapshotListener(WORK_DIR, listeners.includes("node"));
+    programs = snapshotListener(WORK_DIR, listeners.some(runsOnNode));
   }
   console.error(
     `storm bench: ${o.storms.length} storms × ${listeners.join(",")} × ` +

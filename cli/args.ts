@@ -16,13 +16,30 @@
 import { parseArgs } from "node:util";
 import type { EventName } from "../src/events.ts";
 import { EVENT_NAMES } from "../src/protocol/encode.ts";
+import { contextChoice } from "./context_args.ts";
+import { otlpChoice, otlpWithoutUrl } from "./otlp_args.ts";
+import {
+  joinNegativeValues,
+  type NumberRule,
+  numberValue,
+  repeatedOption,
+} from "./option_values.ts";
 
 /** The largest pid Linux allows (PID_MAX_LIMIT on 64-bit). */
 const PID_MAX_LIMIT = 4194304;
+/** The longest --duration: ten years, in seconds. */
+const MAX_DURATION_S = 10 * 365 * 86400;
+/**
+ * The longest --busy-poll, in ms: the spin blocks the event loop, and a stop
+ * must still act within about a second.
+ */
+const MAX_BUSY_POLL_MS = 100;
 
 interface OptionSpec {
   type: "boolean" | "string";
   short?: string;
+  /** Given more than once, the values add up (--events). */
+  multiple?: boolean;
   /** The argument's name in --help. */
   arg?: string;
   help: string;
@@ -35,10 +52,12 @@ const OPTIONS = {
   },
   events: {
     type: "string",
+    multiple: true,
     arg: "LIST",
-    help: `comma list of event types (kernel filter on Linux >= 6.6): ${
-      EVENT_NAMES.join(",")
-    }`,
+    help:
+      `comma list of event types (kernel filter on Linux >= 6.6), "all" or "" for all; repeated lists add up: ${
+        EVENT_NAMES.join(",")
+      }`,
   },
   pid: {
     type: "string",
@@ -54,7 +73,25 @@ const OPTIONS = {
   context: {
     type: "boolean",
     help:
-      "add command line and user (from /proc) to fork, exec, exit; durations",
+      "(the default when listening) add process context from /proc: user, command line and container to fork, exec, exit; durations",
+  },
+  "no-context": {
+    type: "boolean",
+    help: "bare events: no /proc reads",
+  },
+  container: {
+    type: "string",
+    arg: "ID",
+    help:
+      "only processes in this container (its id, or a unique prefix of at least 12 hex digits)",
+  },
+  "containers-only": {
+    type: "boolean",
+    help: "only processes in a container (docker, containerd, cri-o, podman)",
+  },
+  "host-only": {
+    type: "boolean",
+    help: "only processes outside containers",
   },
   tree: {
     type: "boolean",
@@ -65,7 +102,7 @@ const OPTIONS = {
     type: "string",
     arg: "MS",
     help:
-      "poll for events in a loop for MS ms before sleeping: quicker to react (more command lines of short-lived programs), up to a core of CPU",
+      "poll for events in a loop for MS ms (at most 100) before sleeping: quicker to react (more command lines of short-lived programs), up to a core of CPU",
   },
   stats: {
     type: "boolean",
@@ -80,6 +117,28 @@ const OPTIONS = {
     type: "string",
     arg: "FILE",
     help: "decode a recording instead of listening (any OS, no FFI)",
+  },
+  otlp: {
+    type: "string",
+    arg: "[URL]",
+    help:
+      "export every event as an OTLP log record to the collector at URL (/v1/logs added; default: the OTEL_EXPORTER_OTLP_* variables, else http://localhost:4318); stdout stays empty unless --print",
+  },
+  print: {
+    type: "boolean",
+    help: "with --otlp: print the events to stdout too (text, or --json)",
+  },
+  "otlp-queue": {
+    type: "string",
+    arg: "N",
+    help:
+      "with --otlp: records waiting or being sent at most (default 16384); more are dropped and counted",
+  },
+  "otlp-deadline": {
+    type: "string",
+    arg: "SECONDS",
+    help:
+      "with --otlp: at the end, how long to try to send what is queued (default 5)",
   },
   help: { type: "boolean", short: "h", help: "show this help" },
   version: { type: "boolean", short: "V", help: "show the version" },
@@ -117,6 +176,21 @@ export interface Config {
   tree: boolean;
   /** --busy-poll: milliseconds to busy-poll before each wait. */
   busyPollMs?: number;
+  /** --container: the id prefix of the one container to show (lowercase hex). */
+  container?: string;
+  /** --containers-only (`"containers"`) or --host-only (`"host"`). */
+  placement?: "containers" | "host";
+  /**
+   * --otlp: export to the collector at this base URL; `""` when given
+   * without a URL (the `OTEL_*` variables decide).
+   */
+  otlp?: string;
+  /** --print: with --otlp, print the events too (default: not printed). */
+  print?: boolean;
+  /** --otlp-queue: the export's queue limit, in records. */
+  otlpQueue?: number;
+  /** --otlp-deadline: seconds to send what is queued at the end. */
+  otlpDeadlineS?: number;
 }
 
 /**
@@ -160,24 +234,32 @@ export function usage(): string {
     "Options:",
     ...rows.map(([left, help]) => left.padEnd(width) + help),
     "",
-    "Exit status: 0 ok (also on SIGINT/SIGTERM), 1 runtime error, 2 usage error.",
+    "Exit status: 0 ok (also on SIGINT/SIGTERM/SIGHUP and a closed stdout), 1 runtime",
+    "error (also: output not written, damaged records in a replay), 2 usage error.",
   ].join("\n");
 }
 
-function positiveNumber(name: string, text: string, integer: boolean): number {
-  const n = Number(text);
-  if (
-    text.trim() === "" || !Number.isFinite(n) || n <= 0 ||
-    (integer && !Number.isInteger(n))
-  ) {
-    throw new UsageError(
-      `--${name} needs a positive ${
-        integer ? "integer" : "number"
-      }, got "${text}"`,
-    );
-  }
+function positiveNumber(
+  name: string,
+  text: string,
+  integer: boolean,
+  rule: NumberRule = {},
+): number {
+  const n = numberValue(name, text, { ...rule, integer });
+  if (typeof n === "string") throw new UsageError(n);
   return n;
 }
+
+// The options that take a value (a following "-5" is their value).
+const VALUE_OPTIONS: ReadonlySet<string> = new Set(
+  Object.entries(OPTIONS as Record<string, OptionSpec>)
+    .filter(([, o]) => o.type === "string").map(([name]) => name),
+);
+// The options whose repeats add up rather than conflict.
+const MERGED_OPTIONS: ReadonlySet<string> = new Set(
+  Object.entries(OPTIONS as Record<string, OptionSpec>)
+    .filter(([, o]) => o.multiple).map(([name]) => name),
+);
 
 /**
  * Parse and check the arguments (without the runtime and script): the
@@ -196,8 +278,17 @@ function positiveNumber(name: string, text: string, integer: boolean): number {
 export function parseConfig(args: string[]): Config | "help" | "version" {
   let values;
   try {
-    values = parseArgs({ args, options: OPTIONS, strict: true }).values;
+    const parsed = parseArgs({
+      args: joinNegativeValues(otlpWithoutUrl(args), VALUE_OPTIONS),
+      options: OPTIONS,
+      strict: true,
+      tokens: true,
+    });
+    values = parsed.values;
+    const repeated = repeatedOption(parsed.tokens, MERGED_OPTIONS);
+    if (repeated !== undefined) throw new UsageError(repeated);
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError((e as Error).message.split("\n")[0]);
   }
   if (values.help) return "help";
@@ -219,13 +310,24 @@ export function parseConfig(args: string[]): Config | "help" | "version" {
     config.pid = pid;
   }
   if (values.duration !== undefined) {
-    config.durationS = positiveNumber("duration", values.duration, false);
+    config.durationS = positiveNumber("duration", values.duration, false, {
+      max: MAX_DURATION_S,
+      maxText: `${MAX_DURATION_S} seconds (10 years)`,
+    });
   }
   if (values.count !== undefined) {
     config.count = positiveNumber("count", values.count, true);
   }
   if (values["busy-poll"] !== undefined) {
-    config.busyPollMs = positiveNumber("busy-poll", values["busy-poll"], false);
+    config.busyPollMs = positiveNumber(
+      "busy-poll",
+      values["busy-poll"],
+      false,
+      {
+        max: MAX_BUSY_POLL_MS,
+        maxText: `${MAX_BUSY_POLL_MS} ms (the spin holds up signals)`,
+      },
+    );
   }
   if (values.record !== undefined && values.replay !== undefined) {
     throw new UsageError("--record and --replay cannot be used together");
@@ -239,12 +341,28 @@ export function parseConfig(args: string[]): Config | "help" | "version" {
       } reads /proc while listening: it cannot be used with --replay`,
     );
   }
+  const context = contextChoice(values, config);
+  if (typeof context === "string") throw new UsageError(context);
+  Object.assign(config, context);
+  const otlp = otlpChoice(values, config);
+  if (typeof otlp === "string") throw new UsageError(otlp);
+  Object.assign(config, otlp);
   return config;
 }
 
-// The value of --events: a comma list of known event type names.
-function eventNames(list: string): EventName[] {
-  const names = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
+// The values of --events: comma lists of known event type names, added up;
+// "all" or "" (as the library's empty list) means every event: undefined.
+function eventNames(lists: string[]): EventName[] | undefined {
+  if (lists.some((l) => l.trim() === "" || l.trim() === "all")) {
+    return undefined;
+  }
+  const names = [
+    ...new Set(
+      lists.flatMap((l) => l.split(",")).map((s) => s.trim()).filter((s) =>
+        s !== ""
+      ),
+    ),
+  ];
   if (names.length === 0) throw new UsageError("--events needs a list");
   for (const name of names) {
     if (!(EVENT_NAMES as readonly string[]).includes(name)) {

@@ -16,10 +16,11 @@ import type {
   ContextFields,
   ProcessContext,
 } from "../src/context/types.ts";
+import type { ContainerInfo } from "../src/context/container.ts";
 import type { ProcessTable } from "../src/context/process_table.ts";
 import { escapeBytes, escapeText } from "../src/escape.ts";
 import { hexBytes } from "./hex.ts";
-import { describeExit } from "./text.ts";
+import { describeExit } from "../src/exit_status.ts";
 
 const NEEDS_QUOTES = /[\s'"\\$`*?;&|<>()[\]{}~#!]/;
 const NS_PER_MS = 1_000_000n;
@@ -66,10 +67,16 @@ export function formatDuration(ns: bigint): string {
   }s`;
 }
 
+/** Hex digits of a short container id, as `docker ps` shows it. */
+const SHORT_ID_DIGITS = 12;
+
 /**
- * The text `--context` appends to an event's line: for fork, exec and exit,
+ * The text context adds to an event's line: for fork, exec and exit, the
+ * short container id when the process is in one (`container=9bccaa79fa3b`),
  * the user and command line (or `(no context: reason)`), and on exits the
- * duration. Other events get `""`.
+ * duration. Other events get `""`. `knownContainer` is the container the
+ * process table knew the process in, shown when the event's own read failed
+ * (an exec superseded, a process gone).
  *
  * @example
  * ```ts
@@ -79,14 +86,23 @@ export function formatDuration(ns: bigint): string {
  * console.log(formatContextText(ev));
  * ```
  */
-export function formatContextText(ev: ContextEvent): string {
+export function formatContextText(
+  ev: ContextEvent,
+  knownContainer?: ContainerInfo,
+): string {
   if (ev.type !== "fork" && ev.type !== "exec" && ev.type !== "exit") {
     return "";
   }
   const c = ev.context;
+  const container = c ? c.container : knownContainer;
+  const where = container
+    ? `container=${container.id.slice(0, SHORT_ID_DIGITS)} `
+    : "";
   let text = c
-    ? `${escapeText(c.user ?? String(c.uid))} ${formatArgv(c.argv, c.argvRaw)}`
-    : `(no context: ${ev.contextReason ?? "unknown"})`;
+    ? `${where}${escapeText(c.user ?? String(c.uid))} ${
+      formatArgv(c.argv, c.argvRaw)
+    }`
+    : `${where}(no context: ${ev.contextReason ?? "unknown"})`;
   if (ev.type === "exit" && ev.durationNs !== undefined) {
     text += ` time=${formatDuration(ev.durationNs)}`;
   }

@@ -1,6 +1,6 @@
 /**
  * The live run: subscribe with the options of the command line, add process
- * context for `--context`/`--tree`, save datagrams for `--record`, and pass
+ * context (unless `--no-context`), save datagrams for `--record`, and pass
  * every event to `emit` until the count, the duration or a stop.
  *
  * @example
@@ -21,25 +21,51 @@
 
 import { listen, withContext } from "../mod.ts";
 import type { ListenerEvent } from "../src/events.ts";
+import type { ProcessTable } from "../src/context/process_table.ts";
+import type { ProcessContext } from "../src/context/types.ts";
 import type { Config } from "./args.ts";
 import { TreePrinter } from "./context_format.ts";
+import { subscribedEvents } from "./event_filter.ts";
 import { RecordFile } from "./record.ts";
 import type { Renderer } from "./render.ts";
+import { setLongTimeout } from "./stop.ts";
 
 const MS_PER_S = 1000;
+
+/**
+ * How the run paces itself: `pace` returns a promise while the output is
+ * behind (the loop waits: the kernel drops, the listener reports the loss);
+ * `interrupted` is aborted by a stop signal (writes then give up sooner).
+ *
+ * @example
+ * ```ts
+ * import type { Flow } from "./live.ts";
+ * const flow: Flow = { pace: () => undefined, interrupted: new AbortController().signal };
+ * ```
+ */
+export interface Flow {
+  /** A promise to wait for before taking the next event, or undefined. */
+  pace?: () => Promise<void> | undefined;
+  /** Aborted when a stop signal arrives. */
+  interrupted?: AbortSignal;
+}
 
 /**
  * Listen and pass every event to `emit` until it returns false (`--count`),
  * `signal` is aborted (a signal, a closed stdout, the end of `--duration`)
  * or the listener ends. `--duration` counts from the start, subscription
- * included: `stop` is called when it is over. With `--tree`,
+ * included, but a subscription still under way is waited for, so that its
+ * failure is reported: `stop` is called when it is over. With `--tree`,
  * `render.tree` is set once the context listener exists.
  *
  * @param emit shows an event; returns false to stop
  * @param render its `noteDatagram` gets every datagram; its `tree` is set
  * @param stop aborts `signal` (called at the end of `--duration`)
+ * @param onTable called with the context listener's process table once it
+ *   exists (for the container filters); what it throws ends the run
+ * @param flow backpressure from the output, and the stop signals
  * @throws {CnprocError} when the listener cannot subscribe, or the
- *   recording cannot be created
+ *   recording cannot be created or written
  *
  * @example
  * ```ts
@@ -57,26 +83,47 @@ export async function live(
   render: Renderer,
   signal: AbortSignal,
   stop: () => void,
+  onTable?: (table: ProcessTable<ProcessContext>) => void,
+  flow: Flow = {},
 ): Promise<void> {
   const noteDatagram = render.noteDatagram;
-  const record = config.record === undefined
+  const interrupted = flow.interrupted ?? new AbortController().signal;
+  // --duration counts from the start, subscription included; a
+  // subscription under way is waited for (its outcome must be known).
+  let subscribed = false;
+  let durationOver = false;
+  const cancelTimer = config.durationS === undefined
     ? undefined
-    : new RecordFile(config.record);
-  // --duration counts from the start, subscription included.
-  const timer = config.durationS === undefined
-    ? undefined
-    : setTimeout(stop, config.durationS * MS_PER_S);
+    : setLongTimeout(() => {
+      durationOver = true;
+      if (subscribed) stop();
+    }, config.durationS * MS_PER_S);
+  // Opening a FIFO waits for its reader: a stop ends the wait.
+  let record: RecordFile | undefined;
+  try {
+    record = config.record === undefined
+      ? undefined
+      : await untilStopped(RecordFile.create(config.record, stop), signal);
+  } catch (e) {
+    cancelTimer?.();
+    throw e;
+  }
+  if (signal.aborted) {
+    cancelTimer?.();
+    return;
+  }
+  record?.flush(); // the header: a file that cannot be written fails now
   try {
     let listener;
     try {
       listener = await listen({
-        events: config.events,
+        events: subscribedEvents(config),
         signal,
         busyPollMs: config.busyPollMs,
         onDatagram: record
           ? (d) => {
             noteDatagram?.(d);
-            record.add(d);
+            record!.add(d);
           }
           : noteDatagram,
       });
@@ -84,20 +131,59 @@ export async function live(
       if (signal.aborted) return; // stopped while subscribing: not an error
       throw e;
     }
+    subscribed = true;
+    if (durationOver) stop();
     // --context: fork, exec and exit get /proc context (the table is
     // seeded by a /proc scan now, right after subscribing).
     const contexts = config.context ? await withContext(listener) : undefined;
     if (contexts && config.tree) {
       render.tree = new TreePrinter(contexts.table, config.pid ?? 1);
     }
+    if (contexts) render.table = contexts.table;
+    if (contexts && onTable) {
+      try {
+        onTable(contexts.table);
+      } catch (e) {
+        contexts.close();
+        throw e;
+      }
+    }
     const source = contexts ?? listener;
     for await (const ev of source) {
+      if (ev.type === "lost") record?.addLoss(ev.count);
       if (!emit(ev)) break;
-      record?.schedule();
+      if (record) {
+        record.schedule();
+        if (record.congested) await record.ready(signal);
+      }
+      const wait = flow.pace?.();
+      if (wait) await wait;
     }
     source.close();
   } finally {
-    clearTimeout(timer);
-    record?.close();
+    cancelTimer?.();
+    await record?.close(interrupted);
   }
+}
+
+// `promise`, or undefined once `signal` is aborted first.
+function untilStopped<T>(
+  promise: Promise<T>,
+  signal: AbortSignal,
+): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
 }

@@ -19,6 +19,7 @@ import { DescendantSet } from "../src/descendants.ts";
 import { parseStat } from "../src/context/proc_parse.ts";
 import { loadProcReader } from "../ffi/runtime.ts";
 import { UsageError } from "./args.ts";
+import { noProcessMessage } from "./thread_owner.ts";
 
 /** A /proc entry that is a process: its name is its pid. */
 const PID_DIR = /^\d+$/;
@@ -52,7 +53,7 @@ export async function pidFilter(
     return new DescendantSet(pid);
   }
   if (!pairs.some(([p]) => p === pid)) {
-    throw new UsageError(`no process with pid ${pid}`);
+    throw new UsageError(await noProcessMessage(pid));
   }
   return new DescendantSet(pid, pairs);
 }

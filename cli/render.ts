@@ -1,7 +1,8 @@
 /**
  * The one formatting path of the command line: an event becomes a JSON
- * line (json.ts), a `--tree` line (context_format.ts) or a text line
- * (text.ts), with the process context of `--context` added, or nothing.
+ * line (json.ts; exits with their decoded status), a `--tree` line
+ * (context_format.ts) or a text line (text.ts), with the process context
+ * added (the default when listening), or nothing.
  *
  * @example
  * ```ts
@@ -14,12 +15,15 @@
  */
 
 import type { ListenerEvent } from "../src/events.ts";
-import type { ContextEvent } from "../src/context/types.ts";
+import type { ProcessTable } from "../src/context/process_table.ts";
+import type { ContextEvent, ProcessContext } from "../src/context/types.ts";
+import type { ContainerInfo } from "../src/context/container.ts";
 import {
   contextEventForJson,
   formatContextText,
   type TreePrinter,
 } from "./context_format.ts";
+import { exitStatus } from "../src/exit_status.ts";
 import { formatJson } from "./json.ts";
 import { RawComms } from "./raw_comm.ts";
 import { formatText } from "./text.ts";
@@ -59,6 +63,12 @@ export class Renderer {
   /** The `--tree` view, set once the context listener exists. */
   tree?: TreePrinter;
   /**
+   * The context listener's process table, set once it exists: where an
+   * event's own read failed, its line still shows the container the table
+   * knew the process in (the one `--containers-only` kept it for).
+   */
+  table?: ProcessTable<ProcessContext>;
+  /**
    * Text output only: to be called with every datagram before it is
    * decoded, so that comm names keep their exact bytes; `undefined` for
    * JSON (which shows the decoded name).
@@ -96,7 +106,9 @@ export class Renderer {
     const { json, context, color } = this.#options;
     if (json) {
       return formatJson(
-        context ? contextEventForJson(cev) as ListenerEvent : ev,
+        withExitStatus(
+          context ? contextEventForJson(cev) as ListenerEvent : ev,
+        ),
         this.tree && ev.type !== "lost"
           ? { depth: this.tree.depthOf(pidOf(ev)) }
           : undefined,
@@ -106,9 +118,46 @@ export class Renderer {
     return formatText(ev, {
       color,
       comm: this.#rawComms?.take(ev),
-      suffix: context ? formatContextText(cev) : undefined,
+      suffix: context
+        ? formatContextText(cev, this.#knownContainer(ev))
+        : undefined,
     });
   }
+  // The container the table knew the event's process in, for a line whose
+  // event carries no context of its own.
+  #knownContainer(ev: ListenerEvent): ContainerInfo | undefined {
+    if (this.table === undefined || !("context" in ev) || ev.context) {
+      return undefined;
+    }
+    const pid = ev.type === "fork" ? ev.childPid : "pid" in ev ? ev.pid : 0;
+    return this.table.known(pid)?.context?.container;
+  }
+}
+
+/**
+ * An exit event with its wait status decoded (`exitStatus`, as
+ * `exitStatus()` gives it: `{ exited: true, code: 7 }`, or the signal's
+ * number and name and whether a core was dumped) right after the raw
+ * `exitCode`, so that a JSON pipeline need not decode wait statuses; other
+ * events as they are.
+ *
+ * @example
+ * ```ts
+ * import { withExitStatus } from "./render.ts";
+ * const ev = { type: "exit", cpu: 0, timestampNs: 1n, seq: 1, pid: 7, tid: 7,
+ *   exitCode: 7 << 8, exitSignal: 17, parentPid: 1, parentTid: 1 } as const;
+ * withExitStatus(ev); // { ..., exitCode: 1792, exitStatus: { exited: true, code: 7 }, exitSignal: 17, ... }
+ * ```
+ */
+export function withExitStatus(ev: ListenerEvent): ListenerEvent {
+  if (ev.type !== "exit") return ev;
+  const fields = ev as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key in fields) {
+    out[key] = fields[key];
+    if (key === "exitCode") out.exitStatus = exitStatus(ev.exitCode);
+  }
+  return out as unknown as ListenerEvent;
 }
 
 // The process an event is about (for --tree's depth in JSON).

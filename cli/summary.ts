@@ -56,11 +56,14 @@ export class Tally {
 
 /**
  * The `--stats` summary: events shown and lost, the rate, and the count of
- * each event type, on two lines (no final newline).
+ * each event type, on two lines (no final newline). Damaged records of a
+ * replay and lines stdout never took are added to the first line when
+ * there were any.
  *
  * @param counts events shown per type (`lost` reports included)
  * @param lost events the kernel dropped
  * @param seconds how long the run took
+ * @param more damaged records skipped, lines not written
  *
  * @example
  * ```ts
@@ -73,6 +76,7 @@ export function formatSummary(
   counts: Readonly<Record<string, number>>,
   lost: number,
   seconds: number,
+  more: { damaged?: number; unwritten?: number } = {},
 ): string {
   let shown = 0;
   for (const [type, n] of Object.entries(counts)) {
@@ -86,5 +90,7 @@ export function formatSummary(
     .join("  ");
   return `cnproc: ${shown} events in ${seconds.toFixed(2)} s (${
     rate.toFixed(1)
-  }/s), ${lost} lost${types === "" ? "" : `\n  ${types}`}`;
+  }/s), ${lost} lost${more.unwritten ? `, ${more.unwritten} not written` : ""}${
+    more.damaged ? `, ${more.damaged} damaged records skipped` : ""
+  }${types === "" ? "" : `\n  ${types}`}`;
 }

@@ -22,7 +22,7 @@
  */
 
 import type { ListenerEvent, ProcEvent } from "../src/events.ts";
-import { exitStatus } from "../src/exit_status.ts";
+import { describeExit } from "../src/exit_status.ts";
 import { escapeText } from "../src/escape.ts";
 import { hex, hexBytes } from "./hex.ts";
 
@@ -58,23 +58,6 @@ export function formatTimestamp(timestampNs: bigint): string {
   const seconds = us / US_PER_S;
   const fraction = us % US_PER_S;
   return `${seconds}.${fraction.toString().padStart(US_DIGITS, "0")}`;
-}
-
-/**
- * A wait status in words: `exit code 7`, `killed by SIGKILL`,
- * `killed by SIGSEGV (core dumped)`.
- *
- * @example
- * ```ts
- * import { describeExit } from "./text.ts";
- * describeExit(1792); // "exit code 7"
- * describeExit(139); // "killed by SIGSEGV (core dumped)"
- * ```
- */
-export function describeExit(status: number): string {
-  const s = exitStatus(status);
-  if ("exited" in s) return `exit code ${s.code}`;
-  return `killed by ${s.signalName}${s.coreDumped ? " (core dumped)" : ""}`;
 }
 
 /**

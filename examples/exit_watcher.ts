@@ -77,6 +77,8 @@ for await (const ev of listener) {
   const s = exitStatus(ev.exitCode);
   const how = "exited" in s
     ? `exit code ${s.code}`
-    : `killed by ${s.signalName}${s.coreDumped ? " (core dumped)" : ""}`;
+    : "signaled" in s
+    ? `killed by ${s.signalName}${s.coreDumped ? " (core dumped)" : ""}`
+    : `a wait status that is not an end (${s.signalName})`;
   console.log(`pid ${ev.pid} (parent ${ev.parentPid}) ${how}`);
 }

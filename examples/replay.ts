@@ -2,8 +2,12 @@
  * Decode a recording made with `cnproc --record FILE`, offline, on any OS:
  * it needs only the pure decoder (`../decode.ts`), no FFI and no kernel.
  * The file format (see `src/recording.ts`) is simple enough to read here
- * directly: a 12-byte header (`CNPROCRC`, version, byte order), then per
- * datagram a little-endian u32 length and the bytes.
+ * directly: a 12-byte header (`CNPROCRC`, version, byte order), then the
+ * records. Version 2 (what cnproc writes): an 8-byte record header (u32
+ * little-endian length, kind 1 datagram / 2 loss marker, 0, the sync bytes
+ * "RC") and the payload; a loss marker's payload is a u32 count of events the
+ * kernel dropped. Version 1: a u32 length and the datagram. (cnproc's own
+ * reader, `src/recording_reader.ts`, also skips damaged records.)
  *
  * Run:
  *
@@ -32,7 +36,10 @@ const HEADER_LEN = 12;
 const VERSION_OFFSET = 8;
 const BYTE_ORDER_OFFSET = 10;
 const LENGTH_LEN = 4;
-const SUPPORTED_VERSION = 1;
+const V2_RECORD_HEADER_LEN = 8;
+const KIND_OFFSET = 4;
+const KIND_LOSS = 2;
+const SUPPORTED_VERSIONS = [1, 2];
 const LITTLE_ENDIAN_DATAGRAMS = 1;
 
 const file = process.argv[2];
@@ -49,8 +56,9 @@ if (
   console.error(`${file} is not a cnproc recording`);
   process.exit(1);
 }
+const version = view.getUint16(VERSION_OFFSET, true);
 if (
-  view.getUint16(VERSION_OFFSET, true) !== SUPPORTED_VERSION ||
+  !SUPPORTED_VERSIONS.includes(version) ||
   view.getUint8(BYTE_ORDER_OFFSET) !== LITTLE_ENDIAN_DATAGRAMS
 ) {
   console.error(`${file}: another version or byte order than this reader's`);
@@ -77,10 +85,18 @@ function fields(ev: ProcEvent): string {
 
 let at = HEADER_LEN;
 let count = 0;
-while (at + LENGTH_LEN <= bytes.length) {
+let lost = 0;
+const recordHeader = version === 1 ? LENGTH_LEN : V2_RECORD_HEADER_LEN;
+while (at + recordHeader <= bytes.length) {
   const len = view.getUint32(at, true);
-  if (at + LENGTH_LEN + len > bytes.length) break; // cut short
-  at += LENGTH_LEN;
+  if (at + recordHeader + len > bytes.length) break; // cut short
+  const loss = version !== 1 && bytes[at + KIND_OFFSET] === KIND_LOSS;
+  at += recordHeader;
+  if (loss) {
+    lost += view.getUint32(at, true);
+    at += len;
+    continue;
+  }
   for (const ev of decodeDatagram(bytes.subarray(at, at + len))) {
     if (ev.type === "ack") continue;
     const seconds = (Number(ev.timestampNs / 1000n) / 1e6).toFixed(6);
@@ -92,4 +108,8 @@ while (at + LENGTH_LEN <= bytes.length) {
   }
   at += len;
 }
-console.error(`${count} events${at < bytes.length ? ", file cut short" : ""}`);
+console.error(
+  `${count} events${lost > 0 ? `, ${lost} lost` : ""}${
+    at < bytes.length ? ", file cut short" : ""
+  }`,
+);

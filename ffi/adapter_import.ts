@@ -1,10 +1,12 @@
 /**
  * The one place that imports a runtime adapter module. From source (Deno,
- * Bun, JSR, and Node on the tsc output) it picks the module by the detected
- * runtime; the npm build replaces this module's JavaScript with one that
- * imports `#adapter`, which the package's `imports` field maps by export
- * condition (`bun`, `deno`, `node`), so that resolvers and bundlers only
- * ever see the running runtime's adapter.
+ * Bun, JSR, and Node on the tsc output) it picks the module by the adapter
+ * name `ffi/runtime.ts` chose; the npm build replaces this module's
+ * JavaScript with one that imports `#adapter`, which the package's
+ * `imports` field maps by export condition (`bun`, `deno`, `node`), so
+ * that resolvers and bundlers only ever see the running runtime's adapter,
+ * and the node:ffi adapter (`"node-ffi"`), which needs no package, by its
+ * path.
  *
  * @example
  * ```ts
@@ -18,7 +20,8 @@
 import type { Adapter } from "../src/adapter.ts";
 
 /**
- * Import the adapter module of `runtime` and return its adapter.
+ * Import the adapter module `name` names (a runtime, or `"node-ffi"`: Node's
+ * built-in FFI) and return its adapter.
  *
  * @throws {CnprocError} `ffi-permission` or `missing-module` from the
  *   adapter module itself
@@ -30,9 +33,12 @@ import type { Adapter } from "../src/adapter.ts";
  * ```
  */
 export async function importAdapter(
-  runtime: "deno" | "bun" | "node",
+  name: "deno" | "bun" | "node" | "node-ffi",
 ): Promise<Adapter> {
-  if (runtime === "deno") return (await import("./deno/adapter.ts")).adapter;
-  if (runtime === "bun") return (await import("./bun/adapter.ts")).adapter;
+  if (name === "deno") return (await import("./deno/adapter.ts")).adapter;
+  if (name === "bun") return (await import("./bun/adapter.ts")).adapter;
+  if (name === "node-ffi") {
+    return (await import("./node_ffi/adapter.ts")).adapter;
+  }
   return (await import("./node/adapter.ts")).adapter;
 }

@@ -1,9 +1,10 @@
 /**
  * The one place where the runtime is detected and its modules are chosen:
  * the adapter (`ffi/deno/adapter.ts` over Deno.dlopen, `ffi/bun/adapter.ts`
- * over bun:ffi or `ffi/node/adapter.ts` over koffi, imported lazily through
- * `adapter_import.ts` by {@link loadAdapter}), and the `/proc` reader
- * ({@link loadProcReader}).
+ * over bun:ffi, and on Node `ffi/node_ffi/adapter.ts` over the built-in
+ * node:ffi where it exists (Node >= 26.1), else `ffi/node/adapter.ts` over
+ * koffi; imported lazily through `adapter_import.ts` by
+ * {@link loadAdapter}), and the `/proc` reader ({@link loadProcReader}).
  *
  * @example
  * ```ts
@@ -18,6 +19,7 @@ import { CnprocError } from "../src/errors.ts";
 import type { ProcReader } from "../src/context/proc_reader.ts";
 import type { Adapter } from "../src/adapter.ts";
 import { importAdapter } from "./adapter_import.ts";
+import { loadNodeFfi } from "./node_ffi/builtin.ts";
 import { fsProcReader } from "./proc_reader.ts";
 
 /** The JavaScript runtimes cnproc knows. */
@@ -84,12 +86,23 @@ export function loadAdapter(): Promise<Adapter> {
   return cached;
 }
 
-/** The runtimes that have an adapter. */
-export type AdapterName = Exclude<RuntimeName, "unknown">;
+/**
+ * The adapters: one per runtime, and on Node two: `"node-ffi"` (the
+ * built-in node:ffi, Node >= 26.1) and `"node"` (koffi).
+ *
+ * @example
+ * ```ts
+ * import type { AdapterName } from "./runtime.ts";
+ * const builtIn: AdapterName = "node-ffi";
+ * ```
+ */
+export type AdapterName = Exclude<RuntimeName, "unknown"> | "node-ffi";
 
 /**
  * Which adapter serves a runtime on an operating system: a pure decision,
- * so it can be tested for platforms other than the one running.
+ * so it can be tested for platforms other than the one running. On Node,
+ * `nodeFfi` says whether node:ffi exists: then the built-in FFI
+ * (`"node-ffi"`), else koffi (`"node"`).
  *
  * @throws {CnprocError} `unsupported-platform` for a runtime without FFI or
  *   an operating system other than Linux
@@ -98,9 +111,14 @@ export type AdapterName = Exclude<RuntimeName, "unknown">;
  * ```ts
  * import { selectAdapter } from "./runtime.ts";
  * selectAdapter("node", "linux"); // "node"
+ * selectAdapter("node", "linux", true); // "node-ffi"
  * ```
  */
-export function selectAdapter(runtime: RuntimeName, os: string): AdapterName {
+export function selectAdapter(
+  runtime: RuntimeName,
+  os: string,
+  nodeFfi = false,
+): AdapterName {
   if (runtime === "unknown") {
     throw new CnprocError(
       "unsupported-platform",
@@ -113,12 +131,33 @@ export function selectAdapter(runtime: RuntimeName, os: string): AdapterName {
       `Process events exist only on Linux; this is ${os}. Run on Linux, or decode recordings with decodeDatagram.`,
     );
   }
-  return runtime;
+  return runtime === "node" && nodeFfi ? "node-ffi" : runtime;
+}
+
+/**
+ * The adapter {@link loadAdapter} loads in this process: on Node the
+ * built-in node:ffi where it exists (Node >= 26.1, not disabled by
+ * `--no-experimental-ffi`), else koffi. Looking for node:ffi loads it,
+ * without its experimental warning (`ffi/node_ffi/builtin.ts`).
+ *
+ * @throws {CnprocError} `unsupported-platform` as {@link selectAdapter}
+ *
+ * @example
+ * ```ts
+ * import { currentAdapterName } from "./runtime.ts";
+ * console.log(currentAdapterName()); // "node-ffi" on Node 26
+ * ```
+ */
+export function currentAdapterName(): AdapterName {
+  const runtime = detectRuntime();
+  const os = detectOs();
+  const nodeFfi = runtime === "node" && os === "linux" &&
+    loadNodeFfi() !== undefined;
+  return selectAdapter(runtime, os, nodeFfi);
 }
 
 async function load(): Promise<Adapter> {
-  const name = selectAdapter(detectRuntime(), detectOs());
-  return await importAdapter(name);
+  return await importAdapter(currentAdapterName());
 }
 
 /**

@@ -30,6 +30,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { CnprocError } from "../src/errors.ts";
 import { BootOffsetEstimator } from "../src/otlp/boot_offset.ts";
 import {
+  batchSettingsFromEnv,
   type Environment,
   type OtlpConfigOptions,
   type OtlpProtocol,
@@ -83,11 +84,17 @@ const NS_PER_S = 1_000_000_000n;
  * ```
  */
 export interface OtlpExportOptions extends OtlpConfigOptions {
-  /** Records waiting or being sent at most; more are dropped and counted (default 16384). */
+  /**
+   * Records waiting or being sent at most; more are dropped and counted
+   * (default `OTEL_BLRP_MAX_QUEUE_SIZE`, or 16384).
+   */
   queueLimit?: number;
-  /** Records per request at most (default 512). */
+  /** Records per request at most (default `OTEL_BLRP_MAX_EXPORT_BATCH_SIZE`, or 512). */
   batchSize?: number;
-  /** How long a partial batch waits for more records, ms (default 1000). */
+  /**
+   * How long a partial batch waits for more records, ms (default
+   * `OTEL_BLRP_SCHEDULE_DELAY`, or 1000).
+   */
   batchDelayMs?: number;
   /**
    * How long one request, with the SDK's own retries, may take, ms (default
@@ -168,19 +175,17 @@ function hrTime(unixNano: bigint): [number, number] {
 export function createOtlpExporter(
   options: OtlpExportOptions = {},
 ): OtlpExporter {
-  const config = resolveOtlpConfig(
-    options,
-    options.env ?? environment(),
-    readHostFacts(),
-  );
+  const env = options.env ?? environment();
+  const config = resolveOtlpConfig(options, env, readHostFacts());
+  const fromEnv = batchSettingsFromEnv(env);
   const queueLimit = positive(
     "queueLimit",
-    options.queueLimit,
+    options.queueLimit ?? fromEnv.queueLimit,
     DEFAULT_QUEUE_LIMIT,
   );
   const batchSize = positive(
     "batchSize",
-    options.batchSize,
+    options.batchSize ?? fromEnv.batchSize,
     DEFAULT_BATCH_SIZE,
   );
   const counters = new DeliveryCounters(queueLimit);
@@ -219,7 +224,7 @@ export function createOtlpExporter(
       maxExportBatchSize: Math.min(batchSize, queueLimit),
       scheduledDelayMillis: positive(
         "batchDelayMs",
-        options.batchDelayMs,
+        options.batchDelayMs ?? fromEnv.batchDelayMs,
         DEFAULT_BATCH_DELAY_MS,
       ),
       exportTimeoutMillis: MAX_TIMER_MS,

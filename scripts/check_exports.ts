@@ -122,6 +122,12 @@ export function compareExports(
       problems.push(`npm/${target} (the ${runtime} adapter) is missing`);
     }
   }
+  // Node >= 26.1 imports the node:ffi adapter by path (no condition).
+  if (!exists("./ffi/node_ffi/adapter.js")) {
+    problems.push(
+      "npm/ffi/node_ffi/adapter.js (the node:ffi adapter) is missing",
+    );
+  }
   const conditions = Object.keys(adapter ?? {});
   if (
     conditions.indexOf("node") < Math.max(
@@ -160,6 +166,17 @@ function main(): void {
     (p) => existsSync(join(NPM, p)),
     hasCli,
   );
+  const adapterImport = join(NPM, "ffi/adapter_import.js");
+  if (
+    existsSync(adapterImport) &&
+    !readFileSync(adapterImport, "utf8").includes(
+      'import("./node_ffi/adapter.js")',
+    )
+  ) {
+    problems.push(
+      "npm/ffi/adapter_import.js does not import ./node_ffi/adapter.js for node-ffi (Node >= 26.1)",
+    );
+  }
   const bin = pkg.bin?.cnproc;
   if (bin !== undefined && existsSync(join(NPM, bin))) {
     const first = readFileSync(join(NPM, bin), "utf8").split("\n", 1)[0];
@@ -173,7 +190,7 @@ function main(): void {
   }
   const subpaths = expectedEntries(deno).map((e) => e.subpath).join(", ");
   console.log(
-    `check_exports: deno.json and npm/package.json agree (${subpaths}; #adapter bun/deno/node${
+    `check_exports: deno.json and npm/package.json agree (${subpaths}; #adapter bun/deno/node, node-ffi by path${
       bin ? "; bin cnproc" : ""
     })`,
   );

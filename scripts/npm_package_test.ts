@@ -1,15 +1,19 @@
 /**
  * The packaging test: the built package (`npm/`, from `npm run build`) as a
  * user gets it. `npm pack` makes the tarball; a fresh temporary project
- * installs it offline (koffi comes from npm's cache); there, under Node,
- * Bun and Deno, `import { listen } from "cnproc"` must deliver the exec
- * event of a `/bin/true` the script spawns (matched by pid). Then koffi is
- * hidden: Bun and Deno must still listen (they never load it), Node must
- * still import both entries and decode with `cnproc/decode`, and Node's
- * `listen()` must fail with `missing-module` (which proves koffi really is
- * gone). Last, the strict consumer project in test/consumer/ compiles with
- * tsc against the installed `.d.ts` files, and its negative file fails
- * with the expected error.
+ * installs it offline (koffi comes from npm's cache); there, under every
+ * Node of the matrix (`scripts/node_binaries.ts`: the machine's, 22, 24,
+ * 26, each by full path), Bun and Deno, `import { listen } from "cnproc"`
+ * must deliver the exec event of a `/bin/true` the script spawns (matched
+ * by pid), with nothing on stderr (Node 26's node:ffi warning included).
+ * Then koffi is hidden (as `--omit=optional` leaves it out): Bun, Deno and
+ * Node >= 26.1 (node:ffi) must still listen, every Node must still import
+ * both entries and decode with `cnproc/decode`, and `listen()` on a Node
+ * without node:ffi (older, or `--no-experimental-ffi`) must fail with
+ * `missing-module` (which proves koffi really is gone). The `cnproc` bin
+ * runs under each Node. Last, the strict consumer project in test/consumer/
+ * compiles with tsc against the installed `.d.ts` files, and its negative
+ * file fails with the expected error.
  *
  * It lives outside test/ so that the per-runtime test passes do not run it
  * three times; `npm test` runs it once:
@@ -32,8 +36,9 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { nodeBinaries, nodePathDir } from "./node_binaries.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "node_modules/.bin");
@@ -48,19 +53,39 @@ interface Result {
   stderr: string;
 }
 
-function run(cmd: string, args: string[], cwd: string): Result {
+/** The Node versions, by full path, and whether each has node:ffi. */
+const NODES = nodeBinaries().map((node) => ({
+  ...node,
+  ffi: spawnSync(node.path, [
+    "--no-warnings",
+    "-p",
+    'process.getBuiltinModule?.("node:ffi") !== undefined',
+  ], { encoding: "utf8" }).stdout?.trim() === "true",
+}));
+
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Result {
   const r = spawnSync(cmd, args, {
     cwd,
     encoding: "utf8",
     timeout: RUN_TIMEOUT_MS,
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...process.env, NO_COLOR: "1", ...env },
   });
   if (r.error) throw new Error(`${cmd} ${args.join(" ")}: ${r.error}`);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function runOk(cmd: string, args: string[], cwd: string): string {
-  const r = run(cmd, args, cwd);
+function runOk(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): string {
+  const r = run(cmd, args, cwd, env);
   assert.equal(
     r.status,
     0,
@@ -250,39 +275,77 @@ describe("the npm package, packed and installed", () => {
     assert.ok(existsSync(koffiDir()), "koffi was not installed with cnproc");
   });
 
-  it("delivers its own child's exec event under Node (koffi)", () => {
-    const out = JSON.parse(runOk("node", ["live.mjs"], project));
-    assert.equal(out.type, "exec");
-    assert.equal(out.pid, out.childPid);
-  });
+  for (const node of NODES) {
+    it(
+      `delivers its own child's exec event under Node ${node.label} (${
+        node.ffi ? "node:ffi" : "koffi"
+      }), nothing on stderr`,
+      () => {
+        const r = run(node.path, ["live.mjs"], project);
+        assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+        const out = JSON.parse(r.stdout);
+        assert.equal(out.type, "exec");
+        assert.equal(out.pid, out.childPid);
+        assert.equal(r.stderr, "", "stderr");
+      },
+    );
+  }
 
-  it("delivers it under Bun and Deno with koffi removed (never loaded)", () => {
+  it(
+    `delivers it under Bun, Deno${
+      NODES.some((n) => n.ffi) ? " and Node with node:ffi" : ""
+    } with koffi removed (never loaded)`,
+    () => {
+      renameSync(koffiDir(), hiddenKoffi());
+      try {
+        const bun = JSON.parse(runOk(join(BIN, "bun"), ["live.mjs"], project));
+        assert.equal(bun.pid, bun.childPid, "bun");
+        const deno = JSON.parse(
+          runOk(join(BIN, "deno"), ["run", "-A", "live.mjs"], project),
+        );
+        assert.equal(deno.pid, deno.childPid, "deno");
+        for (const node of NODES.filter((n) => n.ffi)) {
+          const r = run(node.path, ["live.mjs"], project);
+          assert.equal(
+            r.status,
+            0,
+            `Node ${node.label}: ${r.stdout}${r.stderr}`,
+          );
+          const out = JSON.parse(r.stdout);
+          assert.equal(out.pid, out.childPid, `Node ${node.label}`);
+          assert.equal(r.stderr, "", `Node ${node.label}: stderr`);
+        }
+      } finally {
+        renameSync(hiddenKoffi(), koffiDir());
+      }
+    },
+  );
+
+  it("decodes with cnproc/decode under every Node without koffi; listen() needs koffi only without node:ffi", () => {
     renameSync(koffiDir(), hiddenKoffi());
     try {
-      const bun = JSON.parse(runOk(join(BIN, "bun"), ["live.mjs"], project));
-      assert.equal(bun.pid, bun.childPid, "bun");
-      const deno = JSON.parse(
-        runOk(join(BIN, "deno"), ["run", "-A", "live.mjs"], project),
-      );
-      assert.equal(deno.pid, deno.childPid, "deno");
-    } finally {
-      renameSync(hiddenKoffi(), koffiDir());
-    }
-  });
-
-  it("decodes with cnproc/decode under Node without koffi", () => {
-    renameSync(koffiDir(), hiddenKoffi());
-    try {
-      const out = JSON.parse(runOk("node", ["no_koffi.mjs"], project));
-      assert.deepEqual(out.decoded, {
-        type: "exit",
-        pid: 4242,
-        tid: 4243,
-        status: { exited: true, code: 7 },
-        rest: 0,
-      });
-      // koffi really was unavailable: listen() needs it and says so.
-      assert.equal(out.failure, "missing-module");
+      const runs = NODES.map((node) => ({ node, env: {} }));
+      // A Node with node:ffi, told not to use it, needs koffi again.
+      for (const node of NODES.filter((n) => n.ffi)) {
+        runs.push({ node, env: { NODE_OPTIONS: "--no-experimental-ffi" } });
+      }
+      for (const { node, env } of runs) {
+        const what = `Node ${node.label} ${JSON.stringify(env)}`;
+        const out = JSON.parse(
+          runOk(node.path, ["no_koffi.mjs"], project, env),
+        );
+        assert.deepEqual(out.decoded, {
+          type: "exit",
+          pid: 4242,
+          tid: 4243,
+          status: { exited: true, code: 7 },
+          rest: 0,
+        }, what);
+        // koffi really was unavailable: listen() needs it and says so,
+        // unless node:ffi serves.
+        const ffi = node.ffi && !("NODE_OPTIONS" in env);
+        assert.equal(out.failure, ffi ? "listened" : "missing-module", what);
+      }
     } finally {
       renameSync(hiddenKoffi(), koffiDir());
     }
@@ -301,17 +364,49 @@ describe("the npm package, packed and installed", () => {
     assert.ok(main.includes("ffi/adapter_import.js"), main.join(", "));
   });
 
-  it("runs the cnproc bin under Node", () => {
-    const r = runOk(
-      join(project, "node_modules/.bin/cnproc"),
-      ["--version"],
-      project,
-    );
-    const version = JSON.parse(
-      readFileSync(join(ROOT, "deno.json"), "utf8"),
-    ).version;
-    assert.match(r, new RegExp(`\\b${version.replaceAll(".", "\\.")}\\b`));
-  });
+  it(
+    `runs the cnproc bin under Node ${NODES.map((n) => n.label).join(", ")}`,
+    () => {
+      const version = JSON.parse(
+        readFileSync(join(ROOT, "deno.json"), "utf8"),
+      ).version;
+      for (const node of NODES) {
+        // The bin starts with #!/usr/bin/env node: PATH picks the Node.
+        const PATH = `${nodePathDir(node.label, node.path)}${delimiter}${
+          process.env.PATH ?? ""
+        }`;
+        const r = runOk(
+          join(project, "node_modules/.bin/cnproc"),
+          ["--version"],
+          project,
+          { PATH },
+        );
+        assert.match(
+          r,
+          new RegExp(`\\b${version.replaceAll(".", "\\.")}\\b`),
+          `Node ${node.label}`,
+        );
+      }
+    },
+  );
+
+  for (const node of NODES.filter((n) => n.ffi)) {
+    it(`the cnproc bin listens under Node ${node.label} (node:ffi) with nothing on stderr`, () => {
+      const PATH = `${nodePathDir(node.label, node.path)}${delimiter}${
+        process.env.PATH ?? ""
+      }`;
+      // One second of whatever runs: the output is events only.
+      const r = run(
+        join(project, "node_modules/.bin/cnproc"),
+        ["--duration", "1", "--no-context"],
+        project,
+        { PATH },
+      );
+      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+      assert.doesNotMatch(r.stdout, /Warning|experimental/);
+      assert.equal(r.stderr, "", "stderr");
+    });
+  }
 
   it("compiles a strict consumer against the installed .d.ts files", () => {
     const tsc = join(BIN, "tsc");

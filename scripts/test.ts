@@ -4,19 +4,33 @@
  * TypeScript compiles. Every step runs; the summary names the ones that
  * failed, and the command fails if any did.
  *
- * Run: `deno run -A scripts/test.ts [--only deno|bun|node|npm|checks]`
+ * Node runs as a matrix ({@link NODE_MATRIX}): the machine's Node (20) and
+ * Node 26 (node:ffi) run every Node test; Node 22 and 24 run the adapter,
+ * packaging and live tests ({@link NODE_SUBSET}). Each Node is called by its
+ * full path (`scripts/node_binaries.ts`): inside `npm test` a bare `node`
+ * would be `node_modules/.bin/node`, one of the npm-installed versions; and
+ * every step's PATH starts with a directory whose `node` is the Node that
+ * step means (the machine's outside the Node steps).
+ *
+ * Run: `deno run -A scripts/test.ts [--only deno|bun|node|npm|checks]
+ * [--node 20|22|24|26]` (`--node`: only that Node's steps)
  *
  * @module
  */
 
 import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { delimiter } from "node:path";
 import { parseArgs } from "node:util";
+import { nodeBinaries, type NodeBinary, nodePathDir } from "./node_binaries.ts";
 
 interface Step {
   name: string;
   group: string;
   cmd: string[];
   timeoutS: number;
+  /** The Node this step means (its PATH's `node`); default the machine's. */
+  node?: NodeBinary;
 }
 
 const BIN = "node_modules/.bin/";
@@ -34,6 +48,44 @@ const CHECKED = [
   "bench/",
   "examples/",
 ];
+
+/** The Node versions (full paths), the machine's first. */
+const NODES: NodeBinary[] = nodeBinaries();
+
+/**
+ * Which Node versions run every Node test (the tsc output), and which run
+ * only {@link NODE_SUBSET}: the oldest supported (koffi) and Node 26
+ * (node:ffi) in full, the LTS lines between them on the subset.
+ */
+const NODE_MATRIX = { full: ["20", "26"], subset: ["22", "24"] };
+/** Against the built npm package, only the machine's Node runs everything. */
+const NPM_FULL = ["20"];
+/** The adapter, packaging and live tests: what differs between Nodes. */
+const NODE_SUBSET = [
+  "runtime_test.js",
+  "node_ffi_test.js",
+  "node_poll_watch_test.js",
+  "node_worker_test.js",
+  "listen_test.js",
+  "listen_errors_test.js",
+  "proc_socket_test.js",
+  "wait_rule_test.js",
+  "cli_test.js",
+  "context_test.js",
+];
+
+/** One step per Node version: `make(node, full)` with `full` as listed. */
+function nodeSteps(
+  group: string,
+  make: (node: NodeBinary, full: boolean) => Omit<Step, "group" | "node">,
+  fullOn: readonly string[],
+): Step[] {
+  return NODES.map((node) => ({
+    ...make(node, fullOn.includes(node.label)),
+    group,
+    node,
+  }));
+}
 
 const STEPS: Step[] = [
   {
@@ -86,17 +138,21 @@ const STEPS: Step[] = [
     cmd: [BIN + "tsc", "-p", "tsconfig.json"],
     timeoutS: 120,
   },
-  {
-    name: "tests under Node",
-    group: "node",
+  ...nodeSteps("node", (node, full) => ({
+    name: `tests under Node ${node.label}${
+      full ? "" : " (adapter, packaging, live)"
+    }`,
     // Only *_test.js: Node 20 would run every .js file under a test/ folder.
     cmd: [
-      "sh",
-      "-c",
-      "node --test --test-concurrency=1 build/node/test/*_test.js",
+      node.path,
+      "--test",
+      "--test-concurrency=1",
+      ...(full
+        ? testFiles("build/node/test")
+        : NODE_SUBSET.map((f) => `build/node/test/${f}`)),
     ],
-    timeoutS: 300,
-  },
+    timeoutS: full ? 300 : 180,
+  }), NODE_MATRIX.full),
   {
     name: "npm build (npm/)",
     group: "npm",
@@ -109,14 +165,25 @@ const STEPS: Step[] = [
     cmd: [BIN + "deno", "run", "-A", "scripts/check_exports.ts"],
     timeoutS: 60,
   },
+  ...nodeSteps("npm", (node, full) => ({
+    name: `tests under Node ${node.label} against npm/${
+      full ? "" : " (adapter, packaging, live)"
+    }`,
+    cmd: [
+      BIN + "deno",
+      "run",
+      "-A",
+      "scripts/test_against_npm.ts",
+      "--node",
+      node.path,
+      ...(full ? [] : ["--only", NODE_SUBSET.join(",")]),
+    ],
+    timeoutS: full ? 420 : 180,
+  }), NPM_FULL),
   {
-    name: "tests under Node against npm/",
-    group: "npm",
-    cmd: [BIN + "deno", "run", "-A", "scripts/test_against_npm.ts"],
-    timeoutS: 420,
-  },
-  {
-    name: "npm package: pack, install, listen in Node, Bun, Deno; consumer tsc",
+    name: `npm package: pack, install, listen in Node ${
+      NODES.map((n) => n.label).join("/")
+    }, Bun, Deno; consumer tsc`,
     group: "npm",
     cmd: [BIN + "deno", "test", "-A", "scripts/npm_package_test.ts"],
     timeoutS: 300,
@@ -129,15 +196,44 @@ const STEPS: Step[] = [
   },
 ];
 
-const { values } = parseArgs({ options: { only: { type: "string" } } });
+/** The compiled test files under `dir` (read when the step runs). */
+function testFiles(dir: string): string[] {
+  return [`@${dir}`];
+}
+
+/** A step's command, with `@dir` expanded to the `*_test.js` files in it. */
+function expand(cmd: string[]): string[] {
+  return cmd.flatMap((arg) => {
+    if (!arg.startsWith("@")) return [arg];
+    const dir = arg.slice(1);
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir).filter((f) => f.endsWith("_test.js")).sort();
+    } catch {
+      names = [];
+    }
+    return names.length > 0 ? names.map((f) => `${dir}/${f}`) : [dir];
+  });
+}
+
+const { values } = parseArgs({
+  options: { only: { type: "string" }, node: { type: "string" } },
+});
+const machineNode = NODES[0];
 const results: { step: Step; ok: boolean; seconds: number }[] = [];
 for (const step of STEPS) {
   if (values.only && step.group !== values.only) continue;
-  console.log(`\n=== ${step.name}: ${step.cmd.join(" ")}`);
+  if (values.node && step.node?.label !== values.node) continue;
+  const cmd = expand(step.cmd);
+  const node = step.node ?? machineNode;
+  const PATH = [nodePathDir(node.label, node.path), process.env.PATH ?? ""]
+    .join(delimiter);
+  console.log(`\n=== ${step.name}: ${cmd.join(" ")}`);
   const t0 = performance.now();
-  const r = spawnSync(step.cmd[0], step.cmd.slice(1), {
+  const r = spawnSync(cmd[0], cmd.slice(1), {
     stdio: "inherit",
     timeout: step.timeoutS * 1000,
+    env: { ...process.env, PATH },
   });
   const seconds = (performance.now() - t0) / 1000;
   const ok = r.status === 0;

@@ -13,7 +13,10 @@
  * resolve back into the repository. `build/npm_test/test/` sits at the same
  * depth as `build/node/test/`, so paths the tests compute stay valid.
  *
- * Run: `deno run -A scripts/test_against_npm.ts` after `npm run build`.
+ * Run: `deno run -A scripts/test_against_npm.ts [--node PATH] [--only
+ * a_test.js,b_test.js]` after `npm run build`: `--node` is the Node to run
+ * the tests with (default: the machine's, by full path, never
+ * `node_modules/.bin/node`), `--only` a subset of the compiled test files.
  *
  * @module
  */
@@ -27,8 +30,10 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { systemNode } from "./node_binaries.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const NPM = join(ROOT, "npm");
@@ -66,6 +71,11 @@ function testFiles(dir: string): string[] {
 }
 
 function main(): void {
+  const { values } = parseArgs({
+    options: { node: { type: "string" }, only: { type: "string" } },
+  });
+  const node = values.node ?? systemNode();
+  const only = values.only?.split(",").filter((f) => f !== "");
   if (!existsSync(join(NPM, "package.json"))) {
     console.error("npm/ is not built: run `npm run build` first.");
     process.exit(1);
@@ -96,12 +106,14 @@ function main(): void {
   console.log(
     `test_against_npm: the tests use npm/'s ${copied.join(", ")}`,
   );
-  const tests = testFiles(join(STAGE, "test"));
+  const tests = testFiles(join(STAGE, "test")).filter((f) =>
+    only === undefined || only.includes(basename(f))
+  );
   if (tests.length === 0) {
     console.error("no compiled tests (*_test.js) in build/npm_test/test/");
     process.exit(1);
   }
-  process.exit(run("node", ["--test", "--test-concurrency=1", ...tests], 600));
+  process.exit(run(node, ["--test", "--test-concurrency=1", ...tests], 600));
 }
 
 if (import.meta.main) main();

@@ -40,6 +40,10 @@ import {
  * - `no-acknowledgement`: the kernel did not answer the subscription.
  * - `closed`: the listener was closed or aborted.
  * - `invalid-argument`: an option has a wrong value.
+ * - `already-iterating`: a second loop tried to iterate a listener that
+ *   another loop is iterating.
+ * - `callback-failed`: a function the listener calls (`onDatagram`, the
+ *   receive hook) threw; the listener is closed, the error is the `cause`.
  * - `decode`: see {@link DecodeError}.
  * - `syscall`: see {@link SyscallError}.
  */
@@ -50,6 +54,8 @@ export type CnprocErrorKind =
   | "no-acknowledgement"
   | "closed"
   | "invalid-argument"
+  | "already-iterating"
+  | "callback-failed"
   | "decode"
   | "syscall";
 

@@ -1,44 +1,56 @@
 /**
  * The recording file format of `cnproc --record` / `--replay`, pure: raw
  * datagrams as the kernel sent them, so a recording decodes offline, on any
- * OS, with the same decoder as live events.
+ * OS, with the same decoder as live events. This module has the format and
+ * the writer; `recording_reader.ts` reads it back, streaming.
  *
  * Layout (all framing integers little-endian, whatever the machine):
  *
  * ```text
  * offset  size  field
  *      0     8  magic: the ASCII bytes "CNPROCRC"
- *      8     2  version: u16, 1
+ *      8     2  version: u16, 2 (version 1 is still read)
  *     10     1  byte order of the recorded datagrams: 1 little-endian, 2 big-endian
  *     11     1  reserved: 0
- *     12        records, until the end of the file:
- *                 4  length: u32, the datagram's length in bytes
- *            length  the datagram, byte for byte as received
+ *     12        records, until the end of the file
+ *
+ * a version 2 record:
+ *      0     4  length: u32, of the payload in bytes (at most 65536)
+ *      4     1  kind: 1 a datagram, 2 a loss marker
+ *      5     1  reserved: 0
+ *      6     2  sync: u16 0x4352 (the bytes "RC"), to find the next record after damage
+ *      8 length payload: the datagram byte for byte as received, or for a
+ *               loss marker a u32 count of events the kernel dropped there
+ *
+ * a version 1 record (datagrams only, no loss markers):
+ *      0     4  length: u32, the datagram's length in bytes
+ *      4 length  the datagram, byte for byte as received
  * ```
  *
  * The datagrams keep the recording machine's native byte order (the kernel's
  * wire format); a reader on a machine of the other byte order refuses the
- * file rather than decode it wrongly. A file cut short (a recording
- * interrupted mid-write) reads up to its last whole record and reports the
- * truncation.
+ * file rather than decode it wrongly. Loss markers keep the `lost` reports of
+ * the live run, so a replay reports the same loss.
  *
  * @example
  * ```ts
- * import { readRecording, RecordingWriter } from "./recording.ts";
+ * import { RecordingWriter } from "./recording.ts";
+ * import { readRecording } from "./recording_reader.ts";
  * const w = new RecordingWriter();
  * w.add(new Uint8Array([1, 2, 3]));
- * const file = w.take(); // header + one record
- * for (const datagram of readRecording(file).datagrams) console.log(datagram.length); // 3
+ * w.addLoss(5);
+ * const r = readRecording(w.take());
+ * console.log(r.datagrams.length, r.lost); // 1 5
  * ```
  *
  * @module
  */
 
+import { CnprocError } from "./errors.ts";
 import { LITTLE_ENDIAN } from "./protocol/layout.ts";
-import { DecodeError } from "./errors.ts";
 
 /** The magic bytes a recording starts with: ASCII `CNPROCRC`. */
-const RECORDING_MAGIC: Uint8Array = new Uint8Array([
+export const RECORDING_MAGIC: Uint8Array = new Uint8Array([
   0x43, // C
   0x4e, // N
   0x50, // P
@@ -48,25 +60,53 @@ const RECORDING_MAGIC: Uint8Array = new Uint8Array([
   0x52, // R
   0x43, // C
 ]);
-/** The format version this module writes and reads. */
-export const RECORDING_VERSION = 1;
+/** The format version this module writes (the reader takes 1 and 2). */
+export const RECORDING_VERSION = 2;
+/** The first format: u32 length + datagram, no loss markers. */
+export const RECORDING_VERSION_1 = 1;
 /** Byte-order code of little-endian datagrams. */
-const RECORDING_LITTLE_ENDIAN = 1;
+export const RECORDING_LITTLE_ENDIAN = 1;
 /** Byte-order code of big-endian datagrams. */
-const RECORDING_BIG_ENDIAN = 2;
+export const RECORDING_BIG_ENDIAN = 2;
 
-const MAGIC_OFFSET = 0;
-const VERSION_OFFSET = 8;
-const BYTE_ORDER_OFFSET = 10;
+/** Offset of the magic in the file header. */
+export const MAGIC_OFFSET = 0;
+/** Offset of the u16 version in the file header. */
+export const VERSION_OFFSET = 8;
+/** Offset of the byte-order code in the file header. */
+export const BYTE_ORDER_OFFSET = 10;
 const RESERVED_OFFSET = 11;
 /** Size of the file header in bytes. */
 export const RECORDING_HEADER_LEN = 12;
-/** Size of a record's length prefix in bytes. */
+/** Size of a version 1 record's length prefix in bytes. */
 export const RECORD_LENGTH_LEN = 4;
+/** Size of a version 2 record header in bytes. */
+export const RECORD_HEADER_LEN = 8;
+/** Offset of the kind in a version 2 record header. */
+export const RECORD_KIND_OFFSET = 4;
+/** Offset of the sync mark in a version 2 record header. */
+export const RECORD_SYNC_OFFSET = 6;
+/** The sync mark of every version 2 record: the bytes "RC". */
+export const RECORD_SYNC = 0x4352;
+/** Record kind: a datagram as received. */
+export const RECORD_DATAGRAM = 1;
+/** Record kind: a loss marker (u32 count of events dropped). */
+export const RECORD_LOSS = 2;
+/** Size of a loss marker's payload. */
+export const LOSS_PAYLOAD_LEN = 4;
+/**
+ * The longest payload a record may have: far above any datagram of the
+ * process events connector (76 bytes; cnproc receives into 1 KiB slots). A
+ * longer length is damage, not a datagram.
+ */
+export const RECORD_MAX_LEN = 65536;
 /** The framing integers are always little-endian. */
-const FRAMING_LE = true;
+export const FRAMING_LE = true;
+/** The largest count one loss marker holds. */
+const MAX_LOSS_COUNT = 0xffffffff;
 
-const NATIVE_ORDER = LITTLE_ENDIAN
+/** This machine's byte-order code. */
+export const NATIVE_ORDER = LITTLE_ENDIAN
   ? RECORDING_LITTLE_ENDIAN
   : RECORDING_BIG_ENDIAN;
 // Initial capacity of a writer's buffer; it doubles as needed.
@@ -75,17 +115,19 @@ const INITIAL_CAPACITY = 64 * 1024;
 /**
  * The 12-byte header of a recording made on this machine.
  *
+ * @param version the format version to write (default the current one)
+ *
  * @example
  * ```ts
  * import { recordingHeader } from "./recording.ts";
  * recordingHeader().length; // 12
  * ```
  */
-export function recordingHeader(): Uint8Array {
+export function recordingHeader(version = RECORDING_VERSION): Uint8Array {
   const header = new Uint8Array(RECORDING_HEADER_LEN);
   header.set(RECORDING_MAGIC, MAGIC_OFFSET);
   const view = new DataView(header.buffer);
-  view.setUint16(VERSION_OFFSET, RECORDING_VERSION, FRAMING_LE);
+  view.setUint16(VERSION_OFFSET, version, FRAMING_LE);
   view.setUint8(BYTE_ORDER_OFFSET, NATIVE_ORDER);
   view.setUint8(RESERVED_OFFSET, 0);
   return header;
@@ -93,15 +135,16 @@ export function recordingHeader(): Uint8Array {
 
 /**
  * Accumulates records in memory for batched writes: `add()` copies each
- * datagram, `take()` hands back everything added since the last `take()`
- * (the first one starts with the header).
+ * datagram, `addLoss()` marks events the kernel dropped, `take()` hands back
+ * everything added since the last `take()` (the first one starts with the
+ * header).
  *
  * @example
  * ```ts
  * import { RecordingWriter } from "./recording.ts";
  * const w = new RecordingWriter();
  * w.add(new Uint8Array(76));
- * w.pending; // 12 + 4 + 76 bytes
+ * w.pending; // 12 + 8 + 76 bytes
  * const chunk = w.take(); // write it to the file
  * ```
  */
@@ -113,7 +156,9 @@ export class RecordingWriter {
 
   /** A writer whose first {@link RecordingWriter.take} starts with the header. */
   constructor() {
-    this.#append(recordingHeader());
+    this.#reserve(RECORDING_HEADER_LEN);
+    this.#buf.set(recordingHeader(), 0);
+    this.#used = RECORDING_HEADER_LEN;
   }
 
   /**
@@ -126,12 +171,31 @@ export class RecordingWriter {
    * ```
    */
   add(datagram: Uint8Array): void {
-    this.#reserve(RECORD_LENGTH_LEN + datagram.length);
-    this.#view.setUint32(this.#used, datagram.length, FRAMING_LE);
-    this.#used += RECORD_LENGTH_LEN;
+    this.#header(RECORD_DATAGRAM, datagram.length);
     this.#buf.set(datagram, this.#used);
     this.#used += datagram.length;
     this.#count++;
+  }
+
+  /**
+   * Append a loss marker: the kernel dropped `count` events here (a `lost`
+   * report of the live run). Counts above 2^32 - 1 take several markers.
+   *
+   * @example
+   * ```ts
+   * import { RecordingWriter } from "./recording.ts";
+   * new RecordingWriter().addLoss(120);
+   * ```
+   */
+  addLoss(count: number): void {
+    let left = Math.max(0, Math.floor(count));
+    while (left > 0) {
+      const n = Math.min(left, MAX_LOSS_COUNT);
+      this.#header(RECORD_LOSS, LOSS_PAYLOAD_LEN);
+      this.#view.setUint32(this.#used, n, FRAMING_LE);
+      this.#used += LOSS_PAYLOAD_LEN;
+      left -= n;
+    }
   }
 
   /** Bytes added and not yet taken. */
@@ -161,10 +225,14 @@ export class RecordingWriter {
     return out;
   }
 
-  #append(bytes: Uint8Array): void {
-    this.#reserve(bytes.length);
-    this.#buf.set(bytes, this.#used);
-    this.#used += bytes.length;
+  #header(kind: number, length: number): void {
+    this.#reserve(RECORD_HEADER_LEN + length);
+    const at = this.#used;
+    this.#view.setUint32(at, length, FRAMING_LE);
+    this.#view.setUint8(at + RECORD_KIND_OFFSET, kind);
+    this.#view.setUint8(at + RECORD_KIND_OFFSET + 1, 0);
+    this.#view.setUint16(at + RECORD_SYNC_OFFSET, RECORD_SYNC, FRAMING_LE);
+    this.#used += RECORD_HEADER_LEN;
   }
 
   #reserve(n: number): void {
@@ -179,99 +247,54 @@ export class RecordingWriter {
 }
 
 /**
- * What {@link readRecording} found in a file.
+ * Check a recording's 12-byte header and return its format version.
+ *
+ * @throws {CnprocError} `decode` when the bytes are too few or not a
+ *   recording, the version is unknown, or the datagrams are in the other
+ *   byte order than this machine's
  *
  * @example
  * ```ts
- * import type { Recording } from "./recording.ts";
- * const n = (r: Recording) => r.datagrams.length;
+ * import { recordingHeader, recordingVersion } from "./recording.ts";
+ * recordingVersion(recordingHeader()); // 2
  * ```
  */
-export interface Recording {
-  /** The format version of the file. */
-  version: number;
-  /** The datagrams, in order (views into the file's bytes). */
-  datagrams: Uint8Array[];
-  /**
-   * Bytes at the end that do not form a whole record (a recording cut
-   * short); 0 for a complete file.
-   */
-  truncatedBytes: number;
-}
-
-/**
- * Parse a whole recording.
- *
- * @throws {DecodeError} when the bytes are not a recording (bad magic), the
- *   version is unknown, or the datagrams are in the other byte order than
- *   this machine's
- *
- * @example
- * ```ts
- * import { readRecording, RecordingWriter } from "./recording.ts";
- * const w = new RecordingWriter();
- * w.add(new Uint8Array([7]));
- * readRecording(w.take()).datagrams[0][0]; // 7
- * ```
- */
-export function readRecording(bytes: Uint8Array): Recording {
-  if (bytes.length < RECORDING_HEADER_LEN) {
-    throw new DecodeError(
-      "recording header",
-      0,
-      RECORDING_HEADER_LEN,
-      bytes.length,
-      `the file has ${bytes.length} bytes, a recording starts with a ${RECORDING_HEADER_LEN}-byte header`,
+export function recordingVersion(header: Uint8Array): number {
+  if (header.length < RECORDING_HEADER_LEN) {
+    throw invalid(
+      `the file has ${header.length} bytes, a recording starts with a ${RECORDING_HEADER_LEN}-byte header`,
     );
   }
   for (let i = 0; i < RECORDING_MAGIC.length; i++) {
-    if (bytes[MAGIC_OFFSET + i] !== RECORDING_MAGIC[i]) {
-      throw new DecodeError(
-        "recording header",
-        MAGIC_OFFSET,
-        RECORDING_MAGIC.length,
-        bytes.length,
+    if (header[MAGIC_OFFSET + i] !== RECORDING_MAGIC[i]) {
+      throw invalid(
         'the file does not start with "CNPROCRC": it is not a cnproc recording (make one with cnproc --record FILE)',
       );
     }
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = new DataView(header.buffer, header.byteOffset);
   const version = view.getUint16(VERSION_OFFSET, FRAMING_LE);
-  if (version !== RECORDING_VERSION) {
-    throw new DecodeError(
-      "recording header",
-      VERSION_OFFSET,
-      0,
-      bytes.length,
-      `the recording has format version ${version}, this cnproc reads version ${RECORDING_VERSION}: use a matching cnproc`,
+  if (version !== RECORDING_VERSION && version !== RECORDING_VERSION_1) {
+    throw invalid(
+      `the recording has format version ${version}, this cnproc reads versions ${RECORDING_VERSION_1} and ${RECORDING_VERSION}: use a newer cnproc`,
     );
   }
-  const order = view.getUint8(BYTE_ORDER_OFFSET);
+  const order = header[BYTE_ORDER_OFFSET];
   if (order !== NATIVE_ORDER) {
-    throw new DecodeError(
-      "recording header",
-      BYTE_ORDER_OFFSET,
-      0,
-      bytes.length,
-      `the recording holds ${
-        order === RECORDING_BIG_ENDIAN
-          ? "big"
-          : order === RECORDING_LITTLE_ENDIAN
-          ? "little"
-          : `unknown (${order})`
-      }-endian datagrams and this machine is ${
+    const name = order === RECORDING_BIG_ENDIAN
+      ? "big"
+      : order === RECORDING_LITTLE_ENDIAN
+      ? "little"
+      : `unknown (${order})`;
+    throw invalid(
+      `the recording holds ${name}-endian datagrams and this machine is ${
         LITTLE_ENDIAN ? "little" : "big"
       }-endian: replay it on a machine like the one that recorded it`,
     );
   }
-  const datagrams: Uint8Array[] = [];
-  let at = RECORDING_HEADER_LEN;
-  while (at + RECORD_LENGTH_LEN <= bytes.length) {
-    const len = view.getUint32(at, FRAMING_LE);
-    if (at + RECORD_LENGTH_LEN + len > bytes.length) break;
-    at += RECORD_LENGTH_LEN;
-    datagrams.push(bytes.subarray(at, at + len));
-    at += len;
-  }
-  return { version, datagrams, truncatedBytes: bytes.length - at };
+  return version;
+}
+
+function invalid(message: string): CnprocError {
+  return new CnprocError("decode", `Cannot read the recording: ${message}.`);
 }

@@ -116,7 +116,14 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
       skip: liveSkip,
     },
     async () => {
-      const run = startCli(["--json", "--stats", "--events", "fork,exec,exit"]);
+      // Bare events (--no-context): exactly the API's fields.
+      const run = startCli([
+        "--json",
+        "--no-context",
+        "--stats",
+        "--events",
+        "fork,exec,exit",
+      ]);
       try {
         await waitUntilListening(run);
         const pid = await runShell("exit 7");
@@ -149,11 +156,14 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
           "pid",
           "tid",
           "exitCode",
+          "exitStatus",
           "exitSignal",
           "parentPid",
           "parentTid",
         ]);
         assert.equal(exit.exitCode, 7 << 8);
+        // The wait status decoded, beside the raw one.
+        assert.deepEqual(exit.exitStatus, { exited: true, code: 7 });
         assert.equal(exit.exitSignal, 17);
         // timestampNs is a JSON integer (not a string), all digits kept.
         const line = run.stdout().split("\n").find((l) =>
@@ -199,8 +209,10 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
           return out.includes(json ? `"pid":${pid},` : ` ${pid} `) &&
               /comm/.test(out)
             ? (out.split("\n").find((l) =>
-              l.includes("comm") &&
-              (json ? l.includes(`"pid":${pid},`) : l.includes(` ${pid} `))
+              // The comm event's line (the exec's context holds "comm" too).
+              json
+                ? l.includes('"type":"comm"') && l.includes(`"pid":${pid},`)
+                : new RegExp(` comm +${pid} `).test(l)
             ))
             : undefined;
         }, 10000);
@@ -320,7 +332,14 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
     skip: liveSkip,
   }, async () => {
     const file = join(dir, "live.rec");
-    const run = startCli(["--json", "--stats", "--record", file], {
+    // Bare events: a replay has no /proc to read context from.
+    const run = startCli([
+      "--json",
+      "--no-context",
+      "--stats",
+      "--record",
+      file,
+    ], {
       denoPermissions: [`--allow-write=${file}`],
     });
     let pid = 0;

@@ -31,6 +31,7 @@ import {
   formatTreeLine,
   TreePrinter,
 } from "../cli/context_format.ts";
+import { Renderer } from "../cli/render.ts";
 import { fsProcReader } from "../ffi/proc_reader.ts";
 import { listen, Listener, withContext } from "../mod.ts";
 import { FakeSocket } from "./helpers/fake_socket.ts";
@@ -53,6 +54,10 @@ interface FakeProcess {
   uid?: number;
   state?: string;
   threads?: number[];
+  /** `/proc/<pid>/cgroup`'s content (default: none, unreadable). */
+  cgroup?: string;
+  /** The `NSpid` values (default: none: the line is absent). */
+  nspid?: number[];
 }
 
 function put(p: FakeProcess): void {
@@ -80,8 +85,11 @@ function put(p: FakeProcess): void {
   const uid = p.uid ?? 0;
   writeFileSync(
     join(dir, "status"),
-    `Name:\t${p.comm}\nTgid:\t${p.pid}\nPid:\t${p.pid}\nPPid:\t${p.ppid}\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\nGid:\t0\t0\t0\t0\nThreads:\t${threads}\n`,
+    `Name:\t${p.comm}\nTgid:\t${p.pid}\nPid:\t${p.pid}\nPPid:\t${p.ppid}\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\nGid:\t0\t0\t0\t0\nThreads:\t${threads}\n${
+      p.nspid ? `NSpid:\t${p.nspid.join("\t")}\n` : ""
+    }`,
   );
+  if (p.cgroup !== undefined) writeFileSync(join(dir, "cgroup"), p.cgroup);
   symlinkSync(p.exe ?? "/usr/bin/" + p.comm, join(dir, "exe"));
   symlinkSync(p.cwd ?? "/", join(dir, "cwd"));
 }
@@ -91,6 +99,13 @@ function remove(pid: number): void {
 }
 
 mkdirSync(join(root, "etc"), { recursive: true });
+mkdirSync(join(root, "proc", "sys", "kernel", "random"), { recursive: true });
+const BOOT_ID = "6f1d2c3b-4a59-4e8f-9a0b-1c2d3e4f5a6b";
+const BOOT = "6f1d2c3b4a594e8f";
+writeFileSync(
+  join(root, "proc", "sys", "kernel", "random", "boot_id"),
+  BOOT_ID + "\n",
+);
 writeFileSync(
   join(root, "etc", "passwd"),
   "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n",
@@ -198,6 +213,19 @@ describe("context over a fake /proc", () => {
     const out = t.enrich([execEv(301)]);
     assert.equal(only(out, "exec").context, null);
     assert.equal(only(out, "exec").contextReason, "exited");
+  });
+
+  it("a loss report first in a batch rescans after the batch: its exits keep their context", () => {
+    put({ pid: 450, ppid: 1, startTime: 45, comm: "gone", argv: ["gone"] });
+    const t = new ContextTracker(reader);
+    t.rescan();
+    assert.deepEqual(t.table.get(450)?.context?.argv, ["gone"]);
+    // The process exited while events were lost: /proc no longer has it,
+    // and the listener delivers the loss report ahead of the exit.
+    remove(450);
+    const out = t.enrich([{ type: "lost", count: 5 }, exitEv(450)]);
+    assert.deepEqual(only(out, "exit").context?.argv, ["gone"]);
+    assert.equal(t.table.get(450), undefined);
   });
 
   it("never gives a reused pid another process's data", () => {
@@ -484,6 +512,151 @@ describe("context over a fake /proc", () => {
   });
 });
 
+describe("placement, ancestry and exec ids over a fake /proc", () => {
+  const reader = fsProcReader(root);
+  const ID = "9bccaa79fa3bbbe6e4bc3344580e6383a52a17b68bd1f7933e2e6e4822f0ff68";
+  const inContainer = `9:name=systemd:/libpod_parent/libpod-${ID}\n0::/\n`;
+  const onHost = "9:name=systemd:/system.slice/cron.service\n0::/\n";
+
+  it("an exec gets cgroup, container, vpid, ancestors and exec ids", () => {
+    put({ pid: 1, ppid: 0, startTime: 1, comm: "init", argv: ["/sbin/init"] });
+    put({
+      pid: 1100,
+      ppid: 1,
+      startTime: 60,
+      comm: "conmon",
+      argv: ["conmon"],
+      cgroup: onHost,
+    });
+    const t = new ContextTracker(reader);
+    t.rescan();
+    put({
+      pid: 1101,
+      ppid: 1100,
+      startTime: 61,
+      comm: "conmon",
+      argv: ["conmon"],
+      cgroup: onHost,
+    });
+    const fork = only(t.enrich([forkEv(1100, 1101)]), "fork");
+    // The child's own placement, the parent's image.
+    assert.deepEqual(fork.context?.argv, ["conmon"]);
+    assert.equal(fork.context?.unit, "cron.service");
+    assert.equal(fork.context?.container, undefined);
+    assert.deepEqual(fork.context?.ancestors, [
+      { pid: 1100, comm: "conmon" },
+      { pid: 1, comm: "init" },
+    ]);
+    assert.equal(fork.execId, `${BOOT}:1101:s61`);
+    assert.equal(fork.parentExecId, `${BOOT}:1100:s60`);
+    // The child moves into the container's cgroup and a pid namespace,
+    // then execs.
+    put({
+      pid: 1101,
+      ppid: 1100,
+      startTime: 61,
+      comm: "sh",
+      argv: ["/bin/sh", "-c", "x"],
+      cgroup: inContainer,
+      nspid: [1101, 1],
+    });
+    const exec = execEv(1101);
+    const out = only(t.enrich([exec]), "exec");
+    assert.equal(out.context?.cgroup, `/libpod_parent/libpod-${ID}`);
+    assert.deepEqual(out.context?.container, { id: ID, runtime: "podman" });
+    assert.equal(out.context?.unit, undefined);
+    assert.equal(out.context?.vpid, 1);
+    assert.deepEqual(out.context?.ancestors?.map((a) => a.pid), [1100, 1]);
+    assert.equal(out.execId, `${BOOT}:1101:e${exec.timestampNs}`);
+    assert.equal(out.parentExecId, `${BOOT}:1100:s60`);
+    // Other events and the exit name the same image.
+    const comm = t.enrich([{
+      type: "comm",
+      ...header(),
+      pid: 1101,
+      tid: 1101,
+      comm: "sh",
+    }]);
+    assert.equal((comm[0] as { execId?: string }).execId, out.execId);
+    remove(1101);
+    const exit = only(t.enrich([exitEv(1101)]), "exit");
+    assert.equal(exit.execId, out.execId);
+    assert.equal(exit.context?.container?.id, ID);
+    assert.equal(exit.context?.vpid, 1);
+  });
+
+  it("a fork copies the parent's image but reads its own placement", () => {
+    put({
+      pid: 1200,
+      ppid: 1,
+      startTime: 70,
+      comm: "sh",
+      argv: ["sh"],
+      cgroup: inContainer,
+      nspid: [1200, 1],
+    });
+    const t = new ContextTracker(reader);
+    t.rescan();
+    put({
+      pid: 1201,
+      ppid: 1200,
+      startTime: 71,
+      comm: "sh",
+      argv: ["sh"],
+      cgroup: inContainer,
+      nspid: [1201, 2],
+    });
+    const fork = only(t.enrich([forkEv(1200, 1201)]), "fork");
+    assert.equal(fork.context?.vpid, 2, "the child's pid, not the parent's");
+    assert.equal(fork.context?.container?.id, ID);
+    // A process that exits unseen by any exec keeps its fork-time id.
+    remove(1201);
+    const exit = only(t.enrich([exitEv(1201)]), "exit");
+    assert.equal(exit.execId, `${BOOT}:1201:s71`);
+    assert.equal(exit.execId, fork.execId);
+  });
+
+  it("after lost events a process found again has no exec id until its next exec", () => {
+    put({ pid: 1400, ppid: 1, startTime: 80, comm: "sh", argv: ["sh"] });
+    const t = new ContextTracker(reader);
+    t.rescan();
+    const first = execEv(1400);
+    assert.ok(only(t.enrich([first]), "exec").execId);
+    // Events are lost (an exec of 1400 may be among them): the rescan
+    // finds the same process.
+    t.enrich([{ type: "lost", count: 9 }]);
+    const uid = t.enrich([{
+      type: "uid",
+      ...header(),
+      pid: 1400,
+      tid: 1400,
+      ruid: 0,
+      euid: 0,
+    }]);
+    assert.equal((uid[0] as { execId?: string }).execId, undefined);
+    const next = execEv(1400);
+    const exec = only(t.enrich([next]), "exec");
+    assert.equal(exec.execId, `${BOOT}:1400:e${next.timestampNs}`);
+    remove(1400);
+    assert.equal(only(t.enrich([exitEv(1400)]), "exit").execId, exec.execId);
+  });
+
+  it("an exec whose read fails still has its exec id; two trackers agree", () => {
+    const a = new ContextTracker(reader);
+    const b = new ContextTracker(reader);
+    a.rescan();
+    remove(1300);
+    const exec = execEv(1300);
+    const ea = only(a.enrich([exec]), "exec");
+    const eb = only(b.enrich([exec]), "exec");
+    assert.equal(ea.context, null);
+    assert.equal(ea.execId, `${BOOT}:1300:e${exec.timestampNs}`);
+    assert.equal(eb.execId, ea.execId);
+    const xa = only(a.enrich([exitEv(1300)]), "exit");
+    assert.equal(xa.execId, ea.execId, "the exit of that image");
+  });
+});
+
 describe("printing contexts", () => {
   const context = {
     argv: ["/bin/x", "a b", "\uFFFD"],
@@ -530,6 +703,15 @@ describe("printing contexts", () => {
       }),
       "(no context: exited)",
     );
+    // A superseded read: the container the table knew is still shown.
+    const id = "9bccaa79fa3b" + "0".repeat(52);
+    assert.equal(
+      formatContextText(
+        { ...execEv(9), context: null, contextReason: "superseded" },
+        { id, runtime: "podman" },
+      ),
+      "container=9bccaa79fa3b (no context: superseded)",
+    );
     assert.equal(
       formatTreeLine(exit, 2),
       "    42- /bin/x 'a b' '\\xfe' exited exit code 3 time=1.500s",
@@ -574,6 +756,50 @@ describe("printing contexts", () => {
     );
     assert.equal(new TreePrinter(t.table, 1).depthOf(101), 2);
     assert.equal(new TreePrinter(t.table, 7).depthOf(101), 2);
+  });
+
+  it("shows the short container id before the user", () => {
+    const id =
+      "9bccaa79fa3bbbe6e4bc3344580e6383a52a17b68bd1f7933e2e6e4822f0ff68";
+    assert.equal(
+      formatContextText({
+        ...execEv(9),
+        context: {
+          ...context,
+          argv: ["sh"],
+          argvRaw: undefined,
+          container: { id, runtime: "podman" },
+        },
+      }),
+      "container=9bccaa79fa3b root sh",
+    );
+  });
+
+  it("JSON exits carry the decoded status right after exitCode", () => {
+    const r = new Renderer({ json: true, context: false, color: false });
+    const code = JSON.parse(r.line({ ...exitEv(5), exitCode: 7 << 8 })!);
+    assert.deepEqual(Object.keys(code).slice(6, 9), [
+      "exitCode",
+      "exitStatus",
+      "exitSignal",
+    ]);
+    assert.deepEqual(code.exitStatus, { exited: true, code: 7 });
+    const killed = JSON.parse(r.line({ ...exitEv(5), exitCode: 0x80 | 11 })!);
+    assert.deepEqual(killed.exitStatus, {
+      signaled: true,
+      signal: 11,
+      signalName: "SIGSEGV",
+      coreDumped: true,
+    });
+    // With context too; other events unchanged.
+    const rc = new Renderer({ json: true, context: true, color: false });
+    const withCtx = JSON.parse(
+      rc.line({ ...exit, execId: "x:42:s5" } as unknown as ListenerEvent)!,
+    );
+    assert.deepEqual(withCtx.exitStatus, { exited: true, code: 3 });
+    assert.equal(withCtx.execId, "x:42:s5");
+    assert.equal(withCtx.context.user, "root");
+    assert.equal(JSON.parse(r.line(execEv(5))!).exitStatus, undefined);
   });
 
   it("turns exact bytes into hex for JSON", () => {

@@ -2,7 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { decodeDatagram } from "../decode.ts";
 import type { ListenerEvent } from "../src/events.ts";
-import { describeExit, formatText, formatTimestamp } from "../cli/text.ts";
+import { formatText, formatTimestamp } from "../cli/text.ts";
+import { describeExit } from "../src/exit_status.ts";
 import { formatJson } from "../cli/json.ts";
 import { formatSummary } from "../cli/summary.ts";
 import { rawCommOf } from "../cli/raw_comm.ts";
@@ -77,6 +78,15 @@ describe("formatTimestamp and describeExit", () => {
     assert.equal(describeExit(0), "exit code 0");
     assert.equal(describeExit(7 << 8), "exit code 7");
     assert.equal(describeExit(9), "killed by SIGKILL");
+    // Wait statuses of a live process are not deaths (never in a real exit).
+    assert.equal(
+      describeExit((19 << 8) | 0x7f),
+      "stopped by SIGSTOP (not an exit status)",
+    );
+    assert.equal(
+      describeExit(0xffff),
+      "continued by SIGCONT (not an exit status)",
+    );
     assert.equal(describeExit(11 | 0x80), "killed by SIGSEGV (core dumped)");
   });
 });

@@ -23,6 +23,8 @@ const BAD: [string, unknown][] = [
   ["receiveBufferBytes", "8M"],
   ["batchSize", 0],
   ["batchSize", 1e7 * 1e3],
+  ["batchSize", 1e7], // over UIO_MAXIOV (1024): was a raw RangeError
+  ["busyPollMs", 1e12], // over 100 ms: spun with the event loop held
   ["batchSize", NaN],
   ["gatherIntervalMs", -2],
   ["gatherIntervalMs", Infinity],
@@ -31,6 +33,8 @@ const BAD: [string, unknown][] = [
   ["ackTimeoutMs", NaN],
   ["ackTimeoutMs", -5],
   ["ackTimeoutMs", "1000"],
+  ["ackTimeoutMs", 1e12],
+  ["gatherIntervalMs", 1e12],
   ["events", "exec"],
   ["events", ["nope"]],
   ["signal", {}],

@@ -9,6 +9,7 @@ import {
 import { describeEvent } from "../src/otlp/body.ts";
 import { BootOffsetEstimator } from "../src/otlp/boot_offset.ts";
 import {
+  batchSettingsFromEnv,
   logsUrl,
   parseKeyValueList,
   resolveOtlpConfig,
@@ -344,6 +345,49 @@ describe("toLogRecord: every event kind", () => {
     assert.equal(r.body, "lost");
   });
 
+  it("where the process runs: vpid, cgroup, container, unit; exec ids", {
+    timeout: 5000,
+  }, () => {
+    const id = "ab".repeat(32);
+    const r = toLogRecord({
+      ...H,
+      type: "exec",
+      pid: 7,
+      tid: 7,
+      execId: "8c1f3bd2a9e04f6f:7:e5",
+      parentExecId: "8c1f3bd2a9e04f6f:1:s1",
+      context: {
+        ...CONTEXT,
+        vpid: 3,
+        cgroup: `/kubepods.slice/cri-containerd-${id}.scope`,
+        container: { id, runtime: "containerd", podUid: "1-2-3" },
+        unit: "cron.service",
+      },
+    } as ExportableEvent, CLOCK);
+    assert.equal(r.attributes["process.vpid"], 3);
+    assert.equal(
+      r.attributes["process.linux.cgroup"],
+      `/kubepods.slice/cri-containerd-${id}.scope`,
+    );
+    assert.equal(r.attributes["container.id"], id);
+    assert.equal(r.attributes["cnproc.container.runtime"], "containerd");
+    assert.equal(r.attributes["k8s.pod.uid"], "1-2-3");
+    assert.equal(r.attributes["cnproc.systemd.unit"], "cron.service");
+    assert.equal(r.attributes["cnproc.exec_id"], "8c1f3bd2a9e04f6f:7:e5");
+    assert.equal(
+      r.attributes["cnproc.parent_exec_id"],
+      "8c1f3bd2a9e04f6f:1:s1",
+    );
+    // Absent when the context does not know them.
+    const plain = toLogRecord(
+      { ...H, type: "exec", pid: 7, tid: 7, context: CONTEXT },
+      CLOCK,
+    );
+    for (const name of ["process.vpid", "container.id", "cnproc.exec_id"]) {
+      assert.equal(name in plain.attributes, false, name);
+    }
+  });
+
   it("the timestamp keeps every nanosecond", { timeout: 5000 }, () => {
     const r = toLogRecord({ ...H, type: "sid", pid: 1, tid: 1 }, {
       bootOffsetNs: 1n,
@@ -523,6 +567,28 @@ describe("resolveOtlpConfig", () => {
       d: "x=y",
     });
     assert.deepEqual(parseKeyValueList(undefined), {});
+  });
+
+  it("the OTEL_BLRP_* batch variables; bad values ignored", {
+    timeout: 5000,
+  }, () => {
+    assert.deepEqual(
+      batchSettingsFromEnv({
+        OTEL_BLRP_MAX_QUEUE_SIZE: "50000",
+        OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: " 1024 ",
+        OTEL_BLRP_SCHEDULE_DELAY: "200",
+      }),
+      { queueLimit: 50000, batchSize: 1024, batchDelayMs: 200 },
+    );
+    assert.deepEqual(
+      batchSettingsFromEnv({
+        OTEL_BLRP_MAX_QUEUE_SIZE: "0",
+        OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: "1.5",
+        OTEL_BLRP_SCHEDULE_DELAY: "99999999999",
+      }),
+      {},
+    );
+    assert.deepEqual(batchSettingsFromEnv({}), {});
   });
 });
 

@@ -57,6 +57,7 @@ import {
   WakeGovernor,
 } from "../ffi/socket/gathering.ts";
 import { openProcSocket } from "../ffi/socket/proc_socket.ts";
+import { MAX_BUSY_POLL_MS } from "../src/listener/options.ts";
 import type { WaitMechanism } from "../ffi/socket/wait_rule.ts";
 
 const INT_SIZE = 4;
@@ -661,6 +662,80 @@ describe("busy-polling (busyPollMs)", () => {
     assert.ok(performance.now() - t0 < 5_000);
     assert.equal(mechanisms[0].watches, 1);
     socket.close();
+  });
+
+  // A clock that advances `step` ms at every reading: the spin's time runs
+  // out after a known number of looks, however fast the machine is.
+  function stepping(step: number): Clock {
+    let t = 0;
+    return () => (t += step);
+  }
+
+  it("one wait never spins longer than MAX_BUSY_POLL_MS, whatever was asked (issue 12)", async () => {
+    const libc = new FakeLibc();
+    const step = 10;
+    // 1e5 ms bypasses the listener's check (as openProcSocket's caller may).
+    const { socket } = open(
+      libc,
+      { gatherIntervalMs: 0, busyPollMs: 1e5 },
+      stepping(step),
+    );
+    libc.readable = false;
+    assert.equal(await socket.wait(), true);
+    const looks = libc.named("poll").length;
+    // Unbounded, it would have looked 1e5 / 10 = 10,000 times.
+    assert.ok(looks <= MAX_BUSY_POLL_MS / step + 2, `${looks} looks`);
+    assert.ok(looks >= 2, `${looks} looks`);
+    // The same bound for setBusyPoll on an open socket.
+    socket.setBusyPoll?.(1e12);
+    const before = libc.named("poll").length;
+    await socket.wait();
+    const more = libc.named("poll").length - before;
+    assert.ok(more <= MAX_BUSY_POLL_MS / step + 2, `${more} looks`);
+    socket.close();
+  });
+
+  it("spins that keep finding data still let timers run every busyPollMs (issue 12)", async () => {
+    const libc = new FakeLibc();
+    const { socket, mechanisms } = open(
+      libc,
+      { gatherIntervalMs: 0, busyPollMs: 50 },
+      stepping(10),
+    );
+    libc.readable = true; // a storm: every look finds data at once
+    let fired = false;
+    const timer = setTimeout(() => fired = true, 0);
+    let waits = 0;
+    try {
+      while (!fired && waits < 1000) {
+        assert.equal(await socket.wait(), true);
+        waits++;
+      }
+    } finally {
+      clearTimeout(timer);
+      socket.close();
+    }
+    // Each wait reads the clock a few times (10 ms each): after 50 ms of
+    // holding the event loop, a wait lets it turn, and the timer fires.
+    assert.ok(fired, `the timer never ran in ${waits} waits`);
+    assert.ok(waits <= 10, `${waits} waits before the timer ran`);
+    // All answered by the spin, none by the runtime's waiter.
+    assert.equal(mechanisms[0].watches, 0);
+  });
+
+  it("close() ends a wait that is letting the event loop turn", async () => {
+    const libc = new FakeLibc();
+    const { socket } = open(
+      libc,
+      { gatherIntervalMs: 0, busyPollMs: 20 },
+      stepping(10),
+    );
+    libc.readable = true;
+    // Hold the event loop past the busy-poll time without letting it turn.
+    for (let i = 0; i < 3; i++) await socket.wait();
+    const pending = socket.wait();
+    socket.close();
+    assert.equal(await pending, false);
   });
 
   it("setBusyPoll(0) turns it off; by default it is off", async () => {

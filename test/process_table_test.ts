@@ -218,3 +218,66 @@ describe("mergeScan", () => {
     assert.equal(first.entries.get(9)?.startTime, 90);
   });
 });
+
+describe("lineage and exec ids in the table", () => {
+  const fork = (
+    parentPid: number,
+    childPid: number,
+    ns: bigint,
+  ): ForkEvent => ({
+    type: "fork",
+    cpu: 0,
+    timestampNs: ns,
+    seq: 0,
+    parentPid,
+    parentTid: parentPid,
+    childPid,
+    childTid: childPid,
+  });
+  const exit = (pid: number, ns: bigint): ExitEvent => ({
+    type: "exit",
+    cpu: 0,
+    timestampNs: ns,
+    seq: 0,
+    pid,
+    tid: pid,
+    exitCode: 0,
+    exitSignal: 17,
+    parentPid: 0,
+    parentTid: 0,
+  });
+
+  it("keeps exited processes' entries for ancestry, and forgets a reused pid's", () => {
+    const t = new ProcessTable<string>();
+    t.rescan([{ pid: 1, ppid: 0, startTime: 1, threads: [], context: "init" }]);
+    t.fork(fork(1, 10, 100n), 5);
+    t.setContext(10, 5, "sh");
+    t.fork(fork(10, 11, 200n), 6);
+    t.exit(exit(10, 300n));
+    // The parent exited: its entry (context included) still answers.
+    assert.equal(t.get(10), undefined);
+    assert.equal(t.known(10)?.context, "sh");
+    assert.deepEqual(t.ancestorsOf(11), [10, 1]);
+    // A new process with pid 10: the exited one is forgotten.
+    t.fork(fork(1, 10, 400n), 9);
+    assert.equal(t.known(10)?.context, null);
+    assert.equal(t.known(10)?.startTime, 9);
+  });
+
+  it("notes execs (adding unknown processes); a rescan keeps the note, uncertain", () => {
+    const t = new ProcessTable();
+    t.rescan([{ pid: 5, ppid: 1, startTime: 50, threads: [] }]);
+    t.noteExec(5, 1_000n);
+    t.noteExec(6, 2_000n);
+    assert.equal(t.get(5)?.execNs, 1_000n);
+    assert.equal(t.get(6)?.execNs, 2_000n);
+    assert.equal(t.get(6)?.startTime, null);
+    t.rescan([{ pid: 5, ppid: 1, startTime: 50, threads: [] }]);
+    assert.equal(t.get(5)?.execNs, 1_000n, "same process: kept");
+    assert.equal(t.get(5)?.imageUncertain, true, "an exec may have been lost");
+    t.noteExec(5, 3_000n);
+    assert.equal(t.get(5)?.imageUncertain, false);
+    t.rescan([{ pid: 5, ppid: 1, startTime: 51, threads: [] }]);
+    assert.equal(t.get(5)?.execNs, undefined, "another process: dropped");
+  });
+});

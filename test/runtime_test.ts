@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  currentAdapterName,
   detectOs,
   detectRuntime,
   loadAdapter,
@@ -33,6 +34,16 @@ describe("selectAdapter(runtime, os)", () => {
     assert.equal(selectAdapter("deno", "linux"), "deno");
     assert.equal(selectAdapter("bun", "linux"), "bun");
     assert.equal(selectAdapter("node", "linux"), "node");
+  });
+
+  it("on Node picks node:ffi where it exists (Node >= 26.1), koffi otherwise", () => {
+    assert.equal(selectAdapter("node", "linux", true), "node-ffi");
+    assert.equal(selectAdapter("node", "linux", false), "node");
+    // Only Node has two adapters.
+    assert.equal(selectAdapter("deno", "linux", true), "deno");
+    assert.equal(selectAdapter("bun", "linux", true), "bun");
+    const e = unsupported("node", "darwin");
+    assert.match(e.message, /this is darwin/);
   });
 
   it("refuses every runtime on other operating systems, naming the OS", () => {
@@ -63,6 +74,18 @@ describe("detection in this runtime", () => {
   it("detectOs() is linux", () => {
     assert.equal(detectOs(), process.platform);
     assert.equal(detectOs(), "linux");
+  });
+
+  it("currentAdapterName() is node:ffi's on a Node that has it, koffi's on older Node", () => {
+    const runtime = currentRuntime();
+    // node:ffi came with Node 26.1 (and nothing here disables it).
+    const [major, minor] = (process.versions.node ?? "0.0").split(".")
+      .map(Number);
+    const builtIn = major > 26 || (major === 26 && minor >= 1);
+    assert.equal(
+      currentAdapterName(),
+      runtime === "node" && builtIn ? "node-ffi" : runtime,
+    );
   });
 
   it("loadAdapter() loads this runtime's adapter, once", async () => {

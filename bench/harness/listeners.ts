@@ -5,13 +5,17 @@
  * @module
  */
 
-import { NODE_MODULES_BIN } from "./paths.ts";
+import { NODE_MODULES_BIN, REPO_ROOT } from "./paths.ts";
+import { systemNode } from "../../scripts/node_binaries.ts";
 import type { Programs } from "./programs.ts";
 
 /**
  * Every listener, in the order of the storm table's rows: `none` (the
  * storm's rate without a listener), `c` (bench/ref_listener.c), `deno`,
- * `bun`, `node` (bench/cnproc_listener.ts on each runtime) and `forkstat`.
+ * `bun`, `node` (bench/cnproc_listener.ts on each runtime; `node` is the
+ * machine's Node, koffi), `node26` (Node 26 from `npm ci`, node:ffi),
+ * `node26-koffi` (the same Node with `--no-experimental-ffi`, so koffi) and
+ * `forkstat`.
  *
  * @example
  * ```ts
@@ -25,6 +29,8 @@ export const LISTENERS = [
   "deno",
   "bun",
   "node",
+  "node26",
+  "node26-koffi",
   "forkstat",
 ] as const;
 
@@ -66,6 +72,22 @@ export function currentRuntime(): Runtime {
   return "node";
 }
 
+/** Node 26 as `npm ci` installs it (the `node26` devDependency). */
+const NODE26 = REPO_ROOT + "node_modules/node26/bin/node";
+
+/**
+ * Whether a listener runs the compiled (tsc) cnproc listener under Node.
+ *
+ * @example
+ * ```ts
+ * import { runsOnNode } from "./listeners.ts";
+ * runsOnNode("node26-koffi"); // true
+ * ```
+ */
+export function runsOnNode(name: ListenerName): boolean {
+  return name === "node" || name === "node26" || name === "node26-koffi";
+}
+
 /**
  * The command line of a listener: program first. `args` are the listener
  * protocol's arguments (`--root PID`, ...), given to the C and cnproc
@@ -96,8 +118,14 @@ export function listenerCommand(
       ];
     case "bun":
       return [NODE_MODULES_BIN + "bun", programs.tsListener, ...args];
+    // Every Node by its full path: inside `npm run bench` a bare `node` is
+    // node_modules/.bin/node, one of the npm-installed versions.
     case "node":
-      return ["node", programs.nodeListener, ...args];
+      return [systemNode(), programs.nodeListener, ...args];
+    case "node26":
+      return [NODE26, programs.nodeListener, ...args];
+    case "node26-koffi":
+      return [NODE26, "--no-experimental-ffi", programs.nodeListener, ...args];
     case "forkstat":
       return ["forkstat", "-e", "all"];
     case "none":

@@ -8,7 +8,11 @@
  */
 
 import { parseArgs } from "node:util";
-import { currentRuntime, type ListenerName } from "../harness/listeners.ts";
+import {
+  currentRuntime,
+  type ListenerName,
+  LISTENERS,
+} from "../harness/listeners.ts";
 import { SMOKE_STORM, type Storm, STORMS } from "./storms.ts";
 
 /**
@@ -75,7 +79,15 @@ export function parseStormOptions(args: string[]): StormOptions {
     seconds: Number(values.seconds),
     gateMaxS: Number(values["gate-max"]),
     storms: STORMS,
-    listeners: ["c", "deno", "bun", "node", "forkstat"],
+    listeners: [
+      "c",
+      "deno",
+      "bun",
+      "node",
+      "node26",
+      "node26-koffi",
+      "forkstat",
+    ],
     json: values.json,
     noTsc: values["no-tsc"]!,
     tableFrom: values["table-from"],
@@ -93,6 +105,12 @@ export function parseStormOptions(args: string[]): StormOptions {
   }
   if (values.listeners) {
     o.listeners = values.listeners.split(",") as ListenerName[];
+    const unknown = o.listeners.filter((l) => !LISTENERS.includes(l));
+    if (unknown.length > 0) {
+      throw new Error(
+        `unknown listener ${unknown.join(", ")}: use ${LISTENERS.join(", ")}`,
+      );
+    }
   }
   return o;
 }

@@ -1,9 +1,11 @@
 /**
  * The Node adapter: libc through koffi (`libc.ts`), the shared socket
  * (`ffi/socket/proc_socket.ts`) over it, watched by koffi's libuv poll
- * handle (`poll_watch.ts`). Loaded only on Node, by `ffi/runtime.ts`;
- * importing it without koffi installed rejects with a `missing-module`
- * CnprocError.
+ * handle (`poll_watch.ts`) on the main thread, and on a timer in Worker
+ * threads (`interval_watch.ts`). Loaded by `ffi/runtime.ts` on Node without
+ * node:ffi (before 26.1, or with `--no-experimental-ffi`; Node >= 26.1 gets
+ * `ffi/node_ffi/adapter.ts`); importing it without koffi installed rejects
+ * with a `missing-module` CnprocError.
  *
  * @example
  * ```ts
@@ -19,14 +21,22 @@ import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
 import { type KoffiApi, loadKoffi, nodeLibc } from "./libc.ts";
 import { type PollFunction, UvPollWatch } from "./poll_watch.ts";
+import { IntervalWatch, onMainThread } from "./interval_watch.ts";
 
 function makeAdapter(koffi: KoffiApi): Adapter {
   const libc = nodeLibc(koffi);
   const poll = koffi.node.poll as unknown as PollFunction;
+  // In a Worker a poll handle would outlive worker.terminate() and crash
+  // the process: look on a timer there (interval_watch.ts).
+  const main = onMainThread();
   return {
     runtime: "node",
     open: (options) =>
-      openProcSocket(libc, (fd) => new UvPollWatch(poll, fd), options),
+      openProcSocket(
+        libc,
+        (fd) => main ? new UvPollWatch(poll, fd) : new IntervalWatch(libc, fd),
+        options,
+      ),
   };
 }
 

@@ -63,7 +63,7 @@ const KOFFI_TYPES: Readonly<Record<CType, string>> = {
 };
 
 const KOFFI_INSTALL_HINT =
-  "Node needs the koffi package for FFI: run `npm install koffi` in your project, then retry.";
+  "On this Node (before 26.1, or run with --no-experimental-ffi) cnproc needs the koffi package for FFI: run `npm install koffi` in your project and retry, or use Node >= 26.1, whose built-in node:ffi needs no package.";
 
 /**
  * Import koffi.

@@ -103,13 +103,23 @@ export class UvPollWatch implements WaitMechanism {
   #closed = false;
   #ready: (() => void) | null = null;
   #onPoll: PollCallback = (status) => {
-    // status < 0 (POLLERR): libuv has stopped the handle; the next watch
-    // starts it again. The wait still wakes: the reader meets the error in
-    // recvmmsg (ENOBUFS counts as no data).
-    if (status < 0) this.#started = false;
+    // Stop at once, inside libuv's callback: on Node 26 a handle stopped
+    // later (from the promise job the wake resolves) and started again was
+    // not polled again until something else woke the loop (a thread storm
+    // went unread for 2 s). status < 0 (POLLERR): libuv has stopped the
+    // handle already. The next watch starts it again. The wait still wakes:
+    // the reader meets the error in recvmmsg (ENOBUFS counts as no data).
+    if (status >= 0 && this.#started) this.#handle?.stop();
+    this.#started = false;
+    if (this.#ready === null || this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#deliver);
+  };
+  #scheduled = false;
+  #deliver = (): void => {
+    this.#scheduled = false;
     const ready = this.#ready;
     if (ready !== null) ready();
-    else this.stop();
   };
 
   /**

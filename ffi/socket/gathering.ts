@@ -13,6 +13,7 @@
  * @module
  */
 
+import { MAX_BUSY_POLL_MS } from "../../src/listener/options.ts";
 import type { Waiter } from "./wait_rule.ts";
 
 /**
@@ -139,18 +140,30 @@ export class WakeGovernor {
   }
 }
 
+// A pending turn of the event loop (see GatheringWaiter's busy-poll).
+interface Turn {
+  timer: ReturnType<typeof setTimeout>;
+  passed: Promise<void>;
+  pass: () => void;
+}
+
 /**
  * Wraps a runtime's {@link Waiter} with the {@link WakeGovernor} policy:
  * under a storm, a wait first sleeps for the rest of the gathering interval
  * and then looks with a zero-timeout `poll`; readable resolves at once,
  * empty ends the gathering and waits on the inner waiter as usual. With a
  * busy-poll time set, each wait first checks the socket in a loop for up to
- * that long.
+ * that long (at most `MAX_BUSY_POLL_MS`, 100 ms). The loop holds the event
+ * loop, and a storm could chain spins that each find data at once without
+ * ever letting a timer or signal handler run: so once the busy-poll has held
+ * the event loop for the busy-poll time since the event loop's last turn, a
+ * wait first lets it turn (a zero-delay timer) and spins only then.
  *
  * @example
  * ```ts
  * import { GatheringWaiter } from "./gathering.ts";
- * import type { Waiter } from "./wait_rule.ts";
+ * import { MAX_BUSY_POLL_MS } from "../../src/listener/options.ts";
+import type { Waiter } from "./wait_rule.ts";
  * declare const inner: Waiter;
  * declare const readable: () => boolean; // a zero-timeout poll of the fd
  * const waiter = new GatheringWaiter(inner, readable);
@@ -164,6 +177,10 @@ export class GatheringWaiter implements Waiter {
   #sleep: { timer: ReturnType<typeof setTimeout>; done: () => void } | null =
     null;
   #busyPollMs = 0;
+  // Since when the busy-poll holds the event loop, and the zero-delay timer
+  // armed then: it fires once timers run again, ending the hold.
+  #heldSince = 0;
+  #turn: Turn | null = null;
   #now: Clock;
 
   /**
@@ -189,7 +206,15 @@ export class GatheringWaiter implements Waiter {
   async wait(timeoutMs?: number): Promise<boolean> {
     if (this.#closed) return false;
     const start = this.#now();
-    if (this.#busyPollMs > 0 && this.#spin(start, timeoutMs)) return true;
+    if (this.#busyPollMs > 0) {
+      const turn = this.#turn;
+      if (turn !== null && start - this.#heldSince >= this.#busyPollMs) {
+        // Held for the whole busy-poll time already: let the event loop run.
+        await turn.passed;
+        if (this.#closed) return false;
+      }
+      if (this.#spin(start, timeoutMs)) return true;
+    }
     const delay = this.#governor.delayMs(start);
     if (delay > 0) {
       await new Promise<void>((done) => {
@@ -211,29 +236,52 @@ export class GatheringWaiter implements Waiter {
     return ready;
   }
 
-  // Busy-poll: check the socket in a loop, without yielding, for up to
-  // busyPollMs (or the timeout). A sleeping thread can take a millisecond
-  // and more to be woken on a virtual machine; a spinning one reacts in
-  // microseconds, for a core's worth of CPU while events keep coming.
+  // Busy-poll: check the socket in a loop, without yielding, until the
+  // event loop has been held for busyPollMs since its last turn (or the
+  // timeout). A sleeping thread can take a millisecond and more to be woken
+  // on a virtual machine; a spinning one reacts in microseconds, for a
+  // core's worth of CPU while events keep coming.
   #spin(start: number, timeoutMs?: number): boolean {
-    const spin = timeoutMs === undefined
-      ? this.#busyPollMs
-      : Math.min(this.#busyPollMs, timeoutMs);
-    do {
+    let now = this.#now();
+    if (this.#turn === null) this.#hold(now);
+    let until = this.#heldSince + this.#busyPollMs;
+    if (timeoutMs !== undefined) until = Math.min(until, start + timeoutMs);
+    for (;;) {
       if (this.#readable()) {
         this.#governor.woke(this.#now());
         return true;
       }
-    } while (this.#now() - start < spin);
-    return false;
+      now = this.#now();
+      if (now >= until) return false;
+    }
+  }
+
+  // The busy-poll starts holding the event loop at `now`; a zero-delay timer
+  // tells when the event loop has turned again.
+  #hold(now: number): void {
+    this.#heldSince = now;
+    let pass!: () => void;
+    const passed = new Promise<void>((resolve) => pass = resolve);
+    const turn: Turn = {
+      timer: setTimeout(() => this.#turned(turn), 0),
+      passed,
+      pass,
+    };
+    this.#turn = turn;
+  }
+
+  #turned(turn: Turn): void {
+    if (this.#turn === turn) this.#turn = null;
+    turn.pass();
   }
 
   /**
    * Change how long each wait first busy-polls the socket (see
-   * `SocketOptions.busyPollMs`); 0 turns it off.
+   * `SocketOptions.busyPollMs`); 0 turns it off. Values above
+   * `MAX_BUSY_POLL_MS` (100) count as 100; negative or NaN ones as 0.
    */
   setBusyPoll(ms: number): void {
-    this.#busyPollMs = ms;
+    this.#busyPollMs = ms > 0 ? Math.min(ms, MAX_BUSY_POLL_MS) : 0;
   }
 
   /** Change the gathering interval (see {@link WakeGovernor}). */
@@ -244,6 +292,12 @@ export class GatheringWaiter implements Waiter {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    const turn = this.#turn;
+    if (turn !== null) {
+      // A wait may be waiting for this turn: end it now (it returns false).
+      clearTimeout(turn.timer);
+      this.#turned(turn);
+    }
     const sleep = this.#sleep;
     if (sleep !== null) {
       clearTimeout(sleep.timer);

@@ -200,6 +200,11 @@ export interface ProcStatus {
   gids: [number, number, number, number];
   /** `Threads`: threads in the process. */
   threads: number;
+  /**
+   * `NSpid` (Linux 4.1+): the pid in each pid namespace, from the
+   * reader's outwards to the process's own; absent when the line is.
+   */
+  nspid?: number[];
 }
 
 /**
@@ -211,8 +216,9 @@ export interface ProcStatus {
  * @example
  * ```ts
  * import { parseStatus } from "./proc_parse.ts";
- * const text = "Name:\tsh\nTgid:\t5\nPid:\t5\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nThreads:\t1\n";
+ * const text = "Name:\tsh\nTgid:\t5\nPid:\t5\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nThreads:\t1\nNSpid:\t5\t1\n";
  * parseStatus(new TextEncoder().encode(text))?.ppid; // 1
+ * parseStatus(new TextEncoder().encode(text))?.nspid; // [5, 1]
  * ```
  */
 export function parseStatus(bytes: Uint8Array): ProcStatus | null {
@@ -239,7 +245,12 @@ export function parseStatus(bytes: Uint8Array): ProcStatus | null {
   ) {
     return null;
   }
-  return { tgid, pid, ppid, uids, gids, threads };
+  const status: ProcStatus = { tgid, pid, ppid, uids, gids, threads };
+  const nspid = values.get("NSpid")?.trim().split(/\s+/).map(parseUint);
+  if (nspid !== undefined && nspid.every((p) => p !== null)) {
+    status.nspid = nspid as number[];
+  }
+  return status;
 }
 
 /**

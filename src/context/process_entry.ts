@@ -40,6 +40,18 @@ export interface ProcessEntry<C = unknown> {
   threads: Map<number, bigint | null>;
   /** Context attached by the caller (command line, ...), or `null`. */
   context: C | null;
+  /**
+   * Timestamp (monotonic ns) of the last exec event seen for the process:
+   * with `pid`, it names the current image (see `exec_id.ts`). Absent when
+   * no exec was seen since its fork or scan.
+   */
+  execNs?: bigint;
+  /**
+   * True when the process was kept through a rescan after lost events: an
+   * exec may have been missed, so its current image is not known (no exec
+   * id) until its next exec.
+   */
+  imageUncertain?: boolean;
 }
 
 /**

@@ -26,6 +26,8 @@
 import type { ExitEvent, ForkEvent } from "../events.ts";
 import { descendantsOf } from "../descendants.ts";
 import { ClockOffset } from "./clock_offset.ts";
+import { exitInfo } from "./exit_info.ts";
+import { Departed, walkAncestors } from "./lineage.ts";
 import { mergeScan } from "./scan_merge.ts";
 import type {
   ExitInfo,
@@ -33,9 +35,6 @@ import type {
   RescanResult,
   ScannedProcess,
 } from "./process_entry.ts";
-
-// How many exited processes' parents the table remembers for ancestorsOf.
-const DEPARTED_MAX = 4096;
 
 /**
  * The process table. Not thread-aware beyond one level: a thread belongs to
@@ -51,9 +50,9 @@ const DEPARTED_MAX = 4096;
  */
 export class ProcessTable<C = unknown> {
   #entries = new Map<number, ProcessEntry<C>>();
-  // Parents of processes that exited lately (pid → ppid, oldest first), so
-  // that an event read after its process's exit still finds its ancestry.
-  #departed = new Map<number, number>();
+  // Processes that exited lately, so that an event handled after its
+  // process's exit still finds its ancestry.
+  #departed = new Departed<ProcessEntry<C>>();
   #clock = new ClockOffset();
 
   /** Number of processes in the table. */
@@ -122,6 +121,28 @@ export class ProcessTable<C = unknown> {
   }
 
   /**
+   * Note an exec of `pid` at `ns` (see `exec_id.ts`); an unknown process
+   * is added, with unknown start time and parent.
+   *
+   * @example
+   * ```ts
+   * import { ProcessTable } from "./process_table.ts";
+   * new ProcessTable().noteExec(7, 5_000n);
+   * ```
+   *
+   * @ignore (the context tracker's: not part of the public API)
+   */
+  noteExec(pid: number, ns: bigint): void {
+    let entry = this.#entries.get(pid);
+    if (entry === undefined) {
+      entry = this.#newEntry(pid, null, 0, null);
+      entry.origin = "scan";
+    }
+    entry.execNs = ns;
+    entry.imageUncertain = false;
+  }
+
+  /**
    * Attach context to a process, only if its identity (pid + start time)
    * matches: a reused pid never gets another process's data.
    *
@@ -166,54 +187,13 @@ export class ProcessTable<C = unknown> {
    */
   exit(ev: ExitEvent): ExitInfo<C> {
     const entry = this.#entries.get(ev.pid) ?? null;
-    let parentPid = ev.parentPid;
-    let parentSource: ExitInfo["parentSource"] = parentPid !== 0
-      ? "event"
-      : null;
-    if (parentPid === 0 && entry !== null && entry.ppid !== 0) {
-      parentPid = entry.ppid;
-      parentSource = "table";
-    }
-    if (ev.pid !== ev.tid) {
-      const forkNs = entry?.threads.get(ev.tid) ?? null;
-      entry?.threads.delete(ev.tid);
-      return {
-        thread: true,
-        entry,
-        durationNs: forkNs === null ? null : ev.timestampNs - forkNs,
-        durationSource: forkNs === null ? null : "fork",
-        parentPid,
-        parentSource,
-      };
-    }
-    let durationNs: bigint | null = null;
-    let durationSource: ExitInfo["durationSource"] = null;
-    if (entry !== null) {
+    const info = exitInfo(ev, entry, (e) => this.monotonicStartNs(e));
+    if (ev.pid !== ev.tid) entry?.threads.delete(ev.tid);
+    else if (entry !== null) {
       this.#entries.delete(ev.pid);
-      this.#departed.delete(ev.pid);
-      this.#departed.set(ev.pid, entry.ppid);
-      if (this.#departed.size > DEPARTED_MAX) {
-        this.#departed.delete(this.#departed.keys().next().value!);
-      }
-      if (entry.forkNs !== null) {
-        durationNs = ev.timestampNs - entry.forkNs;
-        durationSource = "fork";
-      } else {
-        const start = this.monotonicStartNs(entry);
-        if (start !== null && start <= ev.timestampNs) {
-          durationNs = ev.timestampNs - start;
-          durationSource = "start-time";
-        }
-      }
+      this.#departed.add(ev.pid, entry);
     }
-    return {
-      thread: false,
-      entry,
-      durationNs,
-      durationSource,
-      parentPid,
-      parentSource,
-    };
+    return info;
   }
 
   /**
@@ -303,21 +283,21 @@ export class ProcessTable<C = unknown> {
    * ```
    */
   ancestorsOf(pid: number): number[] {
-    const out: number[] = [];
-    const seen = new Set<number>([pid]);
-    const parentOf = (p: number) =>
-      this.#entries.get(p)?.ppid ?? this.#departed.get(p);
-    let ppid = parentOf(pid) ?? 0;
-    while (ppid !== 0 && !seen.has(ppid)) {
-      out.push(ppid);
-      seen.add(ppid);
-      const next = parentOf(ppid);
-      if (next === undefined) break;
-      ppid = next;
-    }
-    return out;
+    return walkAncestors(pid, (p) => this.known(p)).map((a) => a.pid);
   }
 
+  /**
+   * The entry of a process, live or among the last 4096 that exited.
+   *
+   * @example
+   * ```ts
+   * import { ProcessTable } from "./process_table.ts";
+   * new ProcessTable().known(1); // undefined
+   * ```
+   */
+  known(pid: number): ProcessEntry<C> | undefined {
+    return this.#entries.get(pid) ?? this.#departed.get(pid);
+  }
   /**
    * Is `tid` a thread other than the main one of process `pid`?
    *
@@ -333,18 +313,15 @@ export class ProcessTable<C = unknown> {
 
   /**
    * A process's start as a `CLOCK_MONOTONIC` timestamp in ns (the event
-   * clock): its fork timestamp when seen, else its `/proc` start time
-   * (`CLOCK_BOOTTIME` ticks) minus the boottime − monotonic offset, learnt
-   * from forks (see `ClockOffset.learn` in `clock_offset.ts`). The result is
-   * the middle of the tick, so within about ±10 ms; `null` before any fork
-   * taught the offset.
+   * clock): its fork timestamp when seen, else its start time converted
+   * ({@link ProcessTable.startTimeToMonotonicNs}); `null` when unknown.
    *
    * @example
    * ```ts
    * import { ProcessTable } from "./process_table.ts";
    * const t = new ProcessTable();
-   * t.monotonicStartNs({ pid: 1, startTime: 1, ppid: 0, forkNs: null,
-   *   origin: "scan", threads: new Map(), context: null }); // null: not learnt yet
+   * t.rescan([{ pid: 1, ppid: 0, startTime: 1, threads: [] }]);
+   * t.monotonicStartNs(t.get(1)!); // null: the offset is not learnt yet
    * ```
    */
   monotonicStartNs(entry: ProcessEntry<C>): bigint | null {
@@ -354,9 +331,9 @@ export class ProcessTable<C = unknown> {
   }
 
   /**
-   * A `/proc` start time (clock ticks after boot, `CLOCK_BOOTTIME`) as a
-   * `CLOCK_MONOTONIC` timestamp in ns, the middle of its tick; `null` before
-   * any fork taught the clock offset. Within about ±10 ms.
+   * A `/proc` start time (`CLOCK_BOOTTIME` ticks) as a `CLOCK_MONOTONIC`
+   * timestamp in ns (the middle of its tick, within about ±10 ms), with the
+   * offset learnt from forks (`clock_offset.ts`); `null` before any fork.
    *
    * @example
    * ```ts

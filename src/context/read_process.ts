@@ -31,6 +31,7 @@ import {
   parseStatus,
   type ProcStat,
 } from "./proc_parse.ts";
+import { placementOf } from "./placement.ts";
 import type { ProcReader, ReadFailure } from "./proc_reader.ts";
 import type { ContextReason, ContextResult, ProcessContext } from "./types.ts";
 import { UserNames } from "./user_names.ts";
@@ -70,7 +71,7 @@ export function readStat(
 
 /**
  * The part of a process's image that vanishes when it exits, read first:
- * `cmdline`, `stat` (identity), `exe`, `cwd` and `status`. See {@link finishContext}.
+ * `cmdline`, `stat` (identity), `exe`, `cwd`, `status` and `cgroup`. See {@link finishContext}.
  *
  * @example
  * ```ts
@@ -92,11 +93,13 @@ export interface GrabbedImage {
   cwd: Uint8Array | ReadFailure;
   /** The raw `status`. */
   status: Uint8Array;
+  /** The raw `cgroup`, or the failure. */
+  cgroup: Uint8Array | ReadFailure;
 }
 
 /**
  * Read the volatile part of a process's image, as fast as possible:
- * `cmdline`, then `stat`, `exe`, `cwd`, `status`.
+ * `cmdline`, then `stat`, `exe`, `cwd`, `status`, `cgroup`.
  *
  * @param expectedStartTime the start time the caller knows for this pid
  * @returns the image, or the reason it could not be read
@@ -127,7 +130,8 @@ export function grabImage(
   const cwd = reader.readLink(`/proc/${pid}/cwd`);
   const status = reader.readFile(`/proc/${pid}/status`);
   if (failed(status)) return reasonOf(status);
-  return { stat, cmdline, exe, cwd, status };
+  const cgroup = reader.readFile(`/proc/${pid}/cgroup`);
+  return { stat, cmdline, exe, cwd, status, cgroup };
 }
 
 /**
@@ -215,12 +219,18 @@ export function finishContext(
     if (d.raw) context.cwdRaw = d.raw;
   }
   context.user = (users ?? new UserNames(reader)).name(context.uid);
+  const where = placementOf(status, grab.cgroup);
+  if (where.cgroup !== undefined) context.cgroup = where.cgroup;
+  if (where.container !== undefined) context.container = where.container;
+  if (where.unit !== undefined) context.unit = where.unit;
+  if (where.vpid !== undefined) context.vpid = where.vpid;
   return { context };
 }
 
 /**
  * Read a process's context from `/proc` right now: {@link grabImage} then
- * {@link finishContext}. Order: cmdline, stat, exe, cwd, status, stat.
+ * {@link finishContext}. Order: cmdline, stat, exe, cwd, status, cgroup,
+ * stat.
  *
  * @param expectedStartTime the start time the caller knows for this pid
  *

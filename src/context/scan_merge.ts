@@ -2,7 +2,8 @@
  * How a `/proc` scan replaces the process table's entries (taken after
  * subscribing, and again after any loss): a process with the same pid and
  * start time keeps its fork timestamp, origin, threads' fork timestamps and
- * (unless the scan read one) context; processes missing from the scan are
+ * (unless the scan read one) context, and is marked `imageUncertain` (an
+ * exec may have been missed); processes missing from the scan are
  * dropped (their exits were missed). `ProcessTable.rescan` (`process_table.ts`) applies it.
  *
  * @example
@@ -57,6 +58,12 @@ export function mergeScan<C>(
       ),
       context: p.context ?? (same ? before.context : null),
     };
+    // Kept through a rescan (after lost events): an exec may have been
+    // missed, so which image it runs is not known.
+    if (same) {
+      if (before.execNs !== undefined) entry.execNs = before.execNs;
+      entry.imageUncertain = true;
+    }
     entries.set(p.pid, entry);
     if (same) kept++;
     else added++;

@@ -1,7 +1,8 @@
 /**
  * The context engine, pure: turns batches of listener events into events
  * with context (command line, executable, working directory, comm, parent,
- * user and start time), read from `/proc` through a {@link ProcReader} as
+ * user, start time, cgroup, container, unit, pid in its namespace and
+ * ancestors) and exec ids (`exec_id.ts`), read from `/proc` through a {@link ProcReader} as
  * soon as fork and exec events arrive, kept in a {@link ProcessTable} keyed
  * by pid + start time, and attached to fork, exec and exit events (with a
  * duration on exits). `context_listener.ts` drives it from a live listener;
@@ -43,15 +44,18 @@ import type {
 import { ProcessTable } from "./process_table.ts";
 import type { RescanResult } from "./process_entry.ts";
 import type { ProcReader } from "./proc_reader.ts";
-import { ExecImages, execLater } from "./exec_images.ts";
+import { ExecIds, readBootId } from "./exec_id.ts";
+import { ExecImages } from "./exec_images.ts";
+import { ancestorsOf } from "./lineage.ts";
 import {
-  finishContext,
-  type GrabbedImage,
-  readContext,
-  readStat,
-  scanProc,
-} from "./read_process.ts";
+  forkContext,
+  type ForkDeps,
+  startsAt,
+  TICK_SLACK_NS,
+} from "./fork_context.ts";
+import { finishContext, type GrabbedImage, scanProc } from "./read_process.ts";
 import type {
+  Ancestor,
   ContextEvent,
   ContextFields,
   ContextOptions,
@@ -93,6 +97,8 @@ export class ContextTracker {
   #pendingReads: { index: number; pid: number; startTime: number }[] = [];
   // Exec images, read in the receive path (grabEarly) or first in enrich.
   #images: ExecImages;
+  #ids: ExecIds;
+  #forkDeps: ForkDeps;
 
   /**
    * An engine with an empty table: call {@link ContextTracker.rescan} to
@@ -105,6 +111,14 @@ export class ContextTracker {
     this.#reader = reader;
     this.#users = new UserNames(reader);
     this.#images = new ExecImages(reader);
+    this.#ids = new ExecIds(readBootId(reader));
+    this.#forkDeps = {
+      reader,
+      users: this.#users,
+      table: this.table,
+      ids: this.#ids,
+      ancestors: (pid) => this.#ancestors(pid),
+    };
     this.#scanContext = options.scanContext ?? true;
   }
 
@@ -178,7 +192,7 @@ export class ContextTracker {
     // grabEarly has read them already.
     const grabs = this.#images.forBatch(batch, this.table);
     const out: ContextEvent[] = [];
-    let rescanned = false;
+    let lost = false;
     for (let i = 0; i < batch.length; i++) {
       const ev = batch[i];
       switch (ev.type) {
@@ -192,15 +206,21 @@ export class ContextTracker {
           out.push(this.#exit(ev));
           break;
         case "lost":
-          // One rescan per batch, however many loss reports it holds.
-          if (!rescanned) this.rescan();
-          rescanned = true;
+          // One rescan per batch, however many loss reports it holds, and
+          // after the batch: a loss report comes ahead of the events
+          // received with it, whose exits still need the table as it was.
+          lost = true;
           out.push(ev);
           break;
-        default:
-          out.push(ev);
+        default: {
+          // uid, gid, sid, ptrace, comm, coredump: the current image.
+          const entry = "pid" in ev ? this.table.get(ev.pid) : undefined;
+          const execId = entry && this.#ids.of(entry);
+          out.push(execId === undefined ? ev : { ...ev, execId });
+        }
       }
     }
+    if (lost) this.rescan();
     return out;
   }
 
@@ -250,63 +270,25 @@ export class ContextTracker {
     at: number,
     outIndex: number,
   ): ForkWithContext {
-    if (ev.childPid !== ev.childTid) {
-      this.table.fork(ev, null);
-      const known = this.table.get(ev.childPid)?.context ?? null;
-      return known
-        ? { ...ev, context: known }
-        : { ...ev, context: null, contextReason: "not-seen" };
+    const r = forkContext(this.#forkDeps, ev, batch, at);
+    if (r.read) {
+      this.#pendingReads.push({
+        index: outIndex,
+        pid: ev.childPid,
+        startTime: r.read,
+      });
     }
-    if (batch.length > FORK_READ_MAX_BATCH) {
-      // A burst (a fork storm): reading every child (about 30 µs each)
-      // would fall behind the kernel and lose events. The table keeps the
-      // fork; a later exec is checked against its fork time instead.
-      this.table.fork(ev, null);
-      return { ...ev, context: null, contextReason: "overload" };
-    }
-    // The child's identity: its start time (an exec does not change it).
-    const stat = readStat(this.#reader, ev.childPid);
-    const startTime = typeof stat === "string" ? null : stat.startTime;
-    if (startTime !== null && !this.#startsAt(startTime, ev.timestampNs)) {
-      // Read late (a backlog): the pid already names a later process.
-      this.table.fork(ev, null);
-      return { ...ev, context: null, contextReason: "pid-reused" };
-    }
-    this.table.fork(ev, startTime);
-    if (startTime === null) {
-      return { ...ev, context: null, contextReason: stat as ContextReason };
-    }
-    // At fork the child runs a copy of its parent's image: take the
-    // parent's context when the table has it, else read the child.
-    const parent = this.table.get(ev.parentPid)?.context ?? null;
-    if (parent !== null) {
-      const context: ProcessContext = {
-        ...parent,
-        ppid: ev.parentPid,
-        startTime,
-      };
-      this.table.setContext(ev.childPid, startTime, context);
-      return { ...ev, context };
-    }
-    if (execLater(batch, at, ev.childPid)) {
-      // The child already ran an exec: its /proc image is not the fork's.
-      return { ...ev, context: null, contextReason: "superseded" };
-    }
-    const r = readContext(this.#reader, ev.childPid, startTime, this.#users);
-    if (r.context === null) {
-      return { ...ev, context: null, contextReason: r.reason };
-    }
-    this.table.setContext(ev.childPid, startTime, r.context);
-    this.#pendingReads.push({ index: outIndex, pid: ev.childPid, startTime });
-    return { ...ev, context: r.context };
+    return r.event;
   }
 
-  // Does a process with this start time (ticks) fit a start at `ns`
-  // (monotonic)? True while the clock offset is unknown.
+  // The ancestors of a process from the table, nearest first.
+  #ancestors(pid: number): Ancestor[] {
+    return ancestorsOf(pid, (p) => this.table.known(p), ANCESTORS_MAX);
+  }
+
+  // Does a process with this start time (ticks) fit a start at `ns`?
   #startsAt(startTicks: number, ns: bigint): boolean {
-    const start = this.table.startTimeToMonotonicNs(startTicks);
-    if (start === null) return true;
-    return start <= ns + TICK_SLACK_NS && start >= ns - TICK_SLACK_NS;
+    return startsAt(this.table, startTicks, ns);
   }
 
   #exec(
@@ -315,10 +297,19 @@ export class ContextTracker {
     outIndex: number,
   ): ExecWithContext {
     const entry = this.table.get(ev.pid);
+    // The ids come from the event and the table: known whatever the read.
+    const out: ExecWithContext = {
+      ...ev,
+      context: null,
+      execId: this.#ids.ofExec(ev.pid, ev.timestampNs),
+    };
+    const parent = this.#parentExecId(entry?.ppid ?? 0);
+    if (parent !== undefined) out.parentExecId = parent;
+    this.table.noteExec(ev.pid, ev.timestampNs);
     if (grab === undefined) {
       // A later exec of the same pid is in this batch.
       if (entry) entry.context = null;
-      return { ...ev, context: null, contextReason: "superseded" };
+      return { ...out, contextReason: "superseded" };
     }
     const r: ContextResult = typeof grab === "string"
       ? { context: null, reason: grab }
@@ -326,9 +317,7 @@ export class ContextTracker {
     // From here on, the table's context for this pid (a fork-time copy of
     // the parent's image) is stale whatever the read gives.
     if (entry) entry.context = null;
-    if (r.context === null) {
-      return { ...ev, context: null, contextReason: r.reason };
-    }
+    if (r.context === null) return { ...out, contextReason: r.reason };
     // The start time read must fit the events: before this exec, and at the
     // fork when the table saw it (a read after a backlog may meet a later
     // process with the same pid).
@@ -339,31 +328,49 @@ export class ContextTracker {
       (start > ev.timestampNs + TICK_SLACK_NS ||
         (forkNs !== null && !this.#startsAt(r.context.startTime, forkNs)))
     ) {
-      return { ...ev, context: null, contextReason: "pid-reused" };
+      return { ...out, contextReason: "pid-reused" };
     }
-    if (entry === undefined) {
+    if (entry === undefined || entry.startTime === null && entry.ppid === 0) {
+      // A process the table did not know: as the read found it.
       this.table.add({
         pid: ev.pid,
         ppid: r.context.ppid,
         startTime: r.context.startTime,
         threads: [],
       });
+      this.table.noteExec(ev.pid, ev.timestampNs);
+      const parent = this.#parentExecId(r.context.ppid);
+      if (parent !== undefined) out.parentExecId = parent;
     }
+    r.context.ancestors = this.#ancestors(ev.pid);
     this.table.setContext(ev.pid, r.context.startTime, r.context);
     this.#pendingReads.push({
       index: outIndex,
       pid: ev.pid,
       startTime: r.context.startTime,
     });
-    return { ...ev, context: r.context };
+    out.context = r.context;
+    return out;
+  }
+
+  // The exec id of a parent's current image, when the table knows it.
+  #parentExecId(ppid: number): string | undefined {
+    const parent = ppid === 0 ? undefined : this.table.known(ppid);
+    return parent && this.#ids.of(parent);
   }
 
   #exit(ev: ExitEvent): ExitWithContext {
     const info = this.table.exit(ev);
     const context = info.entry?.context ?? null;
+    // A context read by a scan has no ancestors yet.
+    if (context !== null && context.ancestors === undefined) {
+      context.ancestors = this.#ancestors(ev.pid);
+    }
     const out: ExitWithContext = context
       ? { ...ev, context }
       : { ...ev, context: null, contextReason: "not-seen" };
+    const execId = info.entry ? this.#ids.of(info.entry) : undefined;
+    if (execId !== undefined) out.execId = execId;
     if (info.durationNs !== null) out.durationNs = info.durationNs;
     if (info.parentSource !== null) {
       out.parentSource = info.parentSource;
@@ -373,8 +380,5 @@ export class ContextTracker {
   }
 }
 
-// Two clock ticks of slack when comparing a /proc start time (10 ms ticks,
-// converted with an offset known to a tick) with an event's timestamp.
-const TICK_SLACK_NS = 20_000_000n;
-// Batches longer than this are a burst: forks are not read (see #fork).
-const FORK_READ_MAX_BATCH = 64;
+// Ancestors given in a context, at most.
+const ANCESTORS_MAX = 16;

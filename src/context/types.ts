@@ -13,6 +13,7 @@
  * @module
  */
 
+import type { ContainerInfo } from "./container.ts";
 import type {
   ExecEvent,
   ExitEvent,
@@ -55,6 +56,43 @@ export interface ProcessContext {
   user: string | null;
   /** Start time: `/proc/<pid>/stat` field 22, clock ticks after boot. */
   startTime: number;
+  /**
+   * The cgroup path (`/proc/<pid>/cgroup`: the v2 line, or on v1 and hybrid
+   * hosts the `name=systemd` hierarchy's); absent when unreadable.
+   */
+  cgroup?: string;
+  /** The container the cgroup path names; absent on the host. */
+  container?: ContainerInfo;
+  /** The systemd unit (`cron.service`, `session-3.scope`) when not in a container. */
+  unit?: string;
+  /**
+   * The pid the process has in its own pid namespace (the last `NSpid`
+   * value of `/proc/<pid>/status`), present when that namespace is not the
+   * initial one (a container's, `unshare --pid`).
+   */
+  vpid?: number;
+  /**
+   * The ancestors, nearest first (parent, grandparent, ... towards pid 1,
+   * at most 16), from the process table: `comm` is `null` for one the table
+   * knows no context of.
+   */
+  ancestors?: Ancestor[];
+}
+
+/**
+ * One ancestor of a process (see `ProcessContext.ancestors`).
+ *
+ * @example
+ * ```ts
+ * import type { Ancestor } from "./types.ts";
+ * const line = (a: Ancestor[]) => a.map((x) => `${x.pid}:${x.comm ?? "?"}`).join(" < ");
+ * ```
+ */
+export interface Ancestor {
+  /** Process id. */
+  pid: number;
+  /** Its command name, when the table knows it. */
+  comm: string | null;
 }
 
 /**
@@ -114,7 +152,7 @@ export type ContextResult =
  * const why = (ev: ContextFields) => ev.context === null ? ev.contextReason : "known";
  * ```
  */
-export interface ContextFields {
+export interface ContextFields extends ImageFields {
   /** The process's context, or `null` (see `contextReason`). */
   context: ProcessContext | null;
   /** Why `context` is `null`; absent otherwise. */
@@ -122,8 +160,31 @@ export interface ContextFields {
 }
 
 /**
+ * The exec ids of an event (see `exec_id.ts`): the process image the event
+ * is about, and on exec and fork events the image of the parent.
+ *
+ * @example
+ * ```ts
+ * import type { ImageFields } from "./types.ts";
+ * const join = (ev: ImageFields) => ev.execId ?? "unknown image";
+ * ```
+ */
+export interface ImageFields {
+  /**
+   * The image the event is about: on an exec the new one (always given:
+   * it is made from the event alone), on a fork the
+   * child's (a copy of the parent's), on an exit the one that ended, on
+   * other events the current one; absent when unknown.
+   */
+  execId?: string;
+  /** On exec and fork events: the parent's image at that moment, when known. */
+  parentExecId?: string;
+}
+
+/**
  * A fork event with the **child's** context (at fork time, a copy of the
- * parent's image; for a new thread, the process's).
+ * parent's image with the child's own cgroup, container and `vpid`, read
+ * right after the fork; for a new thread, the process's).
  *
  * @example
  * ```ts
@@ -174,7 +235,7 @@ export type ContextEvent =
   | ForkWithContext
   | ExecWithContext
   | ExitWithContext
-  | Exclude<ProcEvent, ForkEvent | ExecEvent | ExitEvent>
+  | (Exclude<ProcEvent, ForkEvent | ExecEvent | ExitEvent> & ImageFields)
   | LostEvent;
 
 /**

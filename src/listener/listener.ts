@@ -22,8 +22,11 @@ import type { ListenerEvent } from "../events.ts";
 import {
   checkMilliseconds,
   type ListenOptions,
+  MAX_BUSY_POLL_MS,
+  MAX_GATHER_INTERVAL_MS,
   resolveListenOptions,
 } from "./options.ts";
+import { alreadyIterating, isCallbackFailure } from "./misuse.ts";
 import { type ReceiveHook, Receiver } from "./receiver.ts";
 import type { ListenerStats } from "./stats.ts";
 import type { ProcSocket } from "./socket.ts";
@@ -41,8 +44,9 @@ const DONE: IteratorResult<ListenerEvent> = Object.freeze({
 
 /**
  * A subscription to process events: an `AsyncIterable` of
- * {@link ListenerEvent}s (process events and `lost` reports). Close it with
- * `close()`, `await using`, `break` out of `for await`, or the AbortSignal.
+ * {@link ListenerEvent}s (process events, and `lost` reports, which come
+ * ahead of the events not yet delivered). Close it with `close()`,
+ * `await using`, `break` out of `for await`, or the AbortSignal.
  *
  * @example
  * ```ts
@@ -60,6 +64,8 @@ export class Listener
   #receiver: Receiver;
   #listening = false;
   #closed = false;
+  // True while a `for await` loop (an iterator handed out) is running.
+  #iterating = false;
   #waiting: Pending | null = null;
   #signal?: AbortSignal;
   #onAbort = () => this.close();
@@ -140,14 +146,13 @@ export class Listener
    * ```
    */
   takeAvailable(): ListenerEvent[] {
-    const out: ListenerEvent[] = [];
-    if (this.#closed) return out;
-    const receiver = this.#receiver;
-    receiver.fill();
-    for (let r = receiver.take(); r !== undefined; r = receiver.take()) {
-      out.push(r.value);
+    if (this.#closed) return [];
+    try {
+      return this.#receiver.takeAll();
+    } catch (e) {
+      this.#failed(e);
+      throw e;
     }
-    return out;
   }
 
   /**
@@ -207,10 +212,18 @@ export class Listener
         await this.#socket.wait();
       }
     } catch (e) {
+      this.#failed(e);
+      this.#iterating = false; // that loop ends; another may follow
+
       const w = this.#waiting;
       this.#waiting = null;
       w?.reject(e);
     }
+  }
+
+  // A callback of the user's threw in the receive path: close.
+  #failed(e: unknown): void {
+    if (isCallbackFailure(e)) this.close();
   }
 
   #settle(r: IteratorResult<ListenerEvent>): void {
@@ -263,7 +276,10 @@ export class Listener
   }
 
   /**
-   * The listener is its own iterator.
+   * The listener is its own iterator, for one loop at a time (two would
+   * split the events); once a loop has ended another may start.
+   *
+   * @throws {CnprocError} `already-iterating` while another loop iterates it
    *
    * @example
    * ```ts
@@ -274,6 +290,8 @@ export class Listener
    * ```
    */
   [Symbol.asyncIterator](): this {
+    if (this.#iterating && !this.#closed) throw alreadyIterating();
+    this.#iterating = true;
     return this;
   }
 
@@ -300,7 +318,7 @@ export class Listener
    * for a consumer that must react to each event at once (`withContext`
    * does, to read `/proc` before short-lived programs are gone).
    *
-   * @throws {CnprocError} `invalid-argument` for a negative or non-finite value
+   * @throws {CnprocError} `invalid-argument` outside 0 to 1,000 ms
    *
    * @example
    * ```ts
@@ -309,7 +327,7 @@ export class Listener
    * ```
    */
   setGatherInterval(intervalMs: number): void {
-    checkMilliseconds("gatherIntervalMs", intervalMs);
+    checkMilliseconds("gatherIntervalMs", intervalMs, MAX_GATHER_INTERVAL_MS);
     this.#socket.setGatherInterval?.(intervalMs);
   }
 
@@ -320,8 +338,9 @@ export class Listener
    * them: it runs as soon as the runtime wakes the listener, whatever the
    * consumer is doing. `withContext` uses it to read an exec's `/proc` image
    * the moment the event arrives. The hook sees `events[start, end)`; the
-   * array is the listener's queue: read it, do not keep or change it. The
-   * hook must not throw.
+   * array is the listener's queue: read it, do not keep or change it. A hook
+   * that throws closes the listener: the pending `next()` rejects with a
+   * `callback-failed` {@link CnprocError} whose `cause` is the hook's error.
    *
    * @example
    * ```ts
@@ -343,7 +362,7 @@ export class Listener
    * Change how long each wait first busy-polls the socket
    * (`ListenOptions.busyPollMs`); 0 turns it off.
    *
-   * @throws {CnprocError} `invalid-argument` for a negative or non-finite value
+   * @throws {CnprocError} `invalid-argument` outside 0 to 100 ms
    *
    * @example
    * ```ts
@@ -352,7 +371,7 @@ export class Listener
    * ```
    */
   setBusyPoll(ms: number): void {
-    checkMilliseconds("busyPollMs", ms);
+    checkMilliseconds("busyPollMs", ms, MAX_BUSY_POLL_MS);
     this.#socket.setBusyPoll?.(ms);
   }
 

@@ -24,8 +24,54 @@ export const DEFAULT_RECEIVE_BUFFER_BYTES = 8 << 20;
 export const DEFAULT_BATCH_SIZE = 64;
 /** Default time to wait for the kernel's acknowledgement: 1 s. */
 export const DEFAULT_ACK_TIMEOUT_MS = 1000;
-/** The largest count or byte size an option takes: 2^31 - 1 (a C `int`). */
+/** The largest byte size an option takes: 2^31 - 1 (a C `int`). */
 const MAX_INT = 0x7fffffff;
+/**
+ * The largest `batchSize`: `UIO_MAXIOV` (1024), the most datagrams the
+ * kernel's `recvmmsg` receives in one call whatever it is asked for.
+ *
+ * @example
+ * ```ts
+ * import { MAX_BATCH_SIZE } from "./options.ts";
+ * console.log(MAX_BATCH_SIZE); // 1024
+ * ```
+ */
+export const MAX_BATCH_SIZE = 1024;
+/**
+ * The longest `busyPollMs`: 100 ms. A busy-poll holds the event loop (no
+ * timer, signal handler or I/O callback runs meanwhile), so it is kept short
+ * enough for a stop request to be handled within a tenth of a second.
+ *
+ * @example
+ * ```ts
+ * import { MAX_BUSY_POLL_MS } from "./options.ts";
+ * console.log(MAX_BUSY_POLL_MS); // 100
+ * ```
+ */
+export const MAX_BUSY_POLL_MS = 100;
+/**
+ * The longest `gatherIntervalMs`: 1,000 ms (it adds up to that much latency
+ * under a storm).
+ *
+ * @example
+ * ```ts
+ * import { MAX_GATHER_INTERVAL_MS } from "./options.ts";
+ * console.log(MAX_GATHER_INTERVAL_MS); // 1000
+ * ```
+ */
+export const MAX_GATHER_INTERVAL_MS = 1000;
+/**
+ * The longest `ackTimeoutMs`: 60,000 ms. The kernel acknowledges within
+ * microseconds when it answers at all; kernels before 6.6 wait this long
+ * once, and a kernel that never answers twice.
+ *
+ * @example
+ * ```ts
+ * import { MAX_ACK_TIMEOUT_MS } from "./options.ts";
+ * console.log(MAX_ACK_TIMEOUT_MS); // 60000
+ * ```
+ */
+export const MAX_ACK_TIMEOUT_MS = 60_000;
 
 /**
  * Options of `listen()` and `Listener.open`.
@@ -38,31 +84,44 @@ const MAX_INT = 0x7fffffff;
  */
 export interface ListenOptions {
   /**
-   * Event types to deliver (default, or an empty list: all). On Linux 6.6+
-   * the kernel filters per socket; elsewhere cnproc filters in user space.
+   * Event types to deliver, an array of {@link EventName}s such as
+   * `["exec", "exit"]`. Left out or empty (`[]`), every event type is
+   * delivered. On Linux 6.6+ the kernel filters per socket; elsewhere cnproc
+   * filters in user space.
    */
   events?: readonly EventName[];
   /** Abort to close the listener: the iteration then ends normally. */
   signal?: AbortSignal;
-  /** Receive buffer to ask for, in bytes (default 8 MiB). */
+  /**
+   * Receive buffer to ask for, in bytes: an integer from 1 to 2^31 - 1
+   * (default 8 MiB; the kernel caps what it grants).
+   */
   receiveBufferBytes?: number;
-  /** Datagrams per `recvmmsg` call (default 64). */
+  /**
+   * Datagrams per `recvmmsg` call: an integer from 1 to
+   * {@link MAX_BATCH_SIZE} (1024, the kernel's `UIO_MAXIOV`); default 64.
+   */
   batchSize?: number;
   /**
    * Under a storm (wakes faster than 2,000 per second), let datagrams gather
    * this many milliseconds between wakes: far less CPU per event, up to this
-   * much more latency; light load never gathers. 0 turns it off. Default 1.
+   * much more latency; light load never gathers. 0 turns it off. Default 1,
+   * at most {@link MAX_GATHER_INTERVAL_MS} (1,000).
    */
   gatherIntervalMs?: number;
   /**
    * Before each wait, busy-poll the socket for up to this many milliseconds:
    * the lowest latency, for up to one core of CPU while events keep coming.
-   * Default 0 (off).
+   * Default 0 (off), at most {@link MAX_BUSY_POLL_MS} (100). The spin holds
+   * the event loop, so the listener lets the event loop run (timers, signal
+   * handlers, I/O) at least once every `busyPollMs`, events or not.
    */
   busyPollMs?: number;
   /**
    * Milliseconds to wait for the kernel's acknowledgement of each form of
-   * the request (default 1000). Kernels before 6.6 cost one such wait.
+   * the request: from 0 to {@link MAX_ACK_TIMEOUT_MS} (60,000), default
+   * 1000. Kernels before 6.6 cost one such wait; a kernel that never
+   * answers (a container's namespaces) costs two before `listen()` fails.
    */
   ackTimeoutMs?: number;
   /**
@@ -74,7 +133,10 @@ export interface ListenOptions {
   includeAcks?: boolean;
   /**
    * Called with every datagram received, before decoding (for recording).
-   * The bytes are only valid during the call: copy them to keep them.
+   * The bytes are only valid during the call: copy them to keep them. If it
+   * throws, the listener closes (unsubscribing) and the pending `next()`
+   * rejects with a `callback-failed` `CnprocError` whose `cause` is the
+   * error thrown.
    */
   onDatagram?: (datagram: Uint8Array) => void;
 }
@@ -108,33 +170,49 @@ function invalid(message: string): CnprocError {
   return new CnprocError("invalid-argument", message);
 }
 
-function positiveInteger(name: string, value: unknown): number {
+// A value as a message shows it: strings quoted, so that "8" and 8 differ.
+function shown(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+function integerUpTo(name: string, value: unknown, max: number): number {
   if (
     typeof value !== "number" || !Number.isInteger(value) || value <= 0 ||
-    value > MAX_INT
+    value > max
   ) {
     throw invalid(
-      `${name} must be a positive integer below 2^31, got ${String(value)}.`,
+      `${name} must be an integer from 1 to ${max}, got ${shown(value)}.`,
     );
   }
   return value;
 }
 
 /**
- * Check a duration option: a finite number of milliseconds, 0 or more.
+ * Check a duration option: a number of milliseconds from 0 to `max`.
  *
- * @throws {CnprocError} `invalid-argument` naming the option otherwise
+ * @param name the option, for the message
+ * @param value what was passed
+ * @param max the longest the option takes (default 2^31 - 1, the longest
+ *   timer)
+ * @throws {CnprocError} `invalid-argument` naming the option, the value and
+ *   the range otherwise (NaN, a string, a negative number, over `max`)
  *
  * @example
  * ```ts
- * import { checkMilliseconds } from "./options.ts";
- * checkMilliseconds("gatherIntervalMs", 1);
+ * import { checkMilliseconds, MAX_BUSY_POLL_MS } from "./options.ts";
+ * checkMilliseconds("busyPollMs", 2, MAX_BUSY_POLL_MS); // 2
  * ```
  */
-export function checkMilliseconds(name: string, value: unknown): number {
-  if (!(typeof value === "number" && Number.isFinite(value) && value >= 0)) {
+export function checkMilliseconds(
+  name: string,
+  value: unknown,
+  max: number = MAX_INT,
+): number {
+  if (!(typeof value === "number" && value >= 0 && value <= max)) {
     throw invalid(
-      `${name} must be a number of milliseconds >= 0, got ${String(value)}.`,
+      `${name} must be a number of milliseconds from 0 to ${max}, got ${
+        shown(value)
+      }.`,
     );
   }
   return value;
@@ -193,21 +271,32 @@ export function resolveListenOptions(
   return {
     mask: eventMask(events),
     signal,
-    receiveBufferBytes: positiveInteger(
+    receiveBufferBytes: integerUpTo(
       "receiveBufferBytes",
       options.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES,
+      MAX_INT,
     ),
-    batchSize: positiveInteger(
+    batchSize: integerUpTo(
       "batchSize",
       options.batchSize ?? DEFAULT_BATCH_SIZE,
+      MAX_BATCH_SIZE,
     ),
     gatherIntervalMs: options.gatherIntervalMs === undefined
       ? undefined
-      : checkMilliseconds("gatherIntervalMs", options.gatherIntervalMs),
-    busyPollMs: checkMilliseconds("busyPollMs", options.busyPollMs ?? 0),
+      : checkMilliseconds(
+        "gatherIntervalMs",
+        options.gatherIntervalMs,
+        MAX_GATHER_INTERVAL_MS,
+      ),
+    busyPollMs: checkMilliseconds(
+      "busyPollMs",
+      options.busyPollMs ?? 0,
+      MAX_BUSY_POLL_MS,
+    ),
     ackTimeoutMs: checkMilliseconds(
       "ackTimeoutMs",
       options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
+      MAX_ACK_TIMEOUT_MS,
     ),
     kernelFilter: kernelFilter ?? "auto",
     includeAcks: includeAcks ?? false,

@@ -24,6 +24,7 @@ import {
 } from "../protocol/constants.ts";
 import { decodeMessages } from "../protocol/decode.ts";
 import { EVENT_BITS } from "../protocol/encode.ts";
+import { callbackFailed } from "./misuse.ts";
 import type { AckEvent, ListenerEvent, ProcEvent } from "../events.ts";
 import type { ProcSocket } from "./socket.ts";
 import type { ListenerStats } from "./stats.ts";
@@ -156,9 +157,11 @@ export class Receiver {
 
   /**
    * Drain what the socket holds now (up to 16 batches) into the queue, and
-   * add a `lost` report when the kernel dropped events. Returns the awaited
-   * acknowledgement if it arrived. A datagram that cannot be decoded is
-   * thrown after the rest of its batch is queued.
+   * add a `lost` report, ahead of the events not yet taken, when the kernel
+   * dropped events. Returns the awaited acknowledgement if it arrived. A
+   * datagram that cannot be decoded is thrown after the rest of its batch
+   * is queued; a throwing `onDatagram` or receive hook is thrown at once as
+   * a `callback-failed` {@link CnprocError} (the listener then closes).
    *
    * @example
    * ```ts
@@ -185,7 +188,11 @@ export class Receiver {
       for (let i = 0; i < n; i++) {
         const at = i * slot;
         if (this.#onDatagram) {
-          this.#onDatagram(socket.buffer.subarray(at, at + lengths[i]));
+          try {
+            this.#onDatagram(socket.buffer.subarray(at, at + lengths[i]));
+          } catch (e) {
+            throw callbackFailed("onDatagram", e);
+          }
         }
         try {
           decodeMessages(view, at, at + lengths[i], decoded);
@@ -220,7 +227,11 @@ export class Receiver {
       }
       decoded.length = 0;
       if (this.onReceive !== null && queue.length > queued) {
-        this.onReceive(queue, queued, queue.length);
+        try {
+          this.onReceive(queue, queued, queue.length);
+        } catch (e) {
+          throw callbackFailed("The receive hook", e);
+        }
       }
       if (n < socket.capacity) break;
     }
@@ -229,7 +240,9 @@ export class Receiver {
       const count = drops - this.#lastDrops;
       this.#lastDrops = drops;
       stats.lost += count;
-      queue.push({ type: "lost", count });
+      // Ahead of every event not yet delivered: a consumer learns of the
+      // loss with its next event, even one that stops early.
+      queue.splice(this.#head, 0, { type: "lost", count });
     }
     if (failed) throw failure;
     return mine;
@@ -277,6 +290,24 @@ export class Receiver {
       return { done: false, value };
     }
     return undefined;
+  }
+
+  /**
+   * {@link fill}, then take every queued event (`Listener.takeAvailable`).
+   *
+   * @example
+   * ```ts
+   * import type { Receiver } from "./receiver.ts";
+   * const now = (r: Receiver) => r.takeAll().length;
+   * ```
+   */
+  takeAll(): ListenerEvent[] {
+    this.fill();
+    const out: ListenerEvent[] = [];
+    for (let r = this.take(); r !== undefined; r = this.take()) {
+      out.push(r.value);
+    }
+    return out;
   }
 
   /**

@@ -43,8 +43,11 @@ export interface SocketOptions {
    * milliseconds without sleeping (busy-polling): a sleeping thread can
    * take a millisecond or more to wake, on virtual machines especially,
    * while a spinning one sees the next event within microseconds. Costs up
-   * to one core while events keep coming; the loop blocks the event loop
-   * for at most this long. 0 (the default) never spins.
+   * to one core while events keep coming. The loop blocks the event loop,
+   * so values above 100 (`MAX_BUSY_POLL_MS`) count as 100, and once the
+   * spins have held the event loop this long since it last ran, a wait
+   * first lets it run (timers, signal handlers). 0 (the default) never
+   * spins.
    */
   busyPollMs?: number;
 }

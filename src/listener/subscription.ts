@@ -89,9 +89,14 @@ export async function subscribe(
   }
   const err = await request(s, undefined, timeoutMs);
   if (err === undefined) {
+    const tried = kernelFilter === false
+      ? `the 4-byte request (kernelFilter: false) went unanswered for ${timeoutMs} ms`
+      : `neither the 8-byte request of Linux 6.6+ nor the 4-byte one of older kernels was answered, each waited for ${timeoutMs} ms (${
+        2 * timeoutMs
+      } ms in all)`;
     throw new CnprocError(
       "no-acknowledgement",
-      `The kernel did not acknowledge the subscription within ${timeoutMs} ms. ` +
+      `The kernel did not acknowledge the subscription: ${tried}. ` +
         "Process events reach only the initial user and pid namespaces, and need a kernel with CONFIG_PROC_EVENTS: run on the host, not in a container.",
     );
   }

@@ -15,7 +15,7 @@
 
 import type { ContextEvent, ProcessContext } from "../context/types.ts";
 import type { ListenerEvent } from "../events.ts";
-import { exitStatus } from "../exit_status.ts";
+import { describeExit } from "../exit_status.ts";
 import { escapeBytes, escapeText } from "../escape.ts";
 
 /**
@@ -45,13 +45,6 @@ function commandLine(c: ProcessContext): string {
     if (text !== "" && !NEEDS_QUOTES.test(text)) return text;
     return `'${text.replaceAll("'", "'\\''")}'`;
   }).join(" ");
-}
-
-// How a wait status ended the process, in words.
-function howItEnded(status: number): string {
-  const s = exitStatus(status);
-  if ("exited" in s) return `exit code ${s.code}`;
-  return `killed by ${s.signalName}${s.coreDumped ? " (core dumped)" : ""}`;
 }
 
 // The context part: user and command line, or why there is none.
@@ -118,7 +111,7 @@ export function describeEvent(ev: ExportableEvent): string {
         }s`
         : "";
       return `exit pid=${ev.pid}${threadOf(ev.pid, ev.tid)}${parent} ${
-        howItEnded(ev.exitCode)
+        describeExit(ev.exitCode)
       }${contextText(ev)}${duration}`;
     }
     case "ack":

@@ -40,6 +40,8 @@ export const LOGS_PATH = "v1/logs";
 export const DEFAULT_ENDPOINT = "http://localhost:4318";
 /** `service.name` when none is configured. */
 export const DEFAULT_SERVICE_NAME = "cnproc";
+// The largest batch setting taken from a variable (2^31 - 1: a timer's limit).
+const MAX_SETTING = 0x7fffffff;
 
 /**
  * What can be configured in code (the environment is the fallback).
@@ -198,6 +200,44 @@ function resolveProtocol(
   throw invalid(
     `${name} must be "http/protobuf" or "http/json" (cnproc exports OTLP over HTTP; for gRPC, run a collector that receives HTTP), got "${value}".`,
   );
+}
+
+/**
+ * The batch settings of the standard `OTEL_BLRP_*` variables (the batch log
+ * record processor's): `OTEL_BLRP_MAX_QUEUE_SIZE` (`queueLimit`),
+ * `OTEL_BLRP_MAX_EXPORT_BATCH_SIZE` (`batchSize`) and
+ * `OTEL_BLRP_SCHEDULE_DELAY` (`batchDelayMs`). A value that is not a
+ * positive integer is ignored, as the specification asks.
+ *
+ * @example
+ * ```ts
+ * import { batchSettingsFromEnv } from "./config.ts";
+ * batchSettingsFromEnv({ OTEL_BLRP_SCHEDULE_DELAY: "200" }); // { batchDelayMs: 200 }
+ * ```
+ */
+export function batchSettingsFromEnv(env: Environment): {
+  queueLimit?: number;
+  batchSize?: number;
+  batchDelayMs?: number;
+} {
+  const out: {
+    queueLimit?: number;
+    batchSize?: number;
+    batchDelayMs?: number;
+  } = {};
+  const read = (name: string): number | undefined => {
+    const text = env[name]?.trim();
+    if (!text || !/^\d+$/.test(text)) return undefined;
+    const n = Number(text);
+    return n > 0 && n <= MAX_SETTING ? n : undefined;
+  };
+  const queueLimit = read("OTEL_BLRP_MAX_QUEUE_SIZE");
+  const batchSize = read("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE");
+  const batchDelayMs = read("OTEL_BLRP_SCHEDULE_DELAY");
+  if (queueLimit !== undefined) out.queueLimit = queueLimit;
+  if (batchSize !== undefined) out.batchSize = batchSize;
+  if (batchDelayMs !== undefined) out.batchDelayMs = batchDelayMs;
+  return out;
 }
 
 /**

@@ -27,15 +27,16 @@
 
 import type { ProcessContext } from "../context/types.ts";
 import { exitStatus } from "../exit_status.ts";
+import {
+  ATTR,
+  type AttributeKey,
+  type Attributes,
+  type AttributeValue,
+} from "./attributes.ts";
 import { describeEvent, type ExportableEvent } from "./body.ts";
 
-export type { ExportableEvent };
-
-/** An attribute value: what OTLP's `AnyValue` takes from cnproc. */
-export type AttributeValue = string | number | boolean | string[];
-
-/** Attributes of a record, by name. */
-export type Attributes = Record<string, AttributeValue>;
+export type { AttributeKey, Attributes, AttributeValue, ExportableEvent };
+export { ATTR };
 
 /**
  * OpenTelemetry severity numbers used by cnproc (the log data model's
@@ -90,92 +91,6 @@ export interface RecordClock {
   observedUnixNano: bigint;
 }
 
-/** The names of {@link ATTR}'s entries. */
-export type AttributeKey =
-  | "PID"
-  | "PARENT_PID"
-  | "EXECUTABLE_PATH"
-  | "EXECUTABLE_NAME"
-  | "COMMAND"
-  | "COMMAND_ARGS"
-  | "OWNER"
-  | "USER_ID"
-  | "REAL_USER_ID"
-  | "WORKING_DIRECTORY"
-  | "EXIT_CODE"
-  | "SESSION_LEADER_PID"
-  | "THREAD_ID"
-  | "PARENT_THREAD_ID"
-  | "CPU"
-  | "SEQ"
-  | "COMM"
-  | "GROUP_ID"
-  | "REAL_GROUP_ID"
-  | "TRACER_PID"
-  | "TRACER_THREAD_ID"
-  | "EXIT_STATUS"
-  | "EXIT_SIGNAL"
-  | "EXIT_SIGNAL_NAME"
-  | "CORE_DUMPED"
-  | "PARENT_SIGNAL"
-  | "DURATION_NS"
-  | "CONTEXT_REASON"
-  | "LOST_COUNT"
-  | "ACK_ERR"
-  | "ACK"
-  | "UNKNOWN_WHAT"
-  | "UNKNOWN_DATA";
-
-const ATTRIBUTE_NAMES: Readonly<Record<AttributeKey, string>> = {
-  PID: "process.pid",
-  PARENT_PID: "process.parent_pid",
-  EXECUTABLE_PATH: "process.executable.path",
-  EXECUTABLE_NAME: "process.executable.name",
-  COMMAND: "process.command",
-  COMMAND_ARGS: "process.command_args",
-  OWNER: "process.owner",
-  USER_ID: "process.user.id",
-  REAL_USER_ID: "process.real_user.id",
-  WORKING_DIRECTORY: "process.working_directory",
-  EXIT_CODE: "process.exit.code",
-  SESSION_LEADER_PID: "process.session_leader.pid",
-  THREAD_ID: "cnproc.thread.id",
-  PARENT_THREAD_ID: "cnproc.parent_thread.id",
-  CPU: "cnproc.cpu",
-  SEQ: "cnproc.seq",
-  COMM: "cnproc.comm",
-  GROUP_ID: "cnproc.group.id",
-  REAL_GROUP_ID: "cnproc.real_group.id",
-  TRACER_PID: "cnproc.tracer.pid",
-  TRACER_THREAD_ID: "cnproc.tracer.thread.id",
-  EXIT_STATUS: "cnproc.exit.status",
-  EXIT_SIGNAL: "cnproc.exit.signal",
-  EXIT_SIGNAL_NAME: "cnproc.exit.signal_name",
-  CORE_DUMPED: "cnproc.exit.core_dumped",
-  PARENT_SIGNAL: "cnproc.exit.parent_signal",
-  DURATION_NS: "cnproc.duration_ns",
-  CONTEXT_REASON: "cnproc.context.reason",
-  LOST_COUNT: "cnproc.lost.count",
-  ACK_ERR: "cnproc.ack.err",
-  ACK: "cnproc.ack.ack",
-  UNKNOWN_WHAT: "cnproc.unknown.what",
-  UNKNOWN_DATA: "cnproc.unknown.data",
-};
-
-/**
- * Attribute names: the semantic conventions' (`process.*`), then cnproc's
- * own (`cnproc.*`).
- *
- * @example
- * ```ts
- * import { ATTR } from "./record.ts";
- * ATTR.EXIT_CODE; // "process.exit.code"
- * ```
- */
-export const ATTR: Readonly<Record<AttributeKey, string>> = Object.freeze(
-  ATTRIBUTE_NAMES,
-);
-
 /** The event name of loss reports. */
 export const LOST_EVENT_NAME = "cnproc.lost";
 
@@ -193,6 +108,30 @@ function hexBytes(data: Uint8Array): string {
   return s;
 }
 
+// Where a process runs and its pid inside its namespace, when the context
+// layer knows them (all optional).
+interface Placement {
+  cgroup?: string;
+  container?: { id: string; runtime?: string; podUid?: string };
+  unit?: string;
+  vpid?: number;
+}
+
+function addPlacement(attributes: Attributes, p: Placement): void {
+  if (p.vpid !== undefined) attributes[ATTR.VPID] = p.vpid;
+  if (p.cgroup !== undefined) attributes[ATTR.CGROUP] = p.cgroup;
+  if (p.container !== undefined) {
+    attributes[ATTR.CONTAINER_ID] = p.container.id;
+    if (p.container.runtime !== undefined) {
+      attributes[ATTR.CONTAINER_RUNTIME] = p.container.runtime;
+    }
+    if (p.container.podUid !== undefined) {
+      attributes[ATTR.POD_UID] = p.container.podUid;
+    }
+  }
+  if (p.unit !== undefined) attributes[ATTR.SYSTEMD_UNIT] = p.unit;
+}
+
 // The process context's attributes (an exec's, a fork child's, an exit's).
 function addContext(
   attributes: Attributes,
@@ -203,6 +142,7 @@ function addContext(
     if (reason !== undefined) attributes[ATTR.CONTEXT_REASON] = reason;
     return;
   }
+  addPlacement(attributes, context as Placement);
   if (context.exe !== null) {
     attributes[ATTR.EXECUTABLE_PATH] = context.exe;
     attributes[ATTR.EXECUTABLE_NAME] = baseName(context.exe);
@@ -299,6 +239,11 @@ export function eventAttributes(ev: ExportableEvent): Attributes {
   a[ATTR.SEQ] = ev.seq;
   const c = contextOf(ev);
   if (c !== undefined) addContext(a, c.context, c.reason);
+  const ids = ev as { execId?: string; parentExecId?: string };
+  if (ids.execId !== undefined) a[ATTR.EXEC_ID] = ids.execId;
+  if (ids.parentExecId !== undefined) {
+    a[ATTR.PARENT_EXEC_ID] = ids.parentExecId;
+  }
   if (ev.type === "exit" && "durationNs" in ev && ev.durationNs !== undefined) {
     a[ATTR.DURATION_NS] = Number(ev.durationNs);
   }

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { DecodeError, SyscallError } from "../errors.ts";
+import { CnprocError, DecodeError, SyscallError } from "../errors.ts";
 import type { ProcEvent } from "../events.ts";
 import * as headers from "./headers.ts";
 import * as procEvent from "./proc_event.ts";
@@ -197,9 +197,12 @@ export function decodeMessages(
  * Decode one datagram, as received from a `NETLINK_CONNECTOR` socket, into
  * its events. A datagram can hold several netlink messages: all are walked.
  *
- * @param bytes the datagram
+ * @param bytes the datagram: a `Uint8Array` (or Node `Buffer`), any other
+ *   `ArrayBufferView` (its bytes), or a whole `ArrayBuffer`
  * @returns the events, in the order they appear
  * @throws {DecodeError} for malformed bytes (an empty datagram too)
+ * @throws {CnprocError} `invalid-argument` for anything else (a string, an
+ *   array of numbers...), naming what was passed
  * @throws {SyscallError} for an `NLMSG_ERROR` carrying an errno
  *
  * @example
@@ -213,11 +216,51 @@ export function decodeMessages(
  * }
  * ```
  */
-export function decodeDatagram(bytes: Uint8Array): ProcEvent[] {
+export function decodeDatagram(
+  bytes: ArrayBufferView | ArrayBufferLike,
+): ProcEvent[] {
+  const view = viewOf(bytes);
   // A datagram holds at least one message: an empty one was cut.
-  need("netlink header", 0, NLMSG_HDRLEN, bytes.byteLength);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  need("netlink header", 0, NLMSG_HDRLEN, view.byteLength);
   const out: ProcEvent[] = [];
-  decodeMessages(view, 0, bytes.byteLength, out);
+  decodeMessages(view, 0, view.byteLength, out);
   return out;
+}
+
+// A DataView over the bytes of any ArrayBufferView (a Uint8Array, a Node
+// Buffer, a DataView, any typed array) or of a whole ArrayBuffer or
+// SharedArrayBuffer; anything else is refused, naming what it was.
+function viewOf(bytes: unknown): DataView {
+  if (ArrayBuffer.isView(bytes)) {
+    return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  if (
+    bytes instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer === "function" &&
+      bytes instanceof SharedArrayBuffer)
+  ) {
+    return new DataView(bytes);
+  }
+  throw new CnprocError(
+    "invalid-argument",
+    `decodeDatagram takes a datagram's bytes (a Uint8Array, another ArrayBufferView or an ArrayBuffer), got ${
+      describe(bytes)
+    }. Pass the bytes as received, or read from a recording.`,
+  );
+}
+
+// What a wrong argument was, for the message: its type, and its
+// constructor's name for an object.
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === "string") {
+    return `a string (${JSON.stringify(value.slice(0, 20))})`;
+  }
+  if (typeof value !== "object") return `the ${typeof value} ${String(value)}`;
+  if (Array.isArray(value)) return `an array of ${value.length} items`;
+  const name = (value as { constructor?: { name?: unknown } }).constructor
+    ?.name;
+  return typeof name === "string" && name !== "" && name !== "Object"
+    ? `an object of class ${name}`
+    : "a plain object";
 }

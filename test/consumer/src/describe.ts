@@ -22,9 +22,9 @@ export function describe(ev: ListenerEvent): string {
       return `coredump ${ev.pid} (parent ${ev.parentPid})`;
     case "exit": {
       const status = exitStatus(ev.exitCode);
-      return "signaled" in status
-        ? `exit ${ev.pid} by ${status.signalName}`
-        : `exit ${ev.pid} code ${status.code}`;
+      return "exited" in status
+        ? `exit ${ev.pid} code ${status.code}`
+        : `exit ${ev.pid} by ${status.signalName}`;
     }
     case "ack":
       return `ack err=${ev.err}`;
