@@ -329,7 +329,9 @@ describe(`cnproc --context and --tree under ${RUNTIME}`, () => {
       // Two containers whose ids share their first 14 digits, each with a
       // process in it while cnproc starts.
       const a = fakeContainerId();
-      const b = a.slice(0, 14) + fakeContainerId().slice(14);
+      // ... and differ in the 15th (a random one would match it 1 in 16).
+      const b = a.slice(0, 14) + (a[14] === "0" ? "1" : "0") +
+        fakeContainerId().slice(15);
       const cgroups = new TestCgroups();
       const sleepers: ReturnType<typeof spawn>[] = [];
       try {
