@@ -33,6 +33,7 @@ import {
 } from "../cli/context_format.ts";
 import { Renderer } from "../cli/render.ts";
 import { fsProcReader } from "../ffi/proc_reader.ts";
+import type { ProcReader } from "../src/context/proc_reader.ts";
 import { listen, Listener, withContext } from "../mod.ts";
 import { FakeSocket } from "./helpers/fake_socket.ts";
 import type { ReceiveHook } from "../src/listener/receiver.ts";
@@ -190,6 +191,24 @@ describe("context over a fake /proc", () => {
     assert.equal(r.context.uid, 1000);
     assert.equal(r.context.user, "alice");
     assert.equal(r.context.startTime, 5000);
+    assert.equal(r.context.unreadable, undefined);
+  });
+
+  it("says why exe and cwd are null: another user's process read without privilege", () => {
+    put({ pid: 310, ppid: 1, startTime: 31, comm: "theirs", argv: ["x"] });
+    // As uid 65534 reads another user's process: the links refuse.
+    const unprivileged: ProcReader = {
+      ...reader,
+      readLink: (path) =>
+        path.startsWith("/proc/310/")
+          ? { errno: "EACCES" }
+          : reader.readLink(path),
+    };
+    const r = readContext(unprivileged, 310);
+    assert.ok(r.context, r.reason);
+    assert.equal(r.context.exe, null);
+    assert.equal(r.context.cwd, null);
+    assert.deepEqual(r.context.unreadable, { exe: "EACCES", cwd: "EACCES" });
   });
 
   it("gives null and a reason for a vanished process or a zombie", () => {

@@ -218,6 +218,11 @@ export function finishContext(
     context.cwd = d.text;
     if (d.raw) context.cwdRaw = d.raw;
   }
+  if (failed(grab.exe) || failed(grab.cwd)) {
+    context.unreadable = {};
+    if (failed(grab.exe)) context.unreadable.exe = grab.exe.errno;
+    if (failed(grab.cwd)) context.unreadable.cwd = grab.cwd.errno;
+  }
   context.user = (users ?? new UserNames(reader)).name(context.uid);
   const where = placementOf(status, grab.cgroup);
   if (where.cgroup !== undefined) context.cgroup = where.cgroup;

@@ -44,6 +44,12 @@ export interface ProcessContext {
   exeRaw?: Uint8Array;
   /** Working directory (`/proc/<pid>/cwd`); `null` when unreadable. */
   cwd: string | null;
+  /**
+   * Why `exe` or `cwd` is `null`: the errno name of the failed read, e.g.
+   * `EACCES` (another user's process, read without privilege) or `ENOENT`
+   * (a kernel thread has no executable). Absent when both were read.
+   */
+  unreadable?: { exe?: string; cwd?: string };
   /** Exact bytes of `cwd`, only when not UTF-8. */
   cwdRaw?: Uint8Array;
   /** The command name (`comm`, at most 15 bytes). */
