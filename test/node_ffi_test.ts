@@ -99,9 +99,10 @@ describe("node:ffi against the real system", { skip }, () => {
 
   it("the libuv poll watch wakes on readiness, and not after stop", async () => {
     const { nodeFfiLibc } = await import("../ffi/node_ffi/libc.ts");
-    const { uvPollFunctions, UvPollFfiWatch } = await import(
+    const { ffiHandles, uvPollFunctions } = await import(
       "../ffi/node_ffi/uv_poll_watch.ts"
     );
+    const { UvWatch } = await import("../ffi/node/uv_watch.ts");
     const ffi = loadNodeFfi()!;
     const { bound } = nodeFfiLibc(ffi);
     const uv = uvPollFunctions(ffi);
@@ -109,7 +110,7 @@ describe("node:ffi against the real system", { skip }, () => {
     const efd = bound.eventfd(0, 0o4000 | 0o2000000); // EFD_NONBLOCK|CLOEXEC
     assert.ok(efd >= 0);
     const one = new Uint8Array(new BigUint64Array([1n]).buffer);
-    const watch = new UvPollFfiWatch(uv, efd);
+    const watch = new UvWatch(ffiHandles(uv), efd);
     try {
       let calls = 0;
       const woke = new Promise<void>((resolve) =>

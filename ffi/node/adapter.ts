@@ -20,12 +20,13 @@
 import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
 import { type KoffiApi, loadKoffi, nodeLibc } from "./libc.ts";
-import { type PollFunction, UvPollWatch } from "./poll_watch.ts";
+import { koffiHandles, type PollFunction } from "./poll_watch.ts";
+import { UvWatch } from "./uv_watch.ts";
 import { IntervalWatch, onMainThread } from "./interval_watch.ts";
 
 function makeAdapter(koffi: KoffiApi): Adapter {
   const libc = nodeLibc(koffi);
-  const poll = koffi.node.poll as unknown as PollFunction;
+  const handles = koffiHandles(koffi.node.poll as unknown as PollFunction);
   // In a Worker a poll handle would outlive worker.terminate() and crash
   // the process: look on a timer there (interval_watch.ts).
   const main = onMainThread();
@@ -34,7 +35,7 @@ function makeAdapter(koffi: KoffiApi): Adapter {
     open: (options) =>
       openProcSocket(
         libc,
-        (fd) => main ? new UvPollWatch(poll, fd) : new IntervalWatch(libc, fd),
+        (fd) => main ? new UvWatch(handles, fd) : new IntervalWatch(libc, fd),
         options,
       ),
   };

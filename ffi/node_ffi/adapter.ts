@@ -27,7 +27,8 @@ import type { WaitMechanism } from "../socket/wait_rule.ts";
 import { type SignalProcess, SignalWatch } from "../bun/signal_watch.ts";
 import { loadNodeFfi } from "./builtin.ts";
 import { nodeFfiLibc } from "./libc.ts";
-import { UvPollFfiWatch, uvPollFunctions } from "./uv_poll_watch.ts";
+import { ffiHandles, uvPollFunctions } from "./uv_poll_watch.ts";
+import { UvWatch } from "../node/uv_watch.ts";
 import { IntervalWatch, onMainThread } from "../node/interval_watch.ts";
 
 /**
@@ -101,7 +102,7 @@ export function createNodeFfiAdapter(
     !main
       ? new IntervalWatch(libc.calls, fd)
       : uv !== null
-      ? new UvPollFfiWatch(uv, fd)
+      ? new UvWatch(ffiHandles(uv), fd)
       : new SignalWatch(libc, fd, g.process);
   return {
     runtime: "node",

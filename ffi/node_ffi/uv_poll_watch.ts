@@ -7,10 +7,9 @@
  * Main thread only: in a Worker nothing could close the handle when the
  * Worker is terminated, and Node aborts on a loop closed with it open.
  *
- * libuv calls the callback directly, outside Node's callback scope, where
- * promise jobs do not run: the callback only stops the handle and hands
- * readiness on with `setImmediate`, which runs in the same loop turn, right
- * after the poll phase, with promise jobs after it.
+ * The watching rules (start only while waiting, the `setImmediate`
+ * hand-off, closing at exit) are `UvWatch`'s in `ffi/node/uv_watch.ts`,
+ * shared with koffi; this module only makes the handles.
  *
  * The handle's memory is a buffer kept referenced until libuv's close
  * callback: libuv writes into it for as long as the handle exists.
@@ -18,17 +17,18 @@
  * @example
  * ```ts
  * import { loadNodeFfi } from "./builtin.ts";
- * import { uvPollFunctions, UvPollFfiWatch } from "./uv_poll_watch.ts";
+ * import { ffiHandles, uvPollFunctions } from "./uv_poll_watch.ts";
+ * import { UvWatch } from "../node/uv_watch.ts";
  * const ffi = loadNodeFfi()!;
  * declare const socketFd: number;
- * const watch = new UvPollFfiWatch(uvPollFunctions(ffi)!, socketFd);
+ * const watch = new UvWatch(ffiHandles(uvPollFunctions(ffi)!), socketFd);
  * ```
  *
  * @module
  */
 
 import { CnprocError } from "../../src/errors.ts";
-import type { WaitMechanism } from "../socket/wait_rule.ts";
+import type { OpenUvHandle, UvHandle } from "../node/uv_watch.ts";
 import type { NodeFfi } from "./builtin.ts";
 
 /** libuv's `UV_POLL`: the `uv_handle_type` of a poll handle. */
@@ -151,123 +151,55 @@ export function uvPollFunctions(ffi: NodeFfi): UvPoll | null {
   return cachedUv;
 }
 
-// Handles still open: closed on "exit", before Node tears the loop down,
-// so libuv never calls into a torn-down isolate.
-const openWatches = new Set<UvPollFfiWatch>();
-let exitHook = false;
-
-function releaseAll(): void {
-  for (const watch of openWatches) watch.release();
-}
-
 /**
- * A {@link WaitMechanism} over a libuv poll handle bound through node:ffi;
- * a started handle keeps Node alive.
+ * Opens poll handles through node:ffi: the handle's memory is a buffer,
+ * initialised by the first `start` and kept until libuv's close callback.
  *
- * @throws {CnprocError} `unsupported-platform` when libuv refuses the
- *   handle (from `watch`)
+ * @param uv libuv's poll functions ({@link uvPollFunctions})
  *
  * @example
  * ```ts
- * import { type UvPoll, UvPollFfiWatch } from "./uv_poll_watch.ts";
+ * import { ffiHandles, type UvPoll } from "./uv_poll_watch.ts";
  * declare const uv: UvPoll;
- * const watch = new UvPollFfiWatch(uv, 3);
- * watch.watch(() => console.log("readable"));
+ * const handle = ffiHandles(uv)(3, (status) => console.log(status));
  * ```
  */
-export class UvPollFfiWatch implements WaitMechanism {
-  readonly keepsAlive = true;
-  #uv: UvPoll;
-  #fd: number;
-  #buffer: Uint8Array | null = null;
-  #handle = 0n;
-  #started = false;
-  #closed = false;
-  #scheduled = false;
-  #ready: (() => void) | null = null;
-  #deliver = (): void => {
-    this.#scheduled = false;
-    const ready = this.#ready;
-    if (ready !== null) ready();
-  };
-  #onPoll = (status: number): void => {
-    // Level-triggered: stop at once, or libuv reports the queued data again
-    // on every turn. status < 0 (POLLERR): libuv has stopped it already.
-    if (status >= 0) this.#uv.stop(this.#handle);
-    this.#started = false;
-    if (this.#ready === null || this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(this.#deliver);
-  };
-
-  /**
-   * A watch of `fd`; its handle is created by the first `watch`.
-   *
-   * @param uv libuv's poll functions ({@link uvPollFunctions})
-   * @param fd the socket
-   */
-  constructor(uv: UvPoll, fd: number) {
-    this.#uv = uv;
-    this.#fd = fd;
-  }
-
-  watch(ready: () => void): void {
-    if (this.#closed) return;
-    this.#ready = ready;
-    if (this.#started) return;
-    const uv = this.#uv;
-    if (this.#buffer === null) {
-      const buffer = new Uint8Array(uv.handleSize);
-      const handle = uv.address(buffer);
-      const status = uv.init(uv.loop, handle, this.#fd);
-      if (status !== 0) {
-        throw new CnprocError(
-          "unsupported-platform",
-          `libuv refused to watch the socket (uv_poll_init: ${status}). Run node with --no-experimental-ffi to use koffi instead, and report this.`,
-        );
-      }
-      this.#buffer = buffer;
-      this.#handle = handle;
-      uv.route(handle, this.#onPoll);
-      openWatches.add(this);
-      if (!exitHook) {
-        exitHook = true;
-        process.once("exit", releaseAll);
-      }
-    }
-    const status = uv.start(this.#handle, UV_READABLE, uv.pollCallback);
-    if (status !== 0) {
-      throw new CnprocError(
+export function ffiHandles(uv: UvPoll): OpenUvHandle {
+  return (fd, onPoll): UvHandle => {
+    let buffer: Uint8Array | null = null;
+    let handle = 0n;
+    const refused = (call: string, status: number) =>
+      new CnprocError(
         "unsupported-platform",
-        `libuv refused to watch the socket (uv_poll_start: ${status}). Run node with --no-experimental-ffi to use koffi instead, and report this.`,
+        `libuv refused to watch the socket (${call}: ${status}). Run node with --no-experimental-ffi to use koffi instead, and report this.`,
       );
-    }
-    this.#started = true;
-  }
-
-  // No wait pending: stop watching (the data stays queued in the socket).
-  stop(): void {
-    this.#ready = null;
-    if (this.#started) {
-      this.#uv.stop(this.#handle);
-      this.#started = false;
-    }
-  }
-
-  release(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#ready = null;
-    openWatches.delete(this);
-    const buffer = this.#buffer;
-    if (buffer === null) return;
-    this.#buffer = null;
-    this.#started = false;
-    const uv = this.#uv;
-    uv.route(this.#handle, null);
-    // uv_close stops the handle; libuv owns the memory until the close
-    // callback, which then drops the buffer.
-    uv.keepUntilClosed(this.#handle, buffer);
-    uv.close(this.#handle, uv.closeCallback);
-  }
+    return {
+      start() {
+        if (buffer === null) {
+          const fresh = new Uint8Array(uv.handleSize);
+          const at = uv.address(fresh);
+          const status = uv.init(uv.loop, at, fd);
+          if (status !== 0) throw refused("uv_poll_init", status);
+          buffer = fresh;
+          handle = at;
+          uv.route(handle, onPoll);
+        }
+        const status = uv.start(handle, UV_READABLE, uv.pollCallback);
+        if (status !== 0) throw refused("uv_poll_start", status);
+      },
+      stop() {
+        if (buffer !== null) uv.stop(handle);
+      },
+      close() {
+        const kept = buffer;
+        if (kept === null) return;
+        buffer = null;
+        uv.route(handle, null);
+        // uv_close stops the handle; libuv owns the memory until the close
+        // callback, which then drops the buffer.
+        uv.keepUntilClosed(handle, kept);
+        uv.close(handle, uv.closeCallback);
+      },
+    };
+  };
 }
