@@ -28,6 +28,7 @@ import {
   LIBC_PATH,
   LIBC_SYMBOLS,
   type LibcSymbol,
+  libcUnavailable,
 } from "../libc/symbols.ts";
 
 // The part of bun:ffi this file uses.
@@ -125,13 +126,7 @@ export async function bunLibc(): Promise<BunLibc> {
   try {
     bound = ffi.dlopen(LIBC_PATH, table).symbols as LibcBinding;
   } catch (cause) {
-    throw new CnprocError(
-      "unsupported-platform",
-      `${LIBC_PATH} could not be opened through bun:ffi (${
-        String(cause)
-      }). cnproc needs glibc on Linux.`,
-      { cause },
-    );
+    throw libcUnavailable("bun:ffi", cause);
   }
   const errnoLocation = bound.__errno_location as () => number;
   return {

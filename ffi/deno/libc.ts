@@ -196,7 +196,7 @@ function openLibc(deno: DenoApi): DenoBinding {
   throw new CnprocError(
     "unsupported-platform",
     `Could not open the C library (tried ${tried.join(", ")}). cnproc ` +
-      "needs glibc's libc.so.6; on other C libraries use Node or Bun.",
+      "needs glibc's libc.so.6 (every runtime does): run it on a glibc-based Linux.",
     { cause: lastError },
   );
 }

@@ -20,6 +20,8 @@
  * @module
  */
 
+import { CnprocError } from "../../src/errors.ts";
+
 /**
  * The C-level types the symbol table uses.
  *
@@ -65,6 +67,30 @@ export interface CFunction {
  * ```
  */
 export const LIBC_PATH = "libc.so.6";
+
+/**
+ * The error for a libc that an FFI could not open: cnproc needs glibc's
+ * `libc.so.6`.
+ *
+ * @param via the FFI that tried (`"bun:ffi"`, `"node:ffi"`, ...)
+ * @param cause what it threw
+ *
+ * @example
+ * ```ts
+ * import { libcUnavailable } from "./symbols.ts";
+ * const e = libcUnavailable("bun:ffi", new Error("not found"));
+ * console.log(e.kind); // "unsupported-platform"
+ * ```
+ */
+export function libcUnavailable(via: string, cause: unknown): CnprocError {
+  return new CnprocError(
+    "unsupported-platform",
+    `${LIBC_PATH} could not be opened through ${via} (${
+      String(cause)
+    }). cnproc needs glibc on Linux.`,
+    { cause },
+  );
+}
 
 /**
  * The libc functions cnproc calls.

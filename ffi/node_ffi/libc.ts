@@ -30,6 +30,7 @@ import {
   LIBC_PATH,
   LIBC_SYMBOLS,
   type LibcSymbol,
+  libcUnavailable,
 } from "../libc/symbols.ts";
 import type { NodeFfi, NodeFfiSignature } from "./builtin.ts";
 
@@ -101,13 +102,7 @@ export function nodeFfiLibc(ffi: NodeFfi): NodeFfiLibc {
         { cause },
       );
     }
-    throw new CnprocError(
-      "unsupported-platform",
-      `${LIBC_PATH} could not be opened through node:ffi (${
-        String(cause)
-      }). cnproc needs glibc on Linux.`,
-      { cause },
-    );
+    throw libcUnavailable("node:ffi", cause);
   }
   const errnoLocation = bound.__errno_location as () => bigint;
   return {
