@@ -28,7 +28,7 @@ import { TreePrinter } from "./context_format.ts";
 import { subscribedEvents } from "./event_filter.ts";
 import { RecordFile } from "./record.ts";
 import type { Renderer } from "./render.ts";
-import { setLongTimeout } from "./stop.ts";
+import { setLongTimeout, untilAborted } from "./stop.ts";
 
 const MS_PER_S = 1000;
 
@@ -103,7 +103,7 @@ export async function live(
   try {
     record = config.record === undefined
       ? undefined
-      : await untilStopped(RecordFile.create(config.record, stop), signal);
+      : await untilAborted(RecordFile.create(config.record, stop), signal);
   } catch (e) {
     cancelTimer?.();
     throw e;
@@ -164,26 +164,4 @@ export async function live(
     cancelTimer?.();
     await record?.close(interrupted);
   }
-}
-
-// `promise`, or undefined once `signal` is aborted first.
-function untilStopped<T>(
-  promise: Promise<T>,
-  signal: AbortSignal,
-): Promise<T | undefined> {
-  if (signal.aborted) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => resolve(undefined);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -40,6 +40,7 @@ import type { Config } from "./args.ts";
 import { subscribedEvents } from "./event_filter.ts";
 import type { Flow } from "./live.ts";
 import { openSource, readFailure } from "./source_file.ts";
+import { untilAborted } from "./stop.ts";
 
 const NS_PER_S = 1e9;
 /** Bytes read at a time. */
@@ -200,25 +201,6 @@ function decodeProblem(e: DecodeError): string {
   return `the ${e.what} at byte ${e.offset} of its datagram: ${
     m ? m[1] : e.message
   }`;
-}
-
-// `promise`, or undefined once `signal` is aborted first.
-function untilAborted<T>(
-  promise: Promise<T>,
-  signal: AbortSignal,
-): Promise<T | undefined> {
-  if (signal.aborted) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => resolve(undefined);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then((v) => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(v);
-    }, (e) => {
-      signal.removeEventListener("abort", onAbort);
-      reject(e);
-    });
-  });
 }
 
 // What the kernel's filter of --events lets through, for recorded events

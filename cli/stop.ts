@@ -190,3 +190,37 @@ export function setLongTimeout(fn: () => void, ms: number): () => void {
   timer = setTimeout(arm, Math.min(ms, MAX_TIMER_MS));
   return () => clearTimeout(timer);
 }
+
+/**
+ * `promise`'s value, or `undefined` as soon as `signal` is aborted, for a
+ * step that may block (opening a FIFO that has no writer or reader) while a
+ * stop request must still end the run.
+ *
+ * @example
+ * ```ts
+ * import { untilAborted } from "./stop.ts";
+ * const stop = new AbortController();
+ * const v = untilAborted(new Promise<number>(() => {}), stop.signal);
+ * stop.abort(); // v resolves to undefined
+ * ```
+ */
+export function untilAborted<T>(
+  promise: Promise<T>,
+  signal: AbortSignal,
+): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
