@@ -30,11 +30,7 @@ import { setImmediate } from "node:timers";
 import { decodeDatagram } from "../decode.ts";
 import type { EventName, ListenerEvent, ProcEvent } from "../src/events.ts";
 import { DecodeError } from "../src/errors.ts";
-import {
-  PROC_EVENT_EXIT,
-  PROC_EVENT_NONZERO_EXIT,
-} from "../src/protocol/constants.ts";
-import { EVENT_BITS, eventMask } from "../src/protocol/encode.ts";
+import { eventMask, inMask } from "../src/protocol/encode.ts";
 import { RecordingReader } from "../src/recording_reader.ts";
 import type { Config } from "./args.ts";
 import { subscribedEvents } from "./event_filter.ts";
@@ -213,10 +209,6 @@ function eventFilter(events?: EventName[]): (ev: ListenerEvent) => boolean {
   return (ev) => {
     if (ev.type === "lost") return true;
     if (ev.type === "ack") return false;
-    if (ev.type === "unknown") return (mask & ev.what) !== 0;
-    const bit = EVENT_BITS[ev.type];
-    if ((mask & bit) !== 0) return true;
-    return bit === PROC_EVENT_EXIT && (mask & PROC_EVENT_NONZERO_EXIT) !== 0 &&
-      ev.type === "exit" && ev.exitCode !== 0;
+    return inMask(mask, ev);
   };
 }

@@ -175,8 +175,6 @@ export const EACCES = 13;
 export const EINVAL = 22;
 /** `EMFILE`: the process has too many open files. */
 export const EMFILE = 24;
-/** `ENOSYS`: the system call does not exist. */
-export const ENOSYS = 38;
 /** `ENOPROTOOPT`: the socket option is not known. */
 export const ENOPROTOOPT = 92;
 /** `EPROTONOSUPPORT`: the protocol is not supported. */

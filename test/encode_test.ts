@@ -20,6 +20,7 @@ import {
   EVENT_BITS,
   EVENT_NAMES,
   eventMask,
+  inMask,
 } from "../src/protocol/encode.ts";
 import { CnprocError } from "../src/errors.ts";
 import type { EventName, ProcEvent } from "../src/events.ts";
@@ -311,6 +312,38 @@ const SAMPLES: ProcEvent[] = [
     data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
   },
 ];
+
+describe("inMask", () => {
+  type Event = Exclude<ProcEvent, { type: "ack" }>;
+  const exit = (exitCode: number): Event => ({
+    type: "exit",
+    cpu: 0,
+    timestampNs: 1n,
+    seq: 1,
+    pid: 5,
+    tid: 5,
+    exitCode,
+    exitSignal: 17,
+    parentPid: 1,
+    parentTid: 1,
+  });
+  it("passes an event by its bit, an exit with a nonzero status by nonzero_exit", () => {
+    assert.equal(inMask(eventMask(["exit"]), exit(0)), true);
+    assert.equal(inMask(eventMask(["fork"]), exit(0)), false);
+    assert.equal(inMask(eventMask(["nonzero_exit"]), exit(256)), true);
+    assert.equal(inMask(eventMask(["nonzero_exit"]), exit(0)), false);
+    const unknown: Event = {
+      type: "unknown",
+      cpu: 0,
+      timestampNs: 1n,
+      seq: 1,
+      what: PROC_EVENT_COMM,
+      data: new Uint8Array(),
+    };
+    assert.equal(inMask(eventMask(["comm"]), unknown), true);
+    assert.equal(inMask(eventMask(["exec"]), unknown), false);
+  });
+});
 
 describe("encodeEvent", () => {
   for (const ev of SAMPLES) {

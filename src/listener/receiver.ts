@@ -17,13 +17,9 @@
  * @module
  */
 
-import {
-  PROC_EVENT_ALL,
-  PROC_EVENT_EXIT,
-  PROC_EVENT_NONZERO_EXIT,
-} from "../protocol/constants.ts";
+import { PROC_EVENT_ALL } from "../protocol/constants.ts";
 import { decodeMessages } from "../protocol/decode.ts";
-import { EVENT_BITS } from "../protocol/encode.ts";
+import { inMask } from "../protocol/encode.ts";
 import { callbackFailed } from "./misuse.ts";
 import type { AckEvent, ListenerEvent, ProcEvent } from "../events.ts";
 import type { ProcSocket } from "./socket.ts";
@@ -259,13 +255,8 @@ export class Receiver {
   }
 
   #wanted(ev: ProcEvent): boolean {
-    if (ev.type === "unknown") return (this.#mask & ev.what) !== 0;
     if (ev.type === "ack") return this.#includeAcks;
-    const bit = EVENT_BITS[ev.type];
-    if ((this.#mask & bit) !== 0) return true;
-    return bit === PROC_EVENT_EXIT &&
-      (this.#mask & PROC_EVENT_NONZERO_EXIT) !== 0 &&
-      ev.type === "exit" && ev.exitCode !== 0;
+    return inMask(this.#mask, ev);
   }
 
   /**

@@ -95,14 +95,8 @@ export const NETLINK_NO_ENOBUFS = 5;
 
 /** `MSG_DONTWAIT`: a non-blocking receive. */
 export const MSG_DONTWAIT = 0x40;
-/** `MSG_TRUNC`: the datagram was larger than the buffer. */
-export const MSG_TRUNC = 0x20;
 /** `POLLIN`: readable. */
 export const POLLIN = 0x001;
-/** `POLLERR`: error condition. */
-export const POLLERR = 0x008;
-/** `POLLHUP`: hang up. */
-export const POLLHUP = 0x010;
 /** `EFD_CLOEXEC`: `eventfd` flag. */
 export const EFD_CLOEXEC = 0o2000000;
 /** `EFD_NONBLOCK`: `eventfd` flag. */

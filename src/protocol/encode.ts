@@ -31,7 +31,7 @@ import {
   PROC_EVENT_UID,
 } from "./constants.ts";
 import { CnprocError } from "../errors.ts";
-import type { EventName } from "../events.ts";
+import type { EventName, ProcEvent } from "../events.ts";
 import {
   CN_MSG_ACK_OFFSET,
   CN_MSG_IDX_OFFSET,
@@ -113,6 +113,32 @@ export function eventMask(events?: readonly string[]): number {
     mask |= bit;
   }
   return mask >>> 0;
+}
+
+/**
+ * Whether the kernel's filter with `mask` lets a process event through
+ * (Linux 6.6+ filters per socket; before, and for recordings, this does the
+ * same in user space): an exit also passes `PROC_EVENT_NONZERO_EXIT` when
+ * its status is not 0, and an unknown kind passes by its own bit.
+ * Acknowledgements are not events of the mask: the caller decides on them.
+ *
+ * @example
+ * ```ts
+ * import { eventMask, inMask } from "./encode.ts";
+ * const exit = { type: "exit", cpu: 0, timestampNs: 1n, seq: 1, pid: 2, tid: 2,
+ *   exitCode: 256, exitSignal: 17, parentPid: 1, parentTid: 1 } as const;
+ * inMask(eventMask(["nonzero_exit"]), exit); // true
+ * ```
+ */
+export function inMask(
+  mask: number,
+  ev: Exclude<ProcEvent, { type: "ack" }>,
+): boolean {
+  if (ev.type === "unknown") return (mask & ev.what) !== 0;
+  const bit = EVENT_BITS[ev.type];
+  if ((mask & bit) !== 0) return true;
+  return bit === PROC_EVENT_EXIT && (mask & PROC_EVENT_NONZERO_EXIT) !== 0 &&
+    ev.type === "exit" && ev.exitCode !== 0;
 }
 
 /**
