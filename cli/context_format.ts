@@ -18,54 +18,13 @@ import type {
 } from "../src/context/types.ts";
 import type { ContainerInfo } from "../src/context/container.ts";
 import type { ProcessTable } from "../src/context/process_table.ts";
-import { escapeBytes, escapeText } from "../src/escape.ts";
+import { escapeText } from "../src/escape.ts";
+import { formatArgv, formatDuration } from "../src/context/text.ts";
 import { hexBytes } from "./hex.ts";
 import { describeExit } from "../src/exit_status.ts";
 
-const NEEDS_QUOTES = /[\s'"\\$`*?;&|<>()[\]{}~#!]/;
-const NS_PER_MS = 1_000_000n;
-const MS_PER_S = 1000;
 /** Spaces of indentation per tree level in {@link formatTreeLine}. */
 const TREE_INDENT = 2;
-
-/**
- * A command line for a terminal: every argument escaped (invalid UTF-8 bytes
- * as `\xHH`, control characters escaped), and single-quoted when it holds
- * spaces or shell characters, or is empty.
- *
- * @example
- * ```ts
- * import { formatArgv } from "./context_format.ts";
- * formatArgv(["echo", "a b", ""]); // "echo 'a b' ''"
- * formatArgv(["x", "\uFFFD"], [new Uint8Array([0x78]), new Uint8Array([0xff])]); // "x '\\xff'"
- * ```
- */
-export function formatArgv(
-  argv: readonly string[],
-  argvRaw?: readonly Uint8Array[],
-): string {
-  return argv.map((arg, i) => {
-    const raw = argvRaw?.[i];
-    const text = raw ? escapeBytes(raw) : escapeText(arg);
-    if (text !== "" && !NEEDS_QUOTES.test(text)) return text;
-    return `'${text.replaceAll("'", "'\\''")}'`;
-  }).join(" ");
-}
-
-/**
- * A duration as seconds with milliseconds: `1.234s`.
- *
- * @example
- * ```ts
- * import { formatDuration } from "./context_format.ts";
- * formatDuration(1_234_567_890n); // "1.235s"
- * ```
- */
-export function formatDuration(ns: bigint): string {
-  return `${
-    (Number((ns + NS_PER_MS / 2n) / NS_PER_MS) / MS_PER_S).toFixed(3)
-  }s`;
-}
 
 /** Hex digits of a short container id, as `docker ps` shows it. */
 const SHORT_ID_DIGITS = 12;

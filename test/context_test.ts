@@ -25,12 +25,11 @@ import { ContextTracker } from "../src/context/tracker.ts";
 import { readContext } from "../src/context/read_process.ts";
 import {
   contextEventForJson,
-  formatArgv,
   formatContextText,
-  formatDuration,
   formatTreeLine,
   TreePrinter,
 } from "../cli/context_format.ts";
+import { formatArgv, formatDuration } from "../src/context/text.ts";
 import { Renderer } from "../cli/render.ts";
 import { fsProcReader } from "../ffi/proc_reader.ts";
 import type { ProcReader } from "../src/context/proc_reader.ts";

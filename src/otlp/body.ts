@@ -13,10 +13,11 @@
  * @module
  */
 
-import type { ContextEvent, ProcessContext } from "../context/types.ts";
+import type { ContextEvent } from "../context/types.ts";
 import type { ListenerEvent } from "../events.ts";
 import { describeExit } from "../exit_status.ts";
-import { escapeBytes, escapeText } from "../escape.ts";
+import { escapeText } from "../escape.ts";
+import { formatArgv, formatDuration } from "../context/text.ts";
 
 /**
  * What can be exported: any listener's events, with or without process
@@ -30,29 +31,12 @@ import { escapeBytes, escapeText } from "../escape.ts";
  */
 export type ExportableEvent = ListenerEvent | ContextEvent;
 
-const NS_PER_MS = 1_000_000n;
-const MS_PER_S = 1000;
-/** Digits after the point of a duration in seconds. */
-const DURATION_DIGITS = 3;
-// Arguments that need quoting to be read back as one word.
-const NEEDS_QUOTES = /[\s'"\\$`*?;&|<>()[\]{}~#!]/;
-
-// A command line, each argument escaped and quoted when needed.
-function commandLine(c: ProcessContext): string {
-  return c.argv.map((arg, i) => {
-    const raw = c.argvRaw?.[i];
-    const text = raw ? escapeBytes(raw) : escapeText(arg);
-    if (text !== "" && !NEEDS_QUOTES.test(text)) return text;
-    return `'${text.replaceAll("'", "'\\''")}'`;
-  }).join(" ");
-}
-
 // The context part: user and command line, or why there is none.
 function contextText(ev: ExportableEvent): string {
   if (!("context" in ev)) return "";
   const c = ev.context;
   if (c === null) return ` (no context: ${ev.contextReason ?? "unknown"})`;
-  const argv = c.argv.length > 0 ? ` ${commandLine(c)}` : "";
+  const argv = c.argv.length > 0 ? ` ${formatArgv(c.argv, c.argvRaw)}` : "";
   return ` user=${escapeText(c.user ?? String(c.uid))}${argv}`;
 }
 
@@ -105,10 +89,7 @@ export function describeEvent(ev: ExportableEvent): string {
     case "exit": {
       const parent = ev.parentPid === 0 ? "" : ` ppid=${ev.parentPid}`;
       const duration = "durationNs" in ev && ev.durationNs !== undefined
-        ? ` time=${
-          (Number((ev.durationNs + NS_PER_MS / 2n) / NS_PER_MS) / MS_PER_S)
-            .toFixed(DURATION_DIGITS)
-        }s`
+        ? ` time=${formatDuration(ev.durationNs)}`
         : "";
       return `exit pid=${ev.pid}${threadOf(ev.pid, ev.tid)}${parent} ${
         describeExit(ev.exitCode)
