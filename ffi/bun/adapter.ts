@@ -21,7 +21,7 @@ import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
 import type { WaitMechanism } from "../socket/wait_rule.ts";
 import { bunLibc } from "./libc.ts";
-import { type SignalProcess, SignalWatch } from "./signal_watch.ts";
+import { type SignalProcess, SignalWatch } from "../socket/signal_watch.ts";
 import { WorkerWatch } from "./worker_watch.ts";
 
 /**

@@ -4,7 +4,7 @@
  * (`ffi/socket/proc_socket.ts`) over it, watched by a libuv poll handle on
  * the main thread's loop (`uv_poll_watch.ts`, the default: the same
  * mechanism as the koffi adapter's), or by `O_ASYNC` + `SIGIO` (Bun's
- * `ffi/bun/signal_watch.ts`, shared; kept for measurement and as the
+ * `ffi/socket/signal_watch.ts`, shared; kept for measurement and as the
  * fallback where Node exports no libuv); in Worker threads on a timer
  * (`ffi/node/interval_watch.ts`, shared with the koffi adapter). Chosen by
  * `ffi/runtime.ts` when node:ffi exists; loaded without node:ffi's
@@ -24,7 +24,7 @@ import { CnprocError } from "../../src/errors.ts";
 import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
 import type { WaitMechanism } from "../socket/wait_rule.ts";
-import { type SignalProcess, SignalWatch } from "../bun/signal_watch.ts";
+import { type SignalProcess, SignalWatch } from "../socket/signal_watch.ts";
 import { loadNodeFfi } from "./builtin.ts";
 import { nodeFfiLibc } from "./libc.ts";
 import { ffiHandles, uvPollFunctions } from "./uv_poll_watch.ts";

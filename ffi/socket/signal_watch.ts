@@ -1,9 +1,10 @@
 /**
- * How Bun's main thread watches the socket (the default; BENCHMARKS.md,
- * "Bun wait strategy", has the measurements): the kernel itself signals
+ * A wait mechanism by signal, for FFIs without nonblocking calls: Bun's
+ * main thread (its default; BENCHMARKS.md, "Bun wait strategy") and node:ffi
+ * with `{ wait: "signal" }`. The kernel itself signals
  * readiness. While watching, the socket is armed with `O_ASYNC`
  * (`F_SETOWN` = this process), so the first datagram raises `SIGIO`, which
- * Bun delivers to a `process.on("SIGIO")` listener on the event loop; the
+ * the runtime delivers to a `process.on("SIGIO")` listener on the event loop; the
  * watch then reports readable and the socket is disarmed until the next
  * watch. No thread, one wake per batch. Only the main thread receives
  * signals through `process.on`.
@@ -11,7 +12,7 @@
  * @example
  * ```ts
  * import { SignalWatch } from "./signal_watch.ts";
- * import { bunLibc } from "./libc.ts";
+ * import { bunLibc } from "../bun/libc.ts";
  * const libc = await bunLibc();
  * declare const socketFd: number;
  * const watch = new SignalWatch(libc, socketFd, process);
@@ -28,9 +29,27 @@ import {
 } from "../../src/protocol/constants.ts";
 import { SyscallError } from "../../src/errors.ts";
 import { pollOne } from "../libc/structs.ts";
-import { readableNow } from "../socket/readable_now.ts";
-import type { WaitMechanism } from "../socket/wait_rule.ts";
-import type { BunLibc } from "./libc.ts";
+import { readableNow } from "./readable_now.ts";
+import type { WaitMechanism } from "./wait_rule.ts";
+import type { LibcBinding, LibcCalls } from "../libc/calls.ts";
+
+/**
+ * The libc a signal watch needs: the bound `fcntl` and the socket's calls
+ * (Bun's and node:ffi's bindings both have this shape).
+ *
+ * @example
+ * ```ts
+ * import type { SignalLibc } from "./signal_watch.ts";
+ * declare const libc: SignalLibc;
+ * libc.calls.errno();
+ * ```
+ */
+export interface SignalLibc {
+  /** The bound symbols. */
+  readonly bound: LibcBinding;
+  /** The socket's calls. */
+  readonly calls: LibcCalls;
+}
 
 /**
  * The part of `process` the signal watch uses.
@@ -93,15 +112,15 @@ function releaseSigio(proc: SignalProcess): void {
  * @example
  * ```ts
  * import { SignalWatch } from "./signal_watch.ts";
- * import type { BunLibc } from "./libc.ts";
- * declare const libc: BunLibc;
+ * import type { SignalLibc } from "./signal_watch.ts";
+ * declare const libc: SignalLibc;
  * const watch = new SignalWatch(libc, 3, process);
  * watch.watch(() => console.log("readable"));
  * ```
  */
 export class SignalWatch implements WaitMechanism {
   readonly keepsAlive = false;
-  #libc: BunLibc;
+  #libc: SignalLibc;
   #fd: number;
   #pollfd: Uint8Array;
   #flags: number;
@@ -115,7 +134,7 @@ export class SignalWatch implements WaitMechanism {
    * @param fd the socket
    * @param proc this process (its pid, and where SIGIO is delivered)
    */
-  constructor(libc: BunLibc, fd: number, proc: SignalProcess) {
+  constructor(libc: SignalLibc, fd: number, proc: SignalProcess) {
     this.#libc = libc;
     this.#fd = fd;
     this.#pollfd = pollOne(fd);
