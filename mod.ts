@@ -119,6 +119,7 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
     batchSize: resolved.batchSize,
     gatherIntervalMs: resolved.gatherIntervalMs,
     busyPollMs: resolved.busyPollMs,
+    execSpinMs: resolved.execSpinMs,
   });
   return await Listener.open(socket, options);
 }

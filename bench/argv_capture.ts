@@ -1,31 +1,42 @@
 /**
  * Argv capture rate: an exec storm of `/bin/true cnproc-probe-<run>-<n>`
  * (a bash loop, about 1,000 execs/s here), watched in the same run by
- * cnproc's `withContext` and by `forkstat -e exec`. For each exec event of
- * the storm's children (known by pid from cnproc's fork events), a command
- * line is **right** when it is exactly `/bin/true cnproc-probe-<run>-<n>`
- * for an `n` not already claimed, **missed** when there is none (cnproc:
- * `context: null`; forkstat: only the comm `true`, or no line), and
- * **wrong** otherwise (another image's command line).
+ * cnproc's `withContext` (default listener options unless `--busy-poll` or
+ * `--gather-interval` is given) and by `forkstat -e exec`. For each exec
+ * event of the storm's children (known by pid from cnproc's fork events), a
+ * command line is **right** when it is exactly
+ * `/bin/true cnproc-probe-<run>-<n>` for an `n` not already claimed,
+ * **missed** when there is none (cnproc: `context: null`; forkstat: only the
+ * comm `true`, or no line), and **wrong** otherwise (another image's command
+ * line).
  *
  * Run (as root, forkstat installed):
  *   deno run -A bench/argv_capture.ts [--count 3000] [--runs 3] [--nice=-10]
- *                                     [--busy-poll 2]
+ *     [--busy-poll MS] [--gather-interval MS] [--json results.json]
  *   bun bench/argv_capture.ts
  *   node build/node/bench/argv_capture.js   (after tsc, if bench/ is compiled)
+ *
+ * `--json FILE` also writes every run's figures (an array of
+ * {@link ArgvRunResult}) to FILE: `bench/goals.ts` reads them.
  *
  * @module
  */
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { listen, withContext } from "../mod.ts";
-import { detectRuntime } from "../ffi/runtime.ts";
-import { forkstatExecs, tally } from "./argv/tally.ts";
+import { listen, type ListenOptions, withContext } from "../mod.ts";
+import { currentAdapterName, detectRuntime } from "../ffi/runtime.ts";
+import { forkstatExecs, type Tally, tally } from "./argv/tally.ts";
 import { hasCommand } from "./harness/children.ts";
 
 const { values } = parseArgs({
@@ -36,11 +47,25 @@ const { values } = parseArgs({
     // (e.g. -10), and the storm at the normal priority.
     nice: { type: "string", default: "0" },
     // cnproc's listener busy-polls this many ms before each sleep
-    // (ListenOptions.busyPollMs); 0 never spins.
-    "busy-poll": { type: "string", default: "0" },
+    // (ListenOptions.busyPollMs); 0 never spins. Not given: the default.
+    "busy-poll": { type: "string" },
+    // Datagrams gather this many ms between wakes under a storm
+    // (ListenOptions.gatherIntervalMs); 0 turns it off. Not given: the
+    // default.
+    "gather-interval": { type: "string" },
+    // Also write every run's figures to this file (JSON).
+    json: { type: "string" },
   },
 });
-const BUSY_POLL_MS = Number(values["busy-poll"]);
+/** The listener options given on the command line (none: the defaults). */
+const OPTIONS: Pick<ListenOptions, "busyPollMs" | "gatherIntervalMs"> = {
+  ...(values["busy-poll"] === undefined
+    ? {}
+    : { busyPollMs: Number(values["busy-poll"]) }),
+  ...(values["gather-interval"] === undefined
+    ? {}
+    : { gatherIntervalMs: Number(values["gather-interval"]) }),
+};
 const COUNT = Number(values.count);
 const RUNS = Number(values.runs);
 const NICE = Number(values.nice);
@@ -51,16 +76,54 @@ const QUIET_EVENTS_PER_S = 300;
 const QUIET_MAX_WAIT_S = 60;
 const QUIET_SAMPLE_MS = 1000;
 
-async function oneRun(index: number): Promise<void> {
+/**
+ * One run's figures, as `--json` writes them.
+ *
+ * @example
+ * ```ts
+ * import type { ArgvRunResult } from "./argv_capture.ts";
+ * const rightPct = (r: ArgvRunResult) => 100 * r.cnproc.right / r.count;
+ * ```
+ */
+export interface ArgvRunResult {
+  /** The run, from 1. */
+  run: number;
+  /** The runtime of the cnproc listener. */
+  runtime: string;
+  /** Its FFI adapter ("node-ffi" or "node" (koffi) on Node). */
+  adapter: string;
+  /** The listener options beyond the events (empty: the defaults). */
+  options: { busyPollMs?: number; gatherIntervalMs?: number };
+  /** Probe execs the storm ran. */
+  count: number;
+  /** Probe execs cnproc saw. */
+  seen: number;
+  /** Probe execs per second. */
+  execsPerS: number;
+  /** Events cnproc reported lost. */
+  lost: number;
+  /** The nice value of the listeners. */
+  nice: number;
+  /** Whether the quiet gate found a quiet second. */
+  quiet: boolean;
+  /** cnproc's grades (right + missed + wrong = seen). */
+  cnproc: Omit<Tally, "examplesWrong">;
+  /** Why cnproc had no command line, per reason. */
+  nullReasons: Record<string, number>;
+  /** forkstat's grades of the same execs, or null if not installed. */
+  forkstat: Omit<Tally, "examplesWrong"> | null;
+}
+
+async function oneRun(index: number): Promise<ArgvRunResult> {
   const run = `${process.pid}x${index}`;
   const dir = mkdtempSync(join(tmpdir(), "cnproc-argv-"));
   const forkstatOut = join(dir, "forkstat.txt");
-  // No gathering: reads must start as soon as an exec arrives (a
-  // /bin/true lives about 0.6 ms), even while other programs storm.
+  // Default options: a /bin/true lives about 0.6 ms, so reads must start
+  // about as soon as its exec arrives, and the goal (issue 16) is to manage
+  // that at the defaults.
   const listener = await listen({
     events: ["fork", "exec", "exit"],
-    gatherIntervalMs: 0,
-    busyPollMs: BUSY_POLL_MS,
+    ...OPTIONS,
   });
   const events = await withContext(listener);
   const forkstat = hasCommand("forkstat")
@@ -177,9 +240,9 @@ async function oneRun(index: number): Promise<void> {
       index + 1
     } (${detectRuntime()}): ${probes.length} probe execs seen of ${COUNT} at ${
       rate.toFixed(0)
-    }/s, ${lost} events lost, nice ${NICE}, busy-poll ${BUSY_POLL_MS} ms, ${
-      quiet ? `quiet after ${waited} s` : "NOT quiet"
-    }, done=${stormDone}`,
+    }/s, ${lost} events lost, nice ${NICE}, options ${
+      JSON.stringify(OPTIONS)
+    }, ${quiet ? `quiet after ${waited} s` : "NOT quiet"}, done=${stormDone}`,
   );
   console.log(
     `  cnproc:   right ${cn.right} (${
@@ -198,6 +261,30 @@ async function oneRun(index: number): Promise<void> {
   }
   for (const w of cn.examplesWrong) console.log(`  cnproc wrong: ${w}`);
   for (const w of fs.examplesWrong) console.log(`  forkstat wrong: ${w}`);
+  const grades = (t: Tally) => ({
+    right: t.right,
+    missed: t.missed,
+    wrong: t.wrong,
+  });
+  return {
+    run: index + 1,
+    runtime: detectRuntime(),
+    adapter: currentAdapterName(),
+    options: OPTIONS,
+    count: COUNT,
+    seen: probes.length,
+    execsPerS: rate,
+    lost,
+    nice: NICE,
+    quiet,
+    cnproc: grades(cn),
+    nullReasons: Object.fromEntries(reasons),
+    forkstat: forkstat ? grades(fs) : null,
+  };
 }
 
-for (let i = 0; i < RUNS; i++) await oneRun(i);
+const results: ArgvRunResult[] = [];
+for (let i = 0; i < RUNS; i++) results.push(await oneRun(i));
+if (values.json !== undefined) {
+  writeFileSync(values.json, JSON.stringify(results, null, 1));
+}

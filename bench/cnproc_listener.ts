@@ -70,7 +70,10 @@ let nFork = 0, nExec = 0, nExit = 0, nOther = 0, nAll = 0, nWindow = 0;
 let lostReports = 0, lostCount = 0;
 let cpuStart: ReturnType<typeof process.cpuUsage> | undefined;
 
-const listener = await listen();
+const busyPoll = process.env.CNPROC_BENCH_BUSY_POLL;
+const listener = await listen(
+  busyPoll === undefined ? {} : { busyPollMs: Number(busyPoll) },
+);
 // CNPROC_BENCH_CONTEXT=1: the same counting over events with context.
 const source: AsyncIterable<ListenerEvent> & { close(): void } =
   process.env.CNPROC_BENCH_CONTEXT === "1"

@@ -1,5 +1,5 @@
 /**
- * The storm benchmark: `npm run bench` (all storms, 3 runs each) or
+ * The storm benchmark: `npm run bench:storms` (all storms, 3 runs each) or
  * `npm run bench:smoke` (one short storm).
  *
  * For each storm (bench/storm.c) and each listener, in rounds, it runs the
@@ -23,8 +23,9 @@
  *
  * The parts: storm/options.ts (the command line), storm/storms.ts (the
  * storms), storm/quiet_gate.ts, storm/round.ts (one run and what it
- * measures), storm/table.ts (the report), harness/ (building and starting
- * the programs, reading /proc).
+ * measures), storm/progress.ts (the line after each run), storm/table.ts
+ * (the report), harness/ (building and starting the programs, reading
+ * /proc).
  *
  * Run: `deno run -A bench/run_storm.ts [--runs 3] [--seconds 3]
  *   [--storms fork,exec,...] [--listeners c,deno,...] [--smoke]
@@ -46,11 +47,10 @@ import {
   snapshotListener,
 } from "./harness/programs.ts";
 import { parseStormOptions } from "./storm/options.ts";
-import { QUIET_FORKS_PER_S } from "./storm/quiet_gate.ts";
+import { progressLine } from "./storm/progress.ts";
 import { runOne, type RunResult } from "./storm/round.ts";
-import { fmt, table } from "./storm/table.ts";
+import { table } from "./storm/table.ts";
 
-const NOISY_BACKGROUND_FORKS_PER_S = 200;
 const WORK_DIR = workDir("run");
 
 /** Re-print the table of a saved `--json` file. */
@@ -62,27 +62,6 @@ function reprint(file: string): void {
     }
   }
   console.log(table(saved));
-}
-
-/** The progress line of one run, with what makes it suspect. */
-function progressLine(r: RunResult, round: number): string {
-  const warn: string[] = [];
-  if (r.error) warn.push(`ERROR ${r.error}`);
-  if (r.gateForksPerS >= QUIET_FORKS_PER_S) {
-    warn.push(`noisy start: ${r.gateForksPerS} forks/s`);
-  }
-  if (r.backgroundForksPerS >= NOISY_BACKGROUND_FORKS_PER_S) {
-    warn.push(`noise: ${fmt(r.backgroundForksPerS)} background forks/s`);
-  }
-  if (r.otherConnectorSockets > (r.listener === "none" ? 0 : 1)) {
-    warn.push(`${r.otherConnectorSockets} process-event sockets were open`);
-  }
-  return `${r.storm} #${round + 1} ${r.listener}: ${
-    fmt(r.expected / r.seconds)
-  } ev/s, received ${r.received ?? "–"}/${r.expected}, drops ${
-    r.procDrops ?? "–"
-  }, cpu ${r.cpuUs === null ? "–" : fmt(r.cpuUs / 1000)} ms` +
-    (warn.length ? `  WARNING: ${warn.join("; ")}` : "");
 }
 
 async function main(): Promise<void> {

@@ -104,6 +104,11 @@ const OPTIONS = {
     help:
       "poll for events in a loop for MS ms (at most 100) before sleeping: quicker to react (more command lines of short-lived programs), up to a core of CPU",
   },
+  "no-spin": {
+    type: "boolean",
+    help:
+      "never wait for a new process's exec in a loop (by default up to 1 ms after its fork, within a quarter of a core): less CPU, more command lines of short-lived programs missed",
+  },
   stats: {
     type: "boolean",
     help: "on exit, print counts per type, lost events and rate to stderr",
@@ -176,6 +181,8 @@ export interface Config {
   tree: boolean;
   /** --busy-poll: milliseconds to busy-poll before each wait. */
   busyPollMs?: number;
+  /** --no-spin: 0 (never spin for an exec); else left to the default. */
+  execSpinMs?: number;
   /** --container: the id prefix of the one container to show (lowercase hex). */
   container?: string;
   /** --containers-only (`"containers"`) or --host-only (`"host"`). */
@@ -329,6 +336,7 @@ export function parseConfig(args: string[]): Config | "help" | "version" {
       },
     );
   }
+  if (values["no-spin"]) config.execSpinMs = 0;
   if (values.record !== undefined && values.replay !== undefined) {
     throw new UsageError("--record and --replay cannot be used together");
   }

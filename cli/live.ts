@@ -120,6 +120,7 @@ export async function live(
         events: subscribedEvents(config),
         signal,
         busyPollMs: config.busyPollMs,
+        execSpinMs: config.execSpinMs,
         onDatagram: record
           ? (d) => {
             noteDatagram?.(d);

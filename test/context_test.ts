@@ -221,6 +221,27 @@ describe("context over a fake /proc", () => {
       context: null,
       reason: "exited",
     });
+    // Exited after its command line was read (the cmdline of a process
+    // that has exited reads empty, so a non-empty one was read while it
+    // ran): the command line stands; exe and cwd, gone with it, say why.
+    put({
+      pid: 304,
+      ppid: 1,
+      startTime: 9,
+      comm: "true",
+      argv: ["/bin/true", "quick"],
+      state: "Z",
+    });
+    rmSync(join(root, "proc", "304", "exe"));
+    rmSync(join(root, "proc", "304", "cwd"));
+    const zombie = readContext(reader, 304);
+    assert.ok(zombie.context, zombie.reason);
+    assert.deepEqual(zombie.context.argv, ["/bin/true", "quick"]);
+    assert.equal(zombie.context.exe, null);
+    assert.deepEqual(zombie.context.unreadable, {
+      exe: "ENOENT",
+      cwd: "ENOENT",
+    });
     put({ pid: 303, ppid: 1, startTime: 9, comm: "busy", argv: [] });
     assert.deepEqual(readContext(reader, 303), {
       context: null,

@@ -55,7 +55,7 @@ import {
   GATHER_INTERVAL_MS,
   GATHER_WINDOW_WAKES,
   WakeGovernor,
-} from "../ffi/socket/gathering.ts";
+} from "../ffi/socket/wake_governor.ts";
 import { openProcSocket } from "../ffi/socket/proc_socket.ts";
 import { MAX_BUSY_POLL_MS } from "../src/listener/options.ts";
 import type { WaitMechanism } from "../ffi/socket/wait_rule.ts";
@@ -695,7 +695,7 @@ describe("busy-polling (busyPollMs)", () => {
     socket.close();
   });
 
-  it("spins that keep finding data still let timers run every busyPollMs (issue 12)", async () => {
+  it("spins that keep finding data still let the event loop turn every busyPollMs (issue 12)", async () => {
     const libc = new FakeLibc();
     const { socket, mechanisms } = open(
       libc,
@@ -703,24 +703,43 @@ describe("busy-polling (busyPollMs)", () => {
       stepping(10),
     );
     libc.readable = true; // a storm: every look finds data at once
-    let fired = false;
-    const timer = setTimeout(() => fired = true, 0);
+    // An immediate runs only when the event loop turns: chained waits that
+    // never yield would starve it.
+    let turned = false;
+    setImmediate(() => turned = true);
     let waits = 0;
     try {
-      while (!fired && waits < 1000) {
+      while (!turned && waits < 1000) {
         assert.equal(await socket.wait(), true);
         waits++;
       }
     } finally {
-      clearTimeout(timer);
       socket.close();
     }
     // Each wait reads the clock a few times (10 ms each): after 50 ms of
-    // holding the event loop, a wait lets it turn, and the timer fires.
-    assert.ok(fired, `the timer never ran in ${waits} waits`);
-    assert.ok(waits <= 10, `${waits} waits before the timer ran`);
+    // holding the event loop, a wait lets it turn.
+    assert.ok(turned, `the event loop never turned in ${waits} waits`);
+    assert.ok(waits <= 10, `${waits} waits before the event loop turned`);
     // All answered by the spin, none by the runtime's waiter.
     assert.equal(mechanisms[0].watches, 0);
+  });
+
+  it("a zero-delay timer runs while spins keep finding data", async () => {
+    const libc = new FakeLibc();
+    const { socket } = open(libc, { gatherIntervalMs: 0, busyPollMs: 1 });
+    libc.readable = true;
+    let fired = false;
+    const timer = setTimeout(() => fired = true, 0);
+    const t0 = performance.now();
+    try {
+      // Timers run in the turns the spins let through (the runtimes delay
+      // a zero-delay timer by about a millisecond).
+      while (!fired && performance.now() - t0 < 5000) await socket.wait();
+    } finally {
+      clearTimeout(timer);
+      socket.close();
+    }
+    assert.ok(fired, "the timer never ran in 5 s of spins");
   });
 
   it("close() ends a wait that is letting the event loop turn", async () => {

@@ -70,6 +70,6 @@ export const NODE_MODULES_BIN: string = REPO_ROOT + "node_modules/.bin/";
  * console.log(workDir("run")); // .../bench/out/run-1234/
  * ```
  */
-export function workDir(kind: "run" | "soak"): string {
+export function workDir(kind: "run" | "soak" | "goals"): string {
   return REPO_ROOT + `bench/out/${kind}-${process.pid}/`;
 }

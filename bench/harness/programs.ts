@@ -13,6 +13,7 @@
 
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { basename } from "node:path";
 import { BENCH_DIR, COMPILED, NODE_MODULES_BIN, REPO_ROOT } from "./paths.ts";
 
 /**
@@ -82,23 +83,41 @@ export function programsIn(dir: string): Programs {
  * ```
  */
 export function compileC(dir: string): void {
+  for (const name of C_PROGRAMS) compileCProgram(dir, `bench/${name}.c`);
+}
+
+/**
+ * Compile one C file of the repository (`source`, e.g. `bench/storm.c`)
+ * with `cc -O2 -pthread` into `dir` (created if needed), named after the
+ * file without `.c`; returns the program's path. Throws if `cc` fails.
+ *
+ * @example
+ * ```ts
+ * import { compileCProgram } from "./programs.ts";
+ * const idle = compileCProgram("/tmp/bench/", "bench/goals/idle_ref.c");
+ * ```
+ */
+export function compileCProgram(dir: string, source: string): string {
   mkdirSync(dir, { recursive: true });
-  for (const name of C_PROGRAMS) {
-    const r = spawnSync("cc", [
-      "-O2",
-      "-pthread",
-      "-o",
-      dir + name,
-      REPO_ROOT + `bench/${name}.c`,
-    ], { stdio: "inherit" });
-    if (r.status !== 0) throw new Error(`cc failed for bench/${name}.c`);
-  }
+  const out = dir + basename(source, ".c");
+  const r = spawnSync("cc", [
+    "-O2",
+    "-pthread",
+    "-o",
+    out,
+    REPO_ROOT + source,
+  ], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`cc failed for ${source}`);
+  return out;
 }
 
 /**
  * Copy the listener's sources to `<dir>snap/` and, if `compileNode`, compile
  * them with tsc to `<dir>node/`; returns the programs of `dir` with the
  * listener paths pointing at these copies (the Node one only if compiled).
+ * `extraFiles` (repository paths, e.g. `bench/argv_capture.ts` and the
+ * modules it imports) join the snapshot and its tsc build: see
+ * {@link withScript}.
  *
  * @example
  * ```ts
@@ -106,12 +125,16 @@ export function compileC(dir: string): void {
  * const { tsListener, nodeListener } = snapshotListener("/tmp/bench/", true);
  * ```
  */
-export function snapshotListener(dir: string, compileNode: boolean): Programs {
+export function snapshotListener(
+  dir: string,
+  compileNode: boolean,
+  extraFiles: readonly string[] = [],
+): Programs {
   const snap = dir + "snap/";
   const nodeOut = dir + "node/";
   const programs = programsIn(dir);
   rmSync(snap, { recursive: true, force: true });
-  for (const f of SNAPSHOT_FILES) {
+  for (const f of [...SNAPSHOT_FILES, ...extraFiles]) {
     cpSync(REPO_ROOT + f, snap + f, { recursive: true });
   }
   symlinkSync(REPO_ROOT + "node_modules", snap + "node_modules");
@@ -131,6 +154,32 @@ export function snapshotListener(dir: string, compileNode: boolean): Programs {
     }
   }
   return programs;
+}
+
+/**
+ * The programs of a snapshot taken in `dir` with another bench script of it
+ * (`file`, a repository path given in `extraFiles` to
+ * {@link snapshotListener}) in place of the listener, so that
+ * `listenerCommand` starts that script on each runtime: its snapshot copy
+ * for Deno and Bun, its tsc output for Node.
+ *
+ * @example
+ * ```ts
+ * import { snapshotListener, withScript } from "./programs.ts";
+ * const file = "bench/argv_capture.ts";
+ * const p = withScript(snapshotListener("/tmp/bench/", true, [file]), "/tmp/bench/", file);
+ * ```
+ */
+export function withScript(
+  programs: Programs,
+  dir: string,
+  file: string,
+): Programs {
+  return {
+    ...programs,
+    tsListener: dir + "snap/" + file,
+    nodeListener: dir + "node/" + file.replace(/\.ts$/, ".js"),
+  };
 }
 
 /**

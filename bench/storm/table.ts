@@ -33,7 +33,16 @@ export const COLUMNS = [
   "background forks/s",
 ];
 
-function median(xs: number[]): number {
+/**
+ * The median of a non-empty list.
+ *
+ * @example
+ * ```ts
+ * import { median } from "./table.ts";
+ * console.log(median([3, 1, 2])); // 2
+ * ```
+ */
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
@@ -57,14 +66,60 @@ export function fmt(x: number, digits = 0): string {
   });
 }
 
-/** "median [min–max]" of the finite values, or "–". */
-function cell(xs: (number | null)[], digits = 0): string {
+/**
+ * "median [min–max]" of the finite values, or "–".
+ *
+ * @example
+ * ```ts
+ * import { cell } from "./table.ts";
+ * console.log(cell([120, 98, null, 101])); // "101 [98–120]"
+ * ```
+ */
+export function cell(xs: (number | null)[], digits = 0): string {
   const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
   if (v.length === 0) return "–";
   const med = fmt(median(v), digits);
   if (v.length === 1) return med;
   const lo = fmt(Math.min(...v), digits), hi = fmt(Math.max(...v), digits);
   return lo === hi ? med : `${med} [${lo}–${hi}]`;
+}
+
+/**
+ * A run's listener CPU time per event it processed while timed (µs), or
+ * null if it has none.
+ *
+ * @example
+ * ```ts
+ * import { cpuPerEventUs } from "./table.ts";
+ * import type { RunResult } from "./round.ts";
+ * const perEvent = (runs: RunResult[]) => runs.map(cpuPerEventUs);
+ * ```
+ */
+export function cpuPerEventUs(r: RunResult): number | null {
+  return r.cpuUs !== null && r.window ? r.cpuUs / r.window : null;
+}
+
+/**
+ * `metric` of run `r` divided by that of the C reference in the same storm
+ * and round among `results` (null if either is missing or the C one is 0).
+ *
+ * @example
+ * ```ts
+ * import { cpuPerEventUs, ratioToC } from "./table.ts";
+ * import type { RunResult } from "./round.ts";
+ * const timesC = (all: RunResult[], r: RunResult) => ratioToC(all, r, cpuPerEventUs);
+ * ```
+ */
+export function ratioToC(
+  results: readonly RunResult[],
+  r: RunResult,
+  metric: (r: RunResult) => number | null,
+): number | null {
+  const c = results.find((x) =>
+    x.storm === r.storm && x.round === r.round && x.listener === "c"
+  );
+  const mine = metric(r), ref = c ? metric(c) : null;
+  return mine !== null && ref ? mine / ref : null;
 }
 
 /**
@@ -88,15 +143,8 @@ export function table(results: RunResult[]): string {
     for (const name of LISTENERS) {
       const runs = ok.filter((r) => r.storm === storm && r.listener === name);
       if (runs.length === 0) continue;
-      const perEvent = (r: RunResult) =>
-        r.cpuUs !== null && r.window ? r.cpuUs / r.window : null;
-      const ratio = (r: RunResult) => {
-        const c = ok.find((x) =>
-          x.storm === r.storm && x.round === r.round && x.listener === "c"
-        );
-        const mine = perEvent(r), ref = c ? perEvent(c) : null;
-        return mine !== null && ref ? mine / ref : null;
-      };
+      const perEvent = cpuPerEventUs;
+      const ratio = (r: RunResult) => ratioToC(ok, r, cpuPerEventUs);
       const hasListener = name !== "none";
       rows.push(
         `| ${

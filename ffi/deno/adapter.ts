@@ -1,7 +1,13 @@
 /**
  * The Deno adapter: libc as `libc.ts` binds it, the shared socket
- * (`ffi/socket/proc_socket.ts`) over it, watched by `poll_watch.ts`, and the
- * libc `/proc` reader. Loaded lazily by `ffi/runtime.ts`, only on Deno;
+ * (`ffi/socket/proc_socket.ts`) over it, and the libc `/proc` reader. On
+ * the main thread the socket is watched by `SIGIO`
+ * (`ffi/socket/signal_watch.ts`): the kernel's signal wakes the event loop
+ * itself, about twice as fast as a `poll` parked on a helper thread, whose
+ * result must hop back to the event loop (BENCHMARKS.md, "Fast by
+ * default"). In a Worker, where a `SIGIO` meant for the main thread's
+ * listener could end up elsewhere, it is that helper-thread `poll`
+ * (`poll_watch.ts`). Loaded lazily by `ffi/runtime.ts`, only on Deno;
  * needs `--allow-ffi` (unscoped: Deno's pointer functions need all of it).
  *
  * @example
@@ -21,6 +27,77 @@ import { libcProcReader } from "../proc_reader.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
 import { denoLibc } from "./libc.ts";
 import { DenoPollWatch } from "./poll_watch.ts";
+import { type SignalProcess, SignalWatch } from "../socket/signal_watch.ts";
+import type { WaitMechanism } from "../socket/wait_rule.ts";
+import type { DenoBinding } from "./libc.ts";
+import type { LibcCalls } from "../libc/calls.ts";
+
+/**
+ * How the Deno adapter waits: `"signal"` (`SIGIO` on the event loop; the
+ * default on the main thread) or `"poll"` (a `poll` on one of Deno's helper
+ * threads; the default in a Worker).
+ *
+ * @example
+ * ```ts
+ * import type { DenoWaitStrategy } from "./adapter.ts";
+ * const inWorker: DenoWaitStrategy = "poll";
+ * ```
+ */
+export type DenoWaitStrategy = "signal" | "poll";
+
+// This process as the signal watch needs it: Deno's signal listeners.
+const DENO_PROCESS: SignalProcess = {
+  get pid() {
+    return Deno.pid;
+  },
+  on: (signal, listener) =>
+    Deno.addSignalListener(signal as Deno.Signal, listener),
+  off: (signal, listener) =>
+    Deno.removeSignalListener(signal as Deno.Signal, listener),
+};
+
+/**
+ * The default wait of this thread: `"poll"` inside a Worker (whose global
+ * scope is a `WorkerGlobalScope`), `"signal"` on the main thread.
+ *
+ * @example
+ * ```ts
+ * import { defaultDenoWait } from "./adapter.ts";
+ * console.log(defaultDenoWait()); // "signal" on the main thread
+ * ```
+ */
+export function defaultDenoWait(): DenoWaitStrategy {
+  const scope =
+    (globalThis as { WorkerGlobalScope?: abstract new () => unknown })
+      .WorkerGlobalScope;
+  return scope !== undefined && globalThis instanceof scope ? "poll" : "signal";
+}
+
+/**
+ * The wait mechanism of `strategy` for socket `fd`.
+ *
+ * @example
+ * ```ts
+ * import { denoWatch } from "./adapter.ts";
+ * import { denoLibc } from "./libc.ts";
+ * const { bound, calls } = denoLibc();
+ * declare const fd: number;
+ * const watch = denoWatch("poll", bound, calls, fd);
+ * ```
+ */
+export function denoWatch(
+  strategy: DenoWaitStrategy,
+  bound: DenoBinding,
+  calls: LibcCalls,
+  fd: number,
+): WaitMechanism {
+  if (strategy === "signal") {
+    return new SignalWatch({ bound, calls }, fd, DENO_PROCESS);
+  }
+  const wakeFd = bound.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wakeFd < 0) throw new SyscallError("eventfd", calls.errno());
+  return new DenoPollWatch(bound, fd, wakeFd);
+}
 
 /**
  * The Deno adapter. libc is opened on the first `open()` or
@@ -42,11 +119,12 @@ export const adapter: Adapter = {
   runtime: "deno",
   open(options) {
     const { bound, calls } = denoLibc();
-    return openProcSocket(calls, (fd) => {
-      const wakeFd = bound.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-      if (wakeFd < 0) throw new SyscallError("eventfd", calls.errno());
-      return new DenoPollWatch(bound, fd, wakeFd);
-    }, options);
+    const strategy = defaultDenoWait();
+    return openProcSocket(
+      calls,
+      (fd) => denoWatch(strategy, bound, calls, fd),
+      options,
+    );
   },
   // Deno refuses every /proc/<pid> file to node:fs short of --allow-all
   // (tried: --allow-read, --allow-read=/proc, --allow-read --allow-sys,

@@ -39,14 +39,15 @@ import { EAGAIN, EINTR, ENOBUFS } from "../../src/errno.ts";
 import { SyscallError } from "../../src/errors.ts";
 import { LITTLE_ENDIAN } from "../../src/protocol/layout.ts";
 import type { ProcSocket, SocketOptions } from "../../src/listener/socket.ts";
+import { DEFAULT_EXEC_SPIN_MS } from "../../src/listener/options.ts";
 import type { LibcCalls } from "../libc/calls.ts";
 import { pollOne, sockaddrNl } from "../libc/structs.ts";
+import { GatheringWaiter } from "./gathering.ts";
 import {
   type Clock,
   GATHER_INTERVAL_MS,
-  GatheringWaiter,
   MONOTONIC_CLOCK,
-} from "./gathering.ts";
+} from "./wake_governor.ts";
 import { readableNow } from "./readable_now.ts";
 import {
   readLengths,
@@ -148,6 +149,7 @@ class LibcProcSocket implements ProcSocket {
       () => readableNow(libc, pollfd),
       options.gatherIntervalMs ?? GATHER_INTERVAL_MS,
       clock,
+      options.execSpinMs ?? DEFAULT_EXEC_SPIN_MS,
     );
     this.#waiter.setBusyPoll(options.busyPollMs ?? 0);
   }
@@ -203,9 +205,9 @@ class LibcProcSocket implements ProcSocket {
     );
   }
 
-  wait(timeoutMs?: number): Promise<boolean> {
+  wait(timeoutMs?: number, execExpected?: boolean): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
-    return this.#waiter.wait(timeoutMs);
+    return this.#waiter.wait(timeoutMs, execExpected);
   }
 
   setGatherInterval(intervalMs: number): void {

@@ -71,7 +71,8 @@ export function readStat(
 
 /**
  * The part of a process's image that vanishes when it exits, read first:
- * `cmdline`, `stat` (identity), `exe`, `cwd`, `status` and `cgroup`. See {@link finishContext}.
+ * `cmdline`, `stat` (identity), `status`, `exe`, `cwd` and `cgroup`. See
+ * {@link finishContext}.
  *
  * @example
  * ```ts
@@ -99,7 +100,8 @@ export interface GrabbedImage {
 
 /**
  * Read the volatile part of a process's image, as fast as possible:
- * `cmdline`, then `stat`, `exe`, `cwd`, `status`, `cgroup`.
+ * `cmdline`, then `stat`, `status`, `exe`, `cwd`, `cgroup`. A process
+ * that exits during the read keeps the command line read while it ran.
  *
  * @param expectedStartTime the start time the caller knows for this pid
  * @returns the image, or the reason it could not be read
@@ -125,11 +127,17 @@ export function grabImage(
   const stat = readStat(reader, pid);
   if (typeof stat === "string") return stat;
   if (anotherProcess(stat, expectedStartTime)) return "pid-reused";
-  if (stat.state === "Z" || stat.state === "X") return "exited";
-  const exe = reader.readLink(`/proc/${pid}/exe`);
-  const cwd = reader.readLink(`/proc/${pid}/cwd`);
+  // A process that has exited reads an empty cmdline (its memory is gone):
+  // a non-empty one was read while it ran, and stays right for a zombie.
+  const gone = stat.state === "Z" || stat.state === "X";
+  if (gone && cmdline.byteLength === 0) return "exited";
+  // status next, the last file a context needs: once the process is
+  // reaped it is gone too. exe and cwd are read last (a zombie has
+  // neither; the context then says why in `unreadable`).
   const status = reader.readFile(`/proc/${pid}/status`);
   if (failed(status)) return reasonOf(status);
+  const exe = reader.readLink(`/proc/${pid}/exe`);
+  const cwd = reader.readLink(`/proc/${pid}/cwd`);
   const cgroup = reader.readFile(`/proc/${pid}/cgroup`);
   return { stat, cmdline, exe, cwd, status, cgroup };
 }
@@ -234,7 +242,7 @@ export function finishContext(
 
 /**
  * Read a process's context from `/proc` right now: {@link grabImage} then
- * {@link finishContext}. Order: cmdline, stat, exe, cwd, status, cgroup,
+ * {@link finishContext}. Order: cmdline, stat, status, exe, cwd, cgroup,
  * stat.
  *
  * @param expectedStartTime the start time the caller knows for this pid

@@ -50,6 +50,28 @@ export const MAX_BATCH_SIZE = 1024;
  */
 export const MAX_BUSY_POLL_MS = 100;
 /**
+ * The default `execSpinMs`: 1 ms, longer than 9 in 10 gaps between a fork
+ * and its exec measured on a loaded 2-vCPU machine (BENCHMARKS.md, "Fast
+ * by default").
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_EXEC_SPIN_MS } from "./options.ts";
+ * console.log(DEFAULT_EXEC_SPIN_MS); // 1
+ * ```
+ */
+export const DEFAULT_EXEC_SPIN_MS = 1;
+/**
+ * The longest `execSpinMs`: 10 ms (each spin holds the event loop).
+ *
+ * @example
+ * ```ts
+ * import { MAX_EXEC_SPIN_MS } from "./options.ts";
+ * console.log(MAX_EXEC_SPIN_MS); // 10
+ * ```
+ */
+export const MAX_EXEC_SPIN_MS = 10;
+/**
  * The longest `gatherIntervalMs`: 1,000 ms (it adds up to that much latency
  * under a storm).
  *
@@ -103,7 +125,7 @@ export interface ListenOptions {
    */
   batchSize?: number;
   /**
-   * Under a storm (wakes faster than 2,000 per second), let datagrams gather
+   * Under a storm (wakes faster than 4,000 per second), let datagrams gather
    * this many milliseconds between wakes: far less CPU per event, up to this
    * much more latency; light load never gathers. 0 turns it off. Default 1,
    * at most {@link MAX_GATHER_INTERVAL_MS} (1,000).
@@ -117,6 +139,18 @@ export interface ListenOptions {
    * handlers, I/O) at least once every `busyPollMs`, events or not.
    */
   busyPollMs?: number;
+  /**
+   * After the fork of a new process, look for its exec in a loop for up to
+   * this many milliseconds before sleeping. A sleeping listener is woken
+   * onto the CPU of the process that execs, and waits there until that
+   * process sleeps or exits: a short-lived program's exec then arrives with
+   * its exit, its command line already gone. Spinning keeps the listener on
+   * its own CPU. The spin ends at the first datagram, never runs under a
+   * storm, and all spinning together is held to a quarter of one core.
+   * Default {@link DEFAULT_EXEC_SPIN_MS} (1), at most
+   * {@link MAX_EXEC_SPIN_MS} (10); 0 never spins.
+   */
+  execSpinMs?: number;
   /**
    * Milliseconds to wait for the kernel's acknowledgement of each form of
    * the request: from 0 to {@link MAX_ACK_TIMEOUT_MS} (60,000), default
@@ -160,6 +194,7 @@ export interface ResolvedListenOptions {
   /** `undefined`: the socket's default. */
   gatherIntervalMs: number | undefined;
   busyPollMs: number;
+  execSpinMs: number;
   ackTimeoutMs: number;
   kernelFilter: "auto" | false;
   includeAcks: boolean;
@@ -292,6 +327,11 @@ export function resolveListenOptions(
       "busyPollMs",
       options.busyPollMs ?? 0,
       MAX_BUSY_POLL_MS,
+    ),
+    execSpinMs: checkMilliseconds(
+      "execSpinMs",
+      options.execSpinMs ?? DEFAULT_EXEC_SPIN_MS,
+      MAX_EXEC_SPIN_MS,
     ),
     ackTimeoutMs: checkMilliseconds(
       "ackTimeoutMs",

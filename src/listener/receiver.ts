@@ -110,6 +110,8 @@ export class Receiver {
   #lastDrops = 0;
   #lastSeq: number[] = [];
   #myAck = -1;
+  // The last new process forked whose exec (or exit) has not come yet.
+  #forked = 0;
 
   constructor(socket: ProcSocket, options: ReceiverOptions) {
     this.#socket = socket;
@@ -214,6 +216,14 @@ export class Receiver {
           }
         } else {
           this.#trackSeq(ev);
+          if (ev.type === "fork") {
+            if (ev.childPid === ev.childTid) this.#forked = ev.childPid;
+          } else if (
+            (ev.type === "exec" || ev.type === "exit") &&
+            ev.pid === this.#forked
+          ) {
+            this.#forked = 0;
+          }
           if (this.#userFilter && !this.#wanted(ev)) {
             stats.filtered++;
             continue;
@@ -242,6 +252,25 @@ export class Receiver {
     }
     if (failed) throw failure;
     return mine;
+  }
+
+  /**
+   * True, once, when the events received include the fork of a new process
+   * whose exec (or exit) has not come yet: the next wait may look for that
+   * exec in a loop (`SocketOptions.execSpinMs`). Then false until another
+   * such fork.
+   *
+   * @example
+   * ```ts
+   * import type { Receiver } from "./receiver.ts";
+   * declare const r: Receiver;
+   * const spin = r.execExpected();
+   * ```
+   */
+  execExpected(): boolean {
+    const expected = this.#forked !== 0;
+    this.#forked = 0;
+    return expected;
   }
 
   #trackSeq(ev: ProcEvent): void {

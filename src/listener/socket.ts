@@ -32,7 +32,7 @@ export interface SocketOptions {
   /** Datagrams one `receive()` may return (the `recvmmsg` vector length). */
   batchSize: number;
   /**
-   * Under a storm (wakes faster than 2,000 per second), let datagrams gather
+   * Under a storm (wakes faster than 4,000 per second), let datagrams gather
    * for this many milliseconds between wakes, so that each wake drains a
    * batch: much less CPU per event for up to this much more latency. Light
    * load never gathers. 0 turns it off. Default 1.
@@ -50,6 +50,13 @@ export interface SocketOptions {
    * spins.
    */
   busyPollMs?: number;
+  /**
+   * After a datagram that holds a new process's fork, the next wait looks
+   * for the process's exec in a loop for up to this many milliseconds
+   * before sleeping (see `ListenOptions.execSpinMs`). 0 never spins;
+   * default 1.
+   */
+  execSpinMs?: number;
 }
 
 /**
@@ -110,10 +117,13 @@ export interface ProcSocket {
    * bounded by its own timeout. Timeouts are capped at 2^31 - 1 ms.
    *
    * @param timeoutMs give up after this many milliseconds (default: never)
+   * @param execExpected a new process was just forked, and its exec usually
+   *   follows within a millisecond: the socket may look for it in a loop
+   *   (`execSpinMs`) before sleeping
    * @returns true when readable; false on timeout or when closed meanwhile
    *   (false only means "look again")
    */
-  wait(timeoutMs?: number): Promise<boolean>;
+  wait(timeoutMs?: number, execExpected?: boolean): Promise<boolean>;
   /** Close the socket; every pending wait resolves false. Idempotent. */
   close(): void;
   /**

@@ -151,6 +151,8 @@ export class FakeSocket implements ProcSocket {
   readonly gatherIntervals: number[] = [];
   /** Every value `setBusyPoll()` was called with. */
   readonly busyPolls: number[] = [];
+  /** The `execExpected` of each wait, in order. */
+  readonly execHints: boolean[] = [];
   #closed = false;
   #seq = 100;
   #waiters: ((readable: boolean) => void)[] = [];
@@ -238,7 +240,8 @@ export class FakeSocket implements ProcSocket {
     return this.dropCount;
   }
 
-  wait(timeoutMs?: number): Promise<boolean> {
+  wait(timeoutMs?: number, execExpected?: boolean): Promise<boolean> {
+    this.execHints.push(execExpected ?? false);
     if (this.#closed) return Promise.resolve(false);
     if (this.queue.length > 0) return Promise.resolve(true);
     return new Promise((resolve) => {

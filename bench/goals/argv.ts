@@ -1,0 +1,269 @@
+/**
+ * Goal 3 of the goals bench: argv capture at default options.
+ * bench/argv_capture.ts runs once per runtime (Deno and Bun on the
+ * snapshot of the sources, Node on its tsc build), `--json` to a file of
+ * the work directory; forkstat's figures come from the same runs when it is
+ * installed.
+ *
+ * @module
+ */
+
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import type { ArgvRunResult } from "../argv_capture.ts";
+import { exited, kill } from "../harness/children.ts";
+import { listenerCommand, type ListenerName } from "../harness/listeners.ts";
+import { type Programs, withScript } from "../harness/programs.ts";
+import { fmt } from "../storm/table.ts";
+import { failedRow, type GoalTable, REFERENCE, verdict } from "./report.ts";
+
+/**
+ * The argv capture benchmark, and the files it needs in the snapshot
+ * (bench/harness/programs.ts `snapshotListener`'s `extraFiles`).
+ *
+ * @example
+ * ```ts
+ * import { ARGV_SNAPSHOT_FILES } from "./argv.ts";
+ * console.log(ARGV_SNAPSHOT_FILES[0]); // "bench/argv_capture.ts"
+ * ```
+ */
+export const ARGV_SNAPSHOT_FILES: readonly string[] = [
+  "bench/argv_capture.ts",
+  "bench/argv/tally.ts",
+  "bench/harness/children.ts",
+];
+
+/**
+ * The runtimes the argv capture runs on (`node`: the machine's Node).
+ *
+ * @example
+ * ```ts
+ * import { ARGV_RUNTIMES } from "./argv.ts";
+ * console.log(ARGV_RUNTIMES.join(","));
+ * ```
+ */
+export const ARGV_RUNTIMES: readonly ListenerName[] = ["deno", "bun", "node"];
+
+/**
+ * The goal: at least this many percent of the probes' command lines right
+ * (and none wrong).
+ *
+ * @example
+ * ```ts
+ * import { RIGHT_MIN_PERCENT } from "./argv.ts";
+ * const meets = (pct: number, wrong: number) => pct >= RIGHT_MIN_PERCENT && wrong === 0;
+ * ```
+ */
+export const RIGHT_MIN_PERCENT = 97;
+
+/**
+ * What one runtime's argv capture gave: its runs, or why it failed.
+ *
+ * @example
+ * ```ts
+ * import type { ArgvOutcome } from "./argv.ts";
+ * const failed = (o: ArgvOutcome) => o.error !== undefined;
+ * ```
+ */
+export interface ArgvOutcome {
+  /** The runtime. */
+  runtime: ListenerName;
+  /** The runs it reported (one by default). */
+  runs: ArgvRunResult[];
+  /** Why it failed, if it did. */
+  error?: string;
+}
+
+/** Beyond its own quiet gate (60 s at most) and storm (60 s at most). */
+const ARGV_TIMEOUT_MS = 180_000;
+const PERCENT = 100;
+/** What argv_capture's adapter names mean on Node. */
+const ADAPTER_LABELS: Record<string, string> = {
+  node: "koffi",
+  "node-ffi": "node:ffi",
+};
+const PERCENT_DIGITS = 1;
+
+const COLUMNS = [
+  "listener",
+  "execs",
+  "right",
+  "missed",
+  "wrong",
+  "execs/s",
+  "events lost",
+  "verdict",
+];
+
+/** Run argv_capture once on `runtime`; its stdout and stderr to stderr. */
+async function runOn(
+  runtime: ListenerName,
+  count: number,
+  programs: Programs,
+  dir: string,
+): Promise<ArgvOutcome> {
+  const file = `${dir}argv-${runtime}.json`;
+  const [cmd, ...args] = listenerCommand(
+    runtime,
+    ["--runs", "1", "--count", String(count), "--json", file],
+    withScript(programs, dir, ARGV_SNAPSHOT_FILES[0]),
+  );
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const relay = (chunk: Uint8Array) => process.stderr.write(chunk);
+  child.stdout!.on("data", relay);
+  child.stderr!.on("data", relay);
+  try {
+    if (!await exited(child, ARGV_TIMEOUT_MS)) {
+      return {
+        runtime,
+        runs: [],
+        error: `timed out after ${ARGV_TIMEOUT_MS} ms`,
+      };
+    }
+    if (child.exitCode !== 0) {
+      return {
+        runtime,
+        runs: [],
+        error: `exit ${child.exitCode ?? child.signalCode}`,
+      };
+    }
+    return {
+      runtime,
+      runs: JSON.parse(readFileSync(file, "utf8")) as ArgvRunResult[],
+    };
+  } catch (e) {
+    return {
+      runtime,
+      runs: [],
+      error: e instanceof Error ? e.message : String(e),
+    };
+  } finally {
+    kill(child);
+  }
+}
+
+/**
+ * Run the argv capture (`count` probe execs) on each of
+ * {@link ARGV_RUNTIMES} in turn; `programs` and `dir` are those of a
+ * snapshot that includes {@link ARGV_SNAPSHOT_FILES}.
+ *
+ * @example
+ * ```ts
+ * import { ARGV_SNAPSHOT_FILES, runArgv } from "./argv.ts";
+ * import { snapshotListener } from "../harness/programs.ts";
+ * const dir = "/tmp/b/";
+ * const outcomes = await runArgv(300, snapshotListener(dir, true, ARGV_SNAPSHOT_FILES), dir);
+ * ```
+ */
+export async function runArgv(
+  count: number,
+  programs: Programs,
+  dir: string,
+): Promise<ArgvOutcome[]> {
+  const outcomes: ArgvOutcome[] = [];
+  for (const runtime of ARGV_RUNTIMES) {
+    console.error(`argv capture: ${runtime}, ${count} execs`);
+    outcomes.push(await runOn(runtime, count, programs, dir));
+  }
+  return outcomes;
+}
+
+/** Grades summed over runs. */
+interface Sum {
+  count: number;
+  right: number;
+  wrong: number;
+}
+
+/** "n (p %)" of `n` out of `count`. */
+function share(n: number, count: number): string {
+  return `${fmt(n)} (${fmt(PERCENT * n / count, PERCENT_DIGITS)} %)`;
+}
+
+/** The cells after the listener's name, up to the verdict. */
+function gradeCells(s: Sum, execsPerS: number, lost: string): string[] {
+  const missed = s.count - s.right - s.wrong;
+  return [
+    fmt(s.count),
+    share(s.right, s.count),
+    share(missed, s.count),
+    fmt(s.wrong),
+    fmt(execsPerS),
+    lost,
+  ];
+}
+
+/**
+ * The argv table: per runtime, the probes' command lines right, missed and
+ * wrong (as a share of the probes run) and the verdict; then forkstat's
+ * figures of the same runs, or that it is not installed.
+ *
+ * @example
+ * ```ts
+ * import { argvTable } from "./argv.ts";
+ * import { markdown } from "./report.ts";
+ * console.log(markdown(argvTable([])));
+ * ```
+ */
+export function argvTable(outcomes: readonly ArgvOutcome[]): GoalTable {
+  const rows: string[][] = [];
+  const forkstat: Sum = { count: 0, right: 0, wrong: 0 };
+  let forkstatRate = 0;
+  let forkstatRuns = 0;
+  for (const o of outcomes) {
+    if (o.error !== undefined || o.runs.length === 0) {
+      rows.push(
+        failedRow([o.runtime], o.error ?? "no run reported", COLUMNS.length),
+      );
+      continue;
+    }
+    const s: Sum = { count: 0, right: 0, wrong: 0 };
+    let lost = 0, rate = 0;
+    for (const r of o.runs) {
+      s.count += r.count;
+      s.right += r.cnproc.right;
+      s.wrong += r.cnproc.wrong;
+      lost += r.lost;
+      rate += r.execsPerS / o.runs.length;
+      if (r.forkstat !== null) {
+        forkstat.count += r.count;
+        forkstat.right += r.forkstat.right;
+        forkstat.wrong += r.forkstat.wrong;
+        forkstatRate += r.execsPerS;
+        forkstatRuns++;
+      }
+    }
+    const meets = PERCENT * s.right / s.count >= RIGHT_MIN_PERCENT &&
+      s.wrong === 0;
+    rows.push([
+      o.runs[0].adapter in ADAPTER_LABELS
+        ? `${o.runtime} (${ADAPTER_LABELS[o.runs[0].adapter]})`
+        : o.runtime,
+      ...gradeCells(s, rate, fmt(lost)),
+      verdict(meets),
+    ]);
+  }
+  if (forkstatRuns > 0) {
+    rows.push([
+      "forkstat (beside each)",
+      ...gradeCells(forkstat, forkstatRate / forkstatRuns, "–"),
+      REFERENCE,
+    ]);
+  } else {
+    const cells = ["forkstat", "not installed"];
+    while (cells.length < COLUMNS.length - 1) cells.push("–");
+    rows.push([...cells, REFERENCE]);
+  }
+  return {
+    title: "argv capture at default options (bench/argv_capture.ts)",
+    goal: `≥ ${RIGHT_MIN_PERCENT} % of the probes' command lines right, ` +
+      "0 wrong",
+    columns: COLUMNS,
+    rows,
+    notes: [
+      "missed: the probes without a command line, including execs never " +
+      "seen; forkstat watched the same execs in the same runs.",
+    ],
+  };
+}

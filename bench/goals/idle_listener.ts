@@ -1,0 +1,69 @@
+/**
+ * The idle listener of the goals bench (`bench/goals.ts`): a cnproc listener
+ * with default options that receives nothing, `listen({ events:
+ * ["coredump"] })` (the kernel filters per socket on Linux 6.6+, so no
+ * event wakes it), and what it costs to keep it open.
+ *
+ * Protocol (driven by bench/goals/idle.ts; the same as
+ * bench/goals/idle_ref.c): prints `{"ready":PID}` once subscribed; `start`
+ * on stdin starts the measurement (CPU time of the whole process, every
+ * thread, and a monotonic clock); `stop` (or EOF) ends it, closes the
+ * listener and prints one JSON line
+ * `{"idle":{"seconds","cpuUs","events","datagrams","kernelFilter"}}`.
+ *
+ * Run: `deno run -A bench/goals/idle_listener.ts` (or `bun`, or Node on its
+ * tsc output), then type `start`, wait, `stop`.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { listen } from "../../mod.ts";
+
+const MS_PER_S = 1000;
+
+const listener = await listen({ events: ["coredump"] });
+let events = 0;
+let cpu0: ReturnType<typeof process.cpuUsage> | undefined;
+let t0 = 0;
+let done = false;
+
+function stop(): void {
+  if (done) return;
+  done = true;
+  const cpu = cpu0 === undefined ? undefined : process.cpuUsage(cpu0);
+  const stats = listener.stats();
+  console.log(JSON.stringify({
+    idle: {
+      seconds: cpu0 === undefined ? 0 : (performance.now() - t0) / MS_PER_S,
+      cpuUs: cpu === undefined ? null : cpu.user + cpu.system,
+      events,
+      datagrams: stats.datagrams,
+      kernelFilter: stats.kernelFilter,
+    },
+  }));
+  listener.close();
+}
+
+let input = "";
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk: string) => {
+  input += chunk;
+  let nl;
+  while ((nl = input.indexOf("\n")) >= 0) {
+    const line = input.slice(0, nl).trim();
+    input = input.slice(nl + 1);
+    if (line === "start" && cpu0 === undefined) {
+      t0 = performance.now();
+      cpu0 = process.cpuUsage();
+    } else if (line === "stop") {
+      stop();
+    }
+  }
+});
+process.stdin.on("end", stop);
+
+console.log(JSON.stringify({ ready: process.pid }));
+for await (const _ of listener) events++;
+stop();
+process.exit(0);

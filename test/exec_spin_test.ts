@@ -1,0 +1,204 @@
+// The spin for an exec (issue 16): the listener tells its socket when a new
+// process was just forked (Receiver.execExpected), and the socket's waiter
+// then looks for the exec in a loop before it sleeps, within a budget
+// (SpinBudget). Tested against a fake clock, a fake readiness check and a
+// fake inner waiter, and the hint against a fake socket.
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { ProcEvent } from "../src/events.ts";
+import { Listener } from "../src/listener/listener.ts";
+import { DEFAULT_EXEC_SPIN_MS } from "../src/listener/options.ts";
+import { GatheringWaiter } from "../ffi/socket/gathering.ts";
+import {
+  SPIN_BURST_MS,
+  SPIN_SHARE,
+  SpinBudget,
+} from "../ffi/socket/spin_budget.ts";
+import type { Waiter } from "../ffi/socket/wait_rule.ts";
+import {
+  type Clock,
+  GATHER_WINDOW_WAKES,
+} from "../ffi/socket/wake_governor.ts";
+import { FakeSocket } from "./helpers/fake_socket.ts";
+
+const EPSILON = 1e-9;
+
+/** The runtime's waiter, faked: readable at once, counted. */
+class FakeInner implements Waiter {
+  waits = 0;
+  wait(): Promise<boolean> {
+    this.waits++;
+    return Promise.resolve(true);
+  }
+  close(): void {}
+}
+
+/**
+ * A socket whose readiness check counts looks and turns readable after
+ * `readyAfter` looks (Infinity: never), and a clock that advances `step` ms
+ * at every reading (plus what the test adds), so that a spin's length is a
+ * known number of looks however fast the machine is.
+ */
+class Scene {
+  looks = 0;
+  readyAfter = Infinity;
+  now = 0;
+  readonly inner = new FakeInner();
+  readonly clock: Clock;
+  readonly waiter: GatheringWaiter;
+  constructor(step: number, execSpinMs = DEFAULT_EXEC_SPIN_MS) {
+    this.clock = () => (this.now += step);
+    this.waiter = new GatheringWaiter(
+      this.inner,
+      () => ++this.looks >= this.readyAfter,
+      undefined,
+      this.clock,
+      execSpinMs,
+    );
+  }
+}
+
+describe("SpinBudget", () => {
+  it("grants one spin of at most spinMs from a full bucket", () => {
+    const b = new SpinBudget(1);
+    assert.equal(b.grant(0), 1);
+    assert.equal(new SpinBudget(5).grant(0), SPIN_BURST_MS);
+  });
+
+  it("empties by what was spun and refills at SPIN_SHARE per millisecond", () => {
+    const b = new SpinBudget(1);
+    b.spent(0, SPIN_BURST_MS);
+    assert.equal(b.grant(0), 0);
+    assert.ok(Math.abs(b.grant(1) - SPIN_SHARE) < EPSILON);
+    // Never above the bucket's size, however long the pause.
+    b.spent(1, 1);
+    assert.equal(new SpinBudget(10).grant(1e9), SPIN_BURST_MS);
+  });
+
+  it("0, negative or NaN turns spinning off", () => {
+    assert.equal(new SpinBudget(0).grant(0), 0);
+    assert.equal(new SpinBudget(-1).grant(0), 0);
+    const b = new SpinBudget(1);
+    b.setSpinMs(Number.NaN);
+    assert.equal(b.grant(0), 0);
+  });
+});
+
+describe("the spin for an exec (GatheringWaiter)", () => {
+  it("an expected exec is found by looking in a loop, without sleeping", async () => {
+    const s = new Scene(0.01);
+    s.readyAfter = 3;
+    assert.equal(await s.waiter.wait(undefined, true), true);
+    assert.equal(s.looks, 3);
+    assert.equal(s.inner.waits, 0);
+  });
+
+  it("without the hint a wait sleeps at once: no look", async () => {
+    const s = new Scene(0.01);
+    s.readyAfter = 1;
+    assert.equal(await s.waiter.wait(), true);
+    assert.equal(s.looks, 0);
+    assert.equal(s.inner.waits, 1);
+  });
+
+  it("a spin lasts at most execSpinMs, then the wait sleeps", async () => {
+    const step = 0.1;
+    const s = new Scene(step, 1);
+    assert.equal(await s.waiter.wait(undefined, true), true);
+    assert.equal(s.inner.waits, 1);
+    // 1 ms of 0.1 ms looks (and the clock read before the first).
+    assert.ok(s.looks <= 1 / step + 1, `${s.looks} looks`);
+    assert.ok(s.looks >= 1 / step - 2, `${s.looks} looks`);
+  });
+
+  it("execSpinMs 0, or setExecSpin(0), never spins", async () => {
+    const off = new Scene(0.01, 0);
+    off.readyAfter = 1;
+    await off.waiter.wait(undefined, true);
+    assert.equal(off.looks, 0);
+    const later = new Scene(0.01);
+    later.waiter.setExecSpin(0);
+    later.readyAfter = 1;
+    await later.waiter.wait(undefined, true);
+    assert.equal(later.looks, 0);
+    assert.equal(later.inner.waits, 1);
+  });
+
+  it("all spinning together stays within SPIN_SHARE of the time, plus one bucket", async () => {
+    // Forks that never exec, 0.2 ms apart: every wait is told to spin and
+    // every spin runs out. Unbounded, spinning would take 1 ms per fork.
+    const step = 0.01;
+    const s = new Scene(step, 1);
+    const start = s.now;
+    let spun = 0;
+    const FORKS = 2000;
+    const GAP_MS = 0.2;
+    for (let i = 0; i < FORKS; i++) {
+      const before = s.looks;
+      await s.waiter.wait(undefined, true);
+      spun += (s.looks - before) * step;
+      s.now += GAP_MS;
+    }
+    const elapsed = s.now - start;
+    const bound = SPIN_BURST_MS + SPIN_SHARE * elapsed;
+    assert.ok(spun <= bound + 1, `spun ${spun} ms of ${elapsed} ms`);
+    // And it did spin: the bound is reached, not avoided.
+    assert.ok(spun >= SPIN_SHARE * elapsed * 0.5, `spun only ${spun} ms`);
+    assert.equal(s.inner.waits, FORKS);
+  });
+
+  it("never spins while gathering under a storm", async () => {
+    const s = new Scene(0.001);
+    // Wakes microseconds apart: the governor gathers.
+    for (let i = 0; i <= GATHER_WINDOW_WAKES; i++) await s.waiter.wait();
+    s.readyAfter = s.looks + 1;
+    await s.waiter.wait(undefined, true);
+    // One look, after the gathering sleep: no spin.
+    assert.equal(s.looks, s.readyAfter);
+    s.waiter.close();
+  });
+});
+
+describe("the exec hint (Receiver.execExpected, via Listener)", () => {
+  const header = (seq: number) => ({ cpu: 0, timestampNs: 1n, seq });
+  const fork = (child: number, tid = child, seq = 1): ProcEvent => ({
+    type: "fork",
+    ...header(seq),
+    parentPid: 1,
+    parentTid: 1,
+    childPid: child,
+    childTid: tid,
+  });
+  const exec = (pid: number, seq = 2): ProcEvent => ({
+    type: "exec",
+    ...header(seq),
+    pid,
+    tid: pid,
+  });
+
+  async function hintsAfter(events: ProcEvent[]): Promise<boolean[]> {
+    const socket = new FakeSocket();
+    const l = await Listener.open(socket);
+    const it = l[Symbol.asyncIterator]();
+    socket.execHints.length = 0;
+    for (const ev of events) socket.pushEvent(ev);
+    for (let i = 0; i < events.length; i++) await it.next();
+    // The queue is empty: the next next() waits, with the hint.
+    const pending = it.next();
+    await new Promise((r) => setTimeout(r, 0));
+    const hints = [...socket.execHints];
+    l.close();
+    await pending;
+    return hints;
+  }
+
+  it("a new process forked and not yet exec'd: the next wait expects its exec, once", async () => {
+    assert.deepEqual(await hintsAfter([fork(500)]), [true]);
+  });
+
+  it("no hint once its exec came, nor for a new thread", async () => {
+    assert.deepEqual(await hintsAfter([fork(501), exec(501)]), [false]);
+    assert.deepEqual(await hintsAfter([fork(502, 503)]), [false]);
+  });
+});
