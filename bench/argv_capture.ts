@@ -110,14 +110,82 @@ export interface ArgvRunResult {
   cnproc: Omit<Tally, "examplesWrong">;
   /** Why cnproc had no command line, per reason. */
   nullReasons: Record<string, number>;
-  /** forkstat's grades of the same execs, or null if not installed. */
-  forkstat: Omit<Tally, "examplesWrong"> | null;
+  /**
+   * forkstat's grades in a storm of its own right after (forkstat alone,
+   * at the same priority), or null if it is not installed.
+   */
+  forkstat: (Omit<Tally, "examplesWrong"> & { execsPerS: number }) | null;
+}
+
+/** The storm: COUNT probe execs by a bash loop, at the listeners' nice. */
+function startStorm(run: string) {
+  return spawn(NICE !== 0 ? "nice" : "bash", [
+    ...(NICE !== 0 ? ["-n", String(-NICE), "bash"] : []),
+    "-c",
+    `for ((i=1;i<=${COUNT};i++)); do /bin/true cnproc-probe-${run}-$i; done`,
+  ], {
+    stdio: "ignore",
+    // A clean environment: no BASH_ENV or other start-up hooks whose own
+    // children would mix with the probes.
+    env: { PATH: "/usr/bin:/bin" },
+  });
+}
+
+/** Run the storm to its end (killed after STORM_TIMEOUT_MS): its duration. */
+async function stormSeconds(storm: ReturnType<typeof spawn>): Promise<number> {
+  const t0 = performance.now();
+  const killer = setTimeout(() => storm.kill("SIGKILL"), STORM_TIMEOUT_MS);
+  await new Promise<void>((r) => storm.on("exit", () => r()));
+  clearTimeout(killer);
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * forkstat alone (no cnproc listener) on a storm of its own: every exec
+ * line after the storm shell's is a probe's; probes without a line count
+ * as missed.
+ */
+async function forkstatRun(index: number): Promise<ArgvRunResult["forkstat"]> {
+  if (!hasCommand("forkstat")) return null;
+  const run = `${process.pid}f${index}`;
+  const dir = mkdtempSync(join(tmpdir(), "cnproc-argv-"));
+  const out = join(dir, "forkstat.txt");
+  const forkstat = spawn("sh", ["-c", `exec forkstat -l -e exec > '${out}'`], {
+    stdio: "ignore",
+  });
+  await sleep(FORKSTAT_START_MS);
+  if (NICE !== 0) {
+    spawnSync("renice", ["-n", String(NICE), "-p", String(forkstat.pid)]);
+  }
+  const storm = startStorm(run);
+  const pid = storm.pid!;
+  const seconds = await stormSeconds(storm);
+  await sleep(SETTLE_MS);
+  forkstat.kill("SIGINT");
+  await new Promise<void>((r) => forkstat.on("exit", () => r()));
+  const lines = [...forkstatExecs(readFileSync(out, "utf8"), pid, run).values()]
+    .flat();
+  rmSync(dir, { recursive: true, force: true });
+  const t = tally(lines, run, COUNT);
+  for (const w of t.examplesWrong) console.log(`  forkstat wrong: ${w}`);
+  const missed = COUNT - t.right - t.wrong;
+  console.log(
+    `  forkstat alone: right ${t.right} (${
+      (100 * t.right / COUNT).toFixed(1)
+    } %), missed ${missed}, wrong ${t.wrong}, ${
+      (COUNT / seconds).toFixed(0)
+    } execs/s`,
+  );
+  return {
+    right: t.right,
+    missed,
+    wrong: t.wrong,
+    execsPerS: COUNT / seconds,
+  };
 }
 
 async function oneRun(index: number): Promise<ArgvRunResult> {
   const run = `${process.pid}x${index}`;
-  const dir = mkdtempSync(join(tmpdir(), "cnproc-argv-"));
-  const forkstatOut = join(dir, "forkstat.txt");
   // Default options: a /bin/true lives about 0.6 ms, so reads must start
   // about as soon as its exec arrives, and the goal (issue 16) is to manage
   // that at the defaults.
@@ -126,20 +194,10 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
     ...OPTIONS,
   });
   const events = await withContext(listener);
-  const forkstat = hasCommand("forkstat")
-    ? spawn("sh", ["-c", `exec forkstat -l -e exec > '${forkstatOut}'`], {
-      stdio: "ignore",
-    })
-    : null;
-  await sleep(FORKSTAT_START_MS);
   if (NICE !== 0) {
     // Nice is per thread: renice every thread of this process (the
     // runtimes wait for the socket on helper threads).
     const pids = readdirSync(`/proc/${process.pid}/task`);
-    if (forkstat?.pid !== undefined) {
-      // forkstat runs under `sh -c exec`, so the pid is forkstat's.
-      pids.push(String(forkstat.pid));
-    }
     spawnSync("renice", ["-n", String(NICE), "-p", ...pids]);
   }
 
@@ -154,8 +212,6 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
   let marker = -1;
   const reasons = new Map<string, number>();
   let stormDone = false;
-  let t0 = 0;
-  let t1 = 0;
   let background = 0;
   const consume = (async () => {
     for await (const ev of events) {
@@ -188,26 +244,11 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
     if (background - before < QUIET_EVENTS_PER_S) break;
   }
   const quiet = waited < QUIET_MAX_WAIT_S;
-  const storm = spawn(NICE !== 0 ? "nice" : "bash", [
-    ...(NICE !== 0 ? ["-n", String(-NICE), "bash"] : []),
-    "-c",
-    `for ((i=1;i<=${COUNT};i++)); do /bin/true cnproc-probe-${run}-$i; done`,
-  ], {
-    stdio: "ignore",
-    // A clean environment: no BASH_ENV or other start-up hooks whose own
-    // children would mix with the probes.
-    env: { PATH: "/usr/bin:/bin" },
-  });
+  const storm = startStorm(run);
   stormPidBox.pid = storm.pid!;
-  t0 = performance.now();
-  const killer = setTimeout(() => storm.kill("SIGKILL"), STORM_TIMEOUT_MS);
-  await new Promise<void>((r) => storm.on("exit", () => r()));
-  t1 = performance.now();
+  const seconds = await stormSeconds(storm);
   stormDone = true;
-  clearTimeout(killer);
   await sleep(SETTLE_MS);
-  forkstat?.kill("SIGINT");
-  if (forkstat) await new Promise<void>((r) => forkstat.on("exit", () => r()));
   const lost = listener.stats().lost;
   events.close();
   await consume;
@@ -224,16 +265,7 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
     if (e.probe) probes.push({ pid: e.pid, rank, line: e.line });
   }
   const cn = tally(probes.map((p) => p.line), run, COUNT);
-  const fsLines = forkstat
-    ? forkstatExecs(readFileSync(forkstatOut, "utf8"), stormPidBox.pid, run)
-    : new Map<number, string[]>();
-  const fs = tally(
-    probes.map((p) => fsLines.get(p.pid)?.[p.rank] ?? null),
-    run,
-    COUNT,
-  );
-  rmSync(dir, { recursive: true, force: true });
-  const rate = probes.length / ((t1 - t0) / 1000);
+  const rate = probes.length / seconds;
   const pct = (n: number) => (100 * n / COUNT).toFixed(1);
   console.log(
     `run ${
@@ -250,17 +282,7 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
     } %), missed ${cn.missed}, wrong ${cn.wrong}` +
       `  null reasons ${JSON.stringify(Object.fromEntries(reasons))}`,
   );
-  if (forkstat) {
-    console.log(
-      `  forkstat: right ${fs.right} (${
-        pct(fs.right)
-      } %), missed ${fs.missed}, wrong ${fs.wrong}`,
-    );
-  } else {
-    console.log("  forkstat: not installed (apt-get install -y forkstat)");
-  }
   for (const w of cn.examplesWrong) console.log(`  cnproc wrong: ${w}`);
-  for (const w of fs.examplesWrong) console.log(`  forkstat wrong: ${w}`);
   const grades = (t: Tally) => ({
     right: t.right,
     missed: t.missed,
@@ -279,7 +301,7 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
     quiet,
     cnproc: grades(cn),
     nullReasons: Object.fromEntries(reasons),
-    forkstat: forkstat ? grades(fs) : null,
+    forkstat: await forkstatRun(index),
   };
 }
 

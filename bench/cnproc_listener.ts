@@ -70,10 +70,14 @@ let nFork = 0, nExec = 0, nExit = 0, nOther = 0, nAll = 0, nWindow = 0;
 let lostReports = 0, lostCount = 0;
 let cpuStart: ReturnType<typeof process.cpuUsage> | undefined;
 
+// Knobs for comparisons (bench/goals.ts clears them: its figures are at
+// the defaults): CNPROC_BENCH_BUSY_POLL and CNPROC_BENCH_EXEC_SPIN, in ms.
 const busyPoll = process.env.CNPROC_BENCH_BUSY_POLL;
-const listener = await listen(
-  busyPoll === undefined ? {} : { busyPollMs: Number(busyPoll) },
-);
+const execSpin = process.env.CNPROC_BENCH_EXEC_SPIN;
+const listener = await listen({
+  ...(busyPoll === undefined ? {} : { busyPollMs: Number(busyPoll) }),
+  ...(execSpin === undefined ? {} : { execSpinMs: Number(execSpin) }),
+});
 // CNPROC_BENCH_CONTEXT=1: the same counting over events with context.
 const source: AsyncIterable<ListenerEvent> & { close(): void } =
   process.env.CNPROC_BENCH_CONTEXT === "1"

@@ -65,7 +65,11 @@ import { GOAL_STORM, STORM_LISTENERS, stormTable } from "./goals/storm.ts";
 
 const WORK_DIR = workDir("goals");
 /** Environment switches of bench/cnproc_listener.ts that leave the defaults. */
-const NON_DEFAULT_ENV = ["CNPROC_BENCH_BUSY_POLL", "CNPROC_BENCH_CONTEXT"];
+const NON_DEFAULT_ENV = [
+  "CNPROC_BENCH_BUSY_POLL",
+  "CNPROC_BENCH_EXEC_SPIN",
+  "CNPROC_BENCH_CONTEXT",
+];
 
 /**
  * Everything measured, as `--json` writes it (with the tables).

@@ -47,6 +47,9 @@ class Scene {
   readonly inner = new FakeInner();
   readonly clock: Clock;
   readonly waiter: GatheringWaiter;
+  /** Naps taken between looks, and how long each one took on the clock. */
+  naps = 0;
+  napMs = 0;
   constructor(step: number, execSpinMs = DEFAULT_EXEC_SPIN_MS) {
     this.clock = () => (this.now += step);
     this.waiter = new GatheringWaiter(
@@ -55,6 +58,10 @@ class Scene {
       undefined,
       this.clock,
       execSpinMs,
+      () => {
+        this.naps++;
+        this.now += this.napMs;
+      },
     );
   }
 }
@@ -92,6 +99,30 @@ describe("the spin for an exec (GatheringWaiter)", () => {
     assert.equal(await s.waiter.wait(undefined, true), true);
     assert.equal(s.looks, 3);
     assert.equal(s.inner.waits, 0);
+  });
+
+  it("naps between two looks of a spin for an exec, never after the last", async () => {
+    const s = new Scene(0.001);
+    s.napMs = 0.05;
+    s.readyAfter = 4;
+    assert.equal(await s.waiter.wait(undefined, true), true);
+    assert.equal(s.looks, 4);
+    assert.equal(s.naps, 3);
+    // A spin that runs out: the naps fill its time, about 1 ms / 0.05 ms.
+    const out = new Scene(0.001, 1);
+    out.napMs = 0.05;
+    await out.waiter.wait(undefined, true);
+    assert.ok(out.naps >= 15 && out.naps <= 21, `${out.naps} naps`);
+    assert.equal(out.inner.waits, 1);
+  });
+
+  it("a busy-poll never naps", async () => {
+    const s = new Scene(0.01);
+    s.waiter.setBusyPoll(1);
+    await s.waiter.wait(undefined, true);
+    assert.ok(s.looks > 10, `${s.looks} looks`);
+    assert.equal(s.naps, 0);
+    s.waiter.close();
   });
 
   it("without the hint a wait sleeps at once: no look", async () => {

@@ -124,6 +124,10 @@ class FakeLibc implements LibcCalls {
     });
     return this.readable ? 1 : 0;
   }
+  usleep(usec: number): number {
+    this.calls.push({ name: "usleep", args: [usec] });
+    return 0;
+  }
   recvmmsg(fd: number, vec: Uint8Array, vlen: number, flags: number): number {
     this.calls.push({ name: "recvmmsg", args: [fd, vlen, flags] });
     if (this.#fail("recvmmsg")) return -1;
@@ -755,6 +759,25 @@ describe("busy-polling (busyPollMs)", () => {
     const pending = socket.wait();
     socket.close();
     assert.equal(await pending, false);
+  });
+
+  it("a wait expecting an exec looks, napping 50 µs (usleep) between looks, then waits", async () => {
+    const libc = new FakeLibc();
+    const { socket, mechanisms } = open(libc, { gatherIntervalMs: 0 });
+    libc.readable = false;
+    assert.equal(await socket.wait(undefined, true), true);
+    const naps = libc.named("usleep");
+    assert.ok(naps.length >= 1, "no nap");
+    assert.ok(naps.every((c) => c.args[0] === 50), JSON.stringify(naps[0]));
+    assert.equal(libc.named("poll").length, naps.length + 1);
+    assert.equal(mechanisms[0].watches, 1);
+    // execSpinMs 0: no look, no nap.
+    const off = new FakeLibc();
+    const quiet = open(off, { gatherIntervalMs: 0, execSpinMs: 0 });
+    await quiet.socket.wait(undefined, true);
+    assert.equal(off.named("usleep").length + off.named("poll").length, 0);
+    socket.close();
+    quiet.socket.close();
   });
 
   it("setBusyPoll(0) turns it off; by default it is off", async () => {

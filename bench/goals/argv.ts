@@ -2,8 +2,8 @@
  * Goal 3 of the goals bench: argv capture at default options.
  * bench/argv_capture.ts runs once per runtime (Deno and Bun on the
  * snapshot of the sources, Node on its tsc build), `--json` to a file of
- * the work directory; forkstat's figures come from the same runs when it is
- * installed.
+ * the work directory; when forkstat is installed, each run is followed by
+ * the same storm watched by forkstat alone (no cnproc listener).
  *
  * @module
  */
@@ -197,7 +197,7 @@ function gradeCells(s: Sum, execsPerS: number, lost: string): string[] {
 /**
  * The argv table: per runtime, the probes' command lines right, missed and
  * wrong (as a share of the probes run) and the verdict; then forkstat's
- * figures of the same runs, or that it is not installed.
+ * figures in storms of its own right after, or that it is not installed.
  *
  * @example
  * ```ts
@@ -230,7 +230,7 @@ export function argvTable(outcomes: readonly ArgvOutcome[]): GoalTable {
         forkstat.count += r.count;
         forkstat.right += r.forkstat.right;
         forkstat.wrong += r.forkstat.wrong;
-        forkstatRate += r.execsPerS;
+        forkstatRate += r.forkstat.execsPerS;
         forkstatRuns++;
       }
     }
@@ -246,7 +246,7 @@ export function argvTable(outcomes: readonly ArgvOutcome[]): GoalTable {
   }
   if (forkstatRuns > 0) {
     rows.push([
-      "forkstat (beside each)",
+      "forkstat (alone, after each)",
       ...gradeCells(forkstat, forkstatRate / forkstatRuns, "–"),
       REFERENCE,
     ]);
@@ -263,7 +263,8 @@ export function argvTable(outcomes: readonly ArgvOutcome[]): GoalTable {
     rows,
     notes: [
       "missed: the probes without a command line, including execs never " +
-      "seen; forkstat watched the same execs in the same runs.",
+      "seen; forkstat watched a storm of its own right after each run, " +
+      "with no cnproc listener beside it.",
     ],
   };
 }

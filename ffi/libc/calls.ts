@@ -71,6 +71,8 @@ export interface LibcBinding {
   ): number;
   /** int poll(struct pollfd *fds, nfds_t nfds, int timeout); */
   poll(fds: Uint8Array, nfds: number, timeout: number): number;
+  /** int usleep(useconds_t usec); */
+  usleep(usec: number): number;
   /** int eventfd(unsigned int initval, int flags); */
   eventfd(initval: number, flags: number): number;
   /** ssize_t write(int fd, const void *buf, size_t count); */
@@ -116,6 +118,7 @@ export const SOCKET_SYMBOLS = [
   "getsockopt",
   "close",
   "poll",
+  "usleep",
 ] as const satisfies readonly LibcSymbol[];
 
 /**
@@ -173,6 +176,8 @@ export interface LibcCalls {
   close(fd: number): number;
   /** int poll(struct pollfd *fds, nfds_t nfds, int timeout); */
   poll(fds: Uint8Array, nfds: number, timeout: number): number;
+  /** int usleep(useconds_t usec); */
+  usleep(usec: number): number;
   /** errno of the last failed call, read on the thread that made it. */
   errno(): number;
   /** The address of a buffer's first byte (for pointers inside structs). */
@@ -238,6 +243,7 @@ export function forwardLibc(
       bound.getsockopt(fd, level, name, val, len),
     close: (fd) => bound.close(fd),
     poll: (fds, nfds, timeout) => bound.poll(fds, nfds, timeout),
+    usleep: (usec) => bound.usleep(usec),
     errno,
     addressOf,
   };

@@ -134,6 +134,8 @@ export const LIBC_SYMBOLS = {
   },
   /** int poll(struct pollfd *fds, nfds_t nfds, int timeout); */
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  /** int usleep(useconds_t usec);  (a nap that leaves the socket unwatched) */
+  usleep: { parameters: ["u32"], result: "i32" },
   /** int eventfd(unsigned int initval, int flags); */
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   /** ssize_t write(int fd, const void *buf, size_t count); */

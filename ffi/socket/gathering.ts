@@ -100,6 +100,7 @@ export class GatheringWaiter implements Waiter {
   #turn: Turn | null = null;
   #turnPassed: (() => void) | null = null;
   #now: Clock;
+  #nap: (() => void) | undefined;
 
   /**
    * Wrap `inner`.
@@ -109,6 +110,8 @@ export class GatheringWaiter implements Waiter {
    * @param intervalMs the gathering interval (0: never gather)
    * @param clock milliseconds (`performance.now()` unless a test sets one)
    * @param execSpinMs the longest spin for an expected exec (0: never)
+   * @param nap sleeps a few tens of microseconds between the looks of a
+   *   spin for an exec (none: the looks follow each other)
    */
   constructor(
     inner: Waiter,
@@ -116,7 +119,9 @@ export class GatheringWaiter implements Waiter {
     intervalMs: number = GATHER_INTERVAL_MS,
     clock: Clock = MONOTONIC_CLOCK,
     execSpinMs: number = DEFAULT_EXEC_SPIN_MS,
+    nap?: () => void,
   ) {
+    this.#nap = nap;
     this.#now = clock;
     this.#inner = inner;
     this.#readable = readable;
@@ -145,7 +150,12 @@ export class GatheringWaiter implements Waiter {
         await this.#turn.passed;
         if (this.#closed) return false;
       }
-      const found = this.#spin(start, spinMs, timeoutMs);
+      const found = this.#spin(
+        start,
+        spinMs,
+        timeoutMs,
+        this.#busyPollMs === 0 ? this.#nap : undefined,
+      );
       if (this.#busyPollMs === 0) {
         // Spun for an exec: within the budget, and not a wake.
         this.#budget.spent(start, this.#now() - start);
@@ -177,13 +187,19 @@ export class GatheringWaiter implements Waiter {
   // Look at the socket in a loop, without yielding, for up to `spinMs`
   // (or the timeout). A sleeping thread can take a millisecond and more to
   // be woken on a virtual machine; a spinning one reacts in microseconds.
-  #spin(start: number, spinMs: number, timeoutMs?: number): boolean {
+  #spin(
+    start: number,
+    spinMs: number,
+    timeoutMs: number | undefined,
+    nap: (() => void) | undefined,
+  ): boolean {
     if (this.#turn === null) this.#hold(start);
     let until = start + spinMs;
     if (timeoutMs !== undefined) until = Math.min(until, start + timeoutMs);
     for (;;) {
       if (this.#readable()) return true;
       if (this.#now() >= until) return false;
+      nap?.();
     }
   }
 

@@ -58,6 +58,15 @@ import {
 import { type WaitMechanism, WaitRule } from "./wait_rule.ts";
 
 const INT_SIZE = 4;
+/**
+ * The nap between two looks of a spin for an exec: 50 µs (plus the
+ * kernel's timer slack). A timer wakes the listener on its own CPU, where
+ * a datagram's wake-up would move it to the CPU of the process that
+ * execs; the naps cost about a third less CPU per event than looking
+ * without pause, for an exec taken a few tens of microseconds later
+ * (BENCHMARKS.md, "Fast by default").
+ */
+const EXEC_SPIN_NAP_US = 50;
 
 /**
  * Open, configure and bind a process-events socket (see {@link ProcSocket}
@@ -150,6 +159,7 @@ class LibcProcSocket implements ProcSocket {
       options.gatherIntervalMs ?? GATHER_INTERVAL_MS,
       clock,
       options.execSpinMs ?? DEFAULT_EXEC_SPIN_MS,
+      () => libc.usleep(EXEC_SPIN_NAP_US),
     );
     this.#waiter.setBusyPoll(options.busyPollMs ?? 0);
   }
