@@ -45,16 +45,23 @@ import type { LibcCalls } from "../libc/calls.ts";
  */
 export type DenoWaitStrategy = "signal" | "poll";
 
+// The part of the Deno namespace the signal watch uses, reached through
+// globalThis (tsc, which builds the Node files, has no Deno types).
+interface DenoSignals {
+  pid: number;
+  addSignalListener(signal: string, handler: () => void): void;
+  removeSignalListener(signal: string, handler: () => void): void;
+}
+
 // This process as the signal watch needs it: Deno's signal listeners.
-const DENO_PROCESS: SignalProcess = {
-  get pid() {
-    return Deno.pid;
-  },
-  on: (signal, listener) =>
-    Deno.addSignalListener(signal as Deno.Signal, listener),
-  off: (signal, listener) =>
-    Deno.removeSignalListener(signal as Deno.Signal, listener),
-};
+function denoProcess(): SignalProcess {
+  const deno = (globalThis as unknown as { Deno: DenoSignals }).Deno;
+  return {
+    pid: deno.pid,
+    on: (signal, listener) => deno.addSignalListener(signal, listener),
+    off: (signal, listener) => deno.removeSignalListener(signal, listener),
+  };
+}
 
 /**
  * The default wait of this thread: `"poll"` inside a Worker (whose global
@@ -92,7 +99,7 @@ export function denoWatch(
   fd: number,
 ): WaitMechanism {
   if (strategy === "signal") {
-    return new SignalWatch({ bound, calls }, fd, DENO_PROCESS);
+    return new SignalWatch({ bound, calls }, fd, denoProcess());
   }
   const wakeFd = bound.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wakeFd < 0) throw new SyscallError("eventfd", calls.errno());

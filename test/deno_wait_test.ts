@@ -1,0 +1,74 @@
+// Deno's two waits (ffi/deno/adapter.ts), against the real kernel: SIGIO on
+// the main thread, a helper-thread poll in a Worker. Each listener sees an
+// event it causes itself: a write of its own comm (a comm event).
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { currentRuntime } from "./fixtures/errors_child.ts";
+
+const TIMEOUT_MS = 20_000;
+const onDeno = currentRuntime() === "deno";
+const skip = !onDeno
+  ? "Deno's adapter: Deno only"
+  : process.getuid?.() !== 0 && "needs root (listening before Linux 6.6)";
+
+// The listener's module: open a comm-only listener, rename this thread, and
+// report the wait used and whether the rename's event came.
+const probe = (name: string) => `
+  import { listen } from ${
+  JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+};
+  import { defaultDenoWait } from ${
+  JSON.stringify(new URL("../ffi/deno/adapter.ts", import.meta.url).href)
+};
+  import { writeFileSync } from "node:fs";
+  export async function run() {
+    const l = await listen({ events: ["comm"] });
+    const tid = Number(Deno.readLinkSync("/proc/thread-self").split("/").pop());
+    const timer = setTimeout(() => l.close(), ${TIMEOUT_MS / 2});
+    writeFileSync("/proc/thread-self/comm", ${JSON.stringify(name)});
+    let seen = false;
+    for await (const ev of l) {
+      if (ev.type === "comm" && ev.tid === tid && ev.comm === ${
+  JSON.stringify(name)
+}) {
+        seen = true;
+        break;
+      }
+    }
+    clearTimeout(timer);
+    l.close();
+    return { wait: defaultDenoWait(), seen };
+  }
+`;
+
+function moduleUrl(source: string): string {
+  return "data:application/typescript;base64," + btoa(source);
+}
+
+describe("Deno's wait for the socket", { skip, timeout: TIMEOUT_MS }, () => {
+  it("the main thread waits by SIGIO and receives", async () => {
+    const { run } = await import(moduleUrl(probe("cnproc-main")));
+    assert.deepEqual(await run(), { wait: "signal", seen: true });
+  });
+
+  it("a Worker waits by a helper-thread poll and receives", async () => {
+    const workerSource = `
+      import { run } from ${JSON.stringify(moduleUrl(probe("cnproc-wrk")))};
+      self.postMessage(await run());
+    `;
+    const worker = new Worker(moduleUrl(workerSource), { type: "module" });
+    try {
+      const result = await new Promise((resolve, reject) => {
+        worker.onmessage = (e: MessageEvent) => resolve(e.data);
+        worker.onerror = (e: ErrorEvent) => {
+          e.preventDefault();
+          reject(new Error(e.message));
+        };
+      });
+      assert.deepEqual(result, { wait: "poll", seen: true });
+    } finally {
+      worker.terminate();
+    }
+  });
+});
