@@ -1,10 +1,12 @@
 /**
  * Argv capture rate: an exec storm of `/bin/true cnproc-probe-<run>-<n>`
- * (a bash loop, about 1,000 execs/s here), watched in the same run by
- * cnproc's `withContext` (default listener options unless `--busy-poll` or
- * `--gather-interval` is given) and by `forkstat -e exec`. For each exec
- * event of the storm's children (known by pid from cnproc's fork events), a
- * command line is **right** when it is exactly
+ * (a bash loop, about 1,000 execs/s here), watched by cnproc's
+ * `withContext` (default listener options unless `--busy-poll` or
+ * `--gather-interval` is given); then, when forkstat is installed, a second
+ * storm watched by `forkstat -e exec` alone (each listener on its own, as a
+ * user runs it). For each exec event of the storm's children (known by pid
+ * from cnproc's fork events; for forkstat, every exec line after the storm
+ * shell's), a command line is **right** when it is exactly
  * `/bin/true cnproc-probe-<run>-<n>` for an `n` not already claimed,
  * **missed** when there is none (cnproc: `context: null`; forkstat: only the
  * comm `true`, or no line), and **wrong** otherwise (another image's command

@@ -46,7 +46,11 @@ import {
   argvTable,
   runArgv,
 } from "./goals/argv.ts";
-import { cpuTable, EXEC_100_STORM } from "./goals/cpu.ts";
+import {
+  cpuTable,
+  EXEC_100_NO_SPIN_STORM,
+  EXEC_100_STORM,
+} from "./goals/cpu.ts";
 import {
   IDLE_SCRIPT,
   type IdleResult,
@@ -60,7 +64,7 @@ import {
 } from "./goals/latency.ts";
 import { parseGoalsOptions } from "./goals/options.ts";
 import { type GoalTable, markdown } from "./goals/report.ts";
-import { type RoundPlan, runRounds } from "./goals/rounds.ts";
+import { type RoundPlan, runRounds } from "./storm/rounds.ts";
 import { GOAL_STORM, STORM_LISTENERS, stormTable } from "./goals/storm.ts";
 
 const WORK_DIR = workDir("goals");
@@ -85,6 +89,8 @@ export interface GoalsResults {
   lightLoad?: RunResult[];
   /** The "exec 100/s" runs (goal 2). */
   exec100?: RunResult[];
+  /** The same storm with `execSpinMs: 0`. */
+  exec100NoSpin?: RunResult[];
   /** The argv capture per runtime (goal 3). */
   argv?: ArgvOutcome[];
   /** The "threads -j2" runs (goal 4). */
@@ -106,7 +112,12 @@ function defaultsOnly(): void {
 
 /** Whether any run, argv capture or idle listener failed. */
 function anyFailed(g: GoalsResults): boolean {
-  const runs = [...g.lightLoad ?? [], ...g.exec100 ?? [], ...g.storm ?? []];
+  const runs = [
+    ...g.lightLoad ?? [],
+    ...g.exec100 ?? [],
+    ...g.exec100NoSpin ?? [],
+    ...g.storm ?? [],
+  ];
   return runs.some((r) => r.error !== undefined) ||
     (g.argv ?? []).some((a) => a.error !== undefined) ||
     (g.idle ?? []).some((i) => i.error !== undefined);
@@ -137,6 +148,17 @@ async function main(): Promise<void> {
   }
   if (want("cpu")) {
     g.exec100 = await runRounds(EXEC_100_STORM, LIGHT_LOAD_LISTENERS, plan);
+    // The same storm without spinning: the listeners inherit the variable.
+    process.env.CNPROC_BENCH_EXEC_SPIN = "0";
+    try {
+      g.exec100NoSpin = await runRounds(
+        EXEC_100_NO_SPIN_STORM,
+        LIGHT_LOAD_LISTENERS,
+        plan,
+      );
+    } finally {
+      delete process.env.CNPROC_BENCH_EXEC_SPIN;
+    }
   }
   if (want("argv")) g.argv = await runArgv(o.argvCount, programs, WORK_DIR);
   if (want("storm")) {
@@ -145,7 +167,9 @@ async function main(): Promise<void> {
   if (want("idle")) g.idle = await runIdle(o.idleSeconds, programs, WORK_DIR);
 
   if (g.lightLoad && want("latency")) g.tables.push(latencyTable(g.lightLoad));
-  if (g.lightLoad && g.exec100) g.tables.push(cpuTable(g.lightLoad, g.exec100));
+  if (g.lightLoad && g.exec100 && g.exec100NoSpin) {
+    g.tables.push(cpuTable(g.lightLoad, g.exec100, g.exec100NoSpin));
+  }
   if (g.argv) g.tables.push(argvTable(g.argv));
   if (g.storm) g.tables.push(stormTable(g.storm));
   if (g.idle) g.tables.push(idleTable(g.idle));

@@ -47,8 +47,8 @@ import {
   snapshotListener,
 } from "./harness/programs.ts";
 import { parseStormOptions } from "./storm/options.ts";
-import { progressLine } from "./storm/progress.ts";
-import { runOne, type RunResult } from "./storm/round.ts";
+import type { RunResult } from "./storm/round.ts";
+import { runRounds } from "./storm/rounds.ts";
 import { table } from "./storm/table.ts";
 
 const WORK_DIR = workDir("run");
@@ -90,21 +90,14 @@ async function main(): Promise<void> {
       `${o.runs} runs of ${o.seconds} s`,
   );
   const results: RunResult[] = [];
+  const plan = {
+    runs: o.runs,
+    seconds: o.seconds,
+    gateMaxS: o.gateMaxS,
+    programs,
+  };
   for (const storm of o.storms) {
-    for (let round = 0; round < o.runs; round++) {
-      for (const name of listeners) {
-        const r = await runOne(
-          storm,
-          name,
-          round,
-          o.seconds,
-          o.gateMaxS,
-          programs,
-        );
-        results.push(r);
-        console.error(progressLine(r, round));
-      }
-    }
+    results.push(...await runRounds(storm, listeners, plan));
   }
   if (o.json) writeFileSync(o.json, JSON.stringify(results, null, 1));
   console.log(table(results));

@@ -107,7 +107,7 @@ const OPTIONS = {
   "no-spin": {
     type: "boolean",
     help:
-      "never wait for a new process's exec in a loop (by default up to 1 ms after its fork, within a quarter of a core): less CPU, more command lines of short-lived programs missed",
+      "never look for a new process's exec before sleeping (by default every 50 µs for up to 1 ms after its fork, a quarter of the time at most): slightly less CPU, many more command lines of short-lived programs missed",
   },
   stats: {
     type: "boolean",

@@ -358,8 +358,11 @@ describe(`cnproc --otlp under ${RUNTIME}`, { skip: liveSkip }, () => {
         OTEL_BLRP_SCHEDULE_DELAY: "100",
       });
       try {
+        // A shell started before the CLI had subscribed may show only its
+        // exit: wait for one whose exec and exit both came (none: timeout).
         const pid = await untilSeen((p) =>
-          recordOf(r, "process.exit", p) !== undefined
+          recordOf(r, "process.exit", p) !== undefined &&
+          recordOf(r, "process.exec", p) !== undefined
         );
         assert.ok(recordOf(r, "process.exec", pid), `exec of ${pid}`);
         assert.deepEqual([...r.contentTypes], ["application/json"]);

@@ -11,11 +11,10 @@ import type { RunResult } from "../storm/round.ts";
 import { type Storm, STORMS } from "../storm/storms.ts";
 import { cell, fmt, ratioToC } from "../storm/table.ts";
 import {
-  failedRow,
   type GoalTable,
+  listenerRows,
   medianOf,
   REFERENCE,
-  runsOf,
   verdict,
   withFailures,
 } from "./report.ts";
@@ -98,46 +97,44 @@ function p50(r: RunResult): number | null {
  */
 export function latencyTable(results: readonly RunResult[]): GoalTable {
   const ok = results.filter((r) => r.error === undefined);
-  const rows: string[][] = [];
-  for (const name of LIGHT_LOAD_LISTENERS) {
-    const runs = runsOf(results, LIGHT_LOAD_STORM.name, name);
-    const total = runs.ok.length + runs.failed.length;
-    if (total === 0) continue;
-    const runsCell = `${runs.ok.length}/${total}`;
-    if (runs.ok.length === 0) {
-      rows.push(
-        failedRow([name, runsCell], runs.failed[0].error!, COLUMNS.length),
-      );
-      continue;
-    }
-    const ratios = runs.ok.map((r) => ratioToC(ok, r, p99));
-    const p99Median = medianOf(runs.ok.map(p99));
-    const ratioMedian = medianOf(ratios);
-    let judged: string = REFERENCE;
-    if (name !== "c") {
-      judged = verdict(
-        p99Median !== null && p99Median <= P99_MAX_US &&
-          ratioMedian !== null && ratioMedian <= P99_MAX_TIMES_C,
-      );
-      if (ratioMedian === null) judged += " (no C p99 to compare)";
-    }
-    rows.push([
-      name,
-      runsCell,
-      cell(
-        runs.ok.map((r) => r.received === null ? null : r.received / r.seconds),
-      ),
-      cell(
-        runs.ok.map((r) =>
-          r.received === null ? null : r.expected - r.received
+  const rows = listenerRows(
+    results,
+    LIGHT_LOAD_STORM.name,
+    LIGHT_LOAD_LISTENERS,
+    COLUMNS.length,
+    (name) => [name],
+    (name, runs) => {
+      const ratios = runs.ok.map((r) => ratioToC(ok, r, p99));
+      const p99Median = medianOf(runs.ok.map(p99));
+      const ratioMedian = medianOf(ratios);
+      let judged: string = REFERENCE;
+      if (name !== "c") {
+        judged = verdict(
+          p99Median !== null && p99Median <= P99_MAX_US &&
+            ratioMedian !== null && ratioMedian <= P99_MAX_TIMES_C,
+        );
+        if (ratioMedian === null) judged += " (no C p99 to compare)";
+      }
+      return [
+        name,
+        runs.runsCell,
+        cell(
+          runs.ok.map((r) =>
+            r.received === null ? null : r.received / r.seconds
+          ),
         ),
-      ),
-      cell(runs.ok.map(p50)),
-      cell(runs.ok.map(p99)),
-      name === "c" ? "1" : cell(ratios, 2),
-      withFailures(judged, runs.failed.length, total),
-    ]);
-  }
+        cell(
+          runs.ok.map((r) =>
+            r.received === null ? null : r.expected - r.received
+          ),
+        ),
+        cell(runs.ok.map(p50)),
+        cell(runs.ok.map(p99)),
+        name === "c" ? "1" : cell(ratios, 2),
+        withFailures(judged, runs.failed.length, runs.total),
+      ];
+    },
+  );
   return {
     title: `Light-load delivery latency (${LIGHT_LOAD_STORM.name}: ${
       LIGHT_LOAD_STORM.args.join(" ")

@@ -122,6 +122,61 @@ export function runsOf(
 }
 
 /**
+ * The runs of one listener in a storm, as a row of a goal's table is made
+ * from them: those that worked, those that failed, and the `ok/total` cell.
+ *
+ * @example
+ * ```ts
+ * import type { ListenerRuns } from "./report.ts";
+ * const worked = (r: ListenerRuns) => r.ok.length;
+ * ```
+ */
+export interface ListenerRuns {
+  /** The runs that worked. */
+  ok: RunResult[];
+  /** The runs that failed. */
+  failed: RunResult[];
+  /** All runs, worked or not. */
+  total: number;
+  /** `ok/total`, the runs cell. */
+  runsCell: string;
+}
+
+/**
+ * One row per listener that ran in `storm`: `row` makes it from the
+ * listener's runs, or, when none of them worked, a {@link failedRow} that
+ * starts with `lead(listener)` and the runs cell.
+ *
+ * @example
+ * ```ts
+ * import { listenerRows } from "./report.ts";
+ * const rows = listenerRows([], "exec light", ["c", "deno"], 3, (l) => [l], (l, r) => [l, r.runsCell, "ok"]);
+ * ```
+ */
+export function listenerRows(
+  results: readonly RunResult[],
+  storm: string,
+  listeners: readonly string[],
+  columns: number,
+  lead: (listener: string) => string[],
+  row: (listener: string, runs: ListenerRuns) => string[],
+): string[][] {
+  const rows: string[][] = [];
+  for (const name of listeners) {
+    const { ok, failed } = runsOf(results, storm, name);
+    const total = ok.length + failed.length;
+    if (total === 0) continue;
+    const runsCell = `${ok.length}/${total}`;
+    rows.push(
+      ok.length === 0
+        ? failedRow([...lead(name), runsCell], failed[0].error!, columns)
+        : row(name, { ok, failed, total, runsCell }),
+    );
+  }
+  return rows;
+}
+
+/**
  * The row of a listener none of whose runs worked: its first cells, the
  * error in the next, `–` up to the verdict, `failed`.
  *

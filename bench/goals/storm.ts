@@ -11,11 +11,10 @@ import type { RunResult } from "../storm/round.ts";
 import { type Storm, STORMS } from "../storm/storms.ts";
 import { cell, cpuPerEventUs, ratioToC } from "../storm/table.ts";
 import {
-  failedRow,
   type GoalTable,
+  listenerRows,
   medianOf,
   REFERENCE,
-  runsOf,
   verdict,
   withFailures,
 } from "./report.ts";
@@ -89,39 +88,35 @@ function lost(r: RunResult): number | null {
  */
 export function stormTable(results: readonly RunResult[]): GoalTable {
   const ok = results.filter((r) => r.error === undefined);
-  const rows: string[][] = [];
-  for (const name of STORM_LISTENERS) {
-    const runs = runsOf(results, GOAL_STORM.name, name);
-    const total = runs.ok.length + runs.failed.length;
-    if (total === 0) continue;
-    const runsCell = `${runs.ok.length}/${total}`;
-    if (runs.ok.length === 0) {
-      rows.push(
-        failedRow([name, runsCell], runs.failed[0].error!, COLUMNS.length),
-      );
-      continue;
-    }
-    const ratios = runs.ok.map((r) => ratioToC(ok, r, cpuPerEventUs));
-    const losses = runs.ok.map(lost);
-    let judged = REFERENCE;
-    if (name !== "c") {
-      const ratio = medianOf(ratios);
-      judged = verdict(
-        losses.every((l) => l === 0) && ratio !== null &&
-          ratio <= STORM_MAX_TIMES_C,
-      );
-    }
-    rows.push([
-      name,
-      runsCell,
-      cell(runs.ok.map((r) => r.expected / r.seconds)),
-      cell(losses),
-      cell(runs.ok.map((r) => r.procDrops)),
-      cell(runs.ok.map(cpuPerEventUs), 1),
-      name === "c" ? "1" : cell(ratios, 2),
-      withFailures(judged, runs.failed.length, total),
-    ]);
-  }
+  const rows = listenerRows(
+    results,
+    GOAL_STORM.name,
+    STORM_LISTENERS,
+    COLUMNS.length,
+    (name) => [name],
+    (name, runs) => {
+      const ratios = runs.ok.map((r) => ratioToC(ok, r, cpuPerEventUs));
+      const losses = runs.ok.map(lost);
+      let judged = REFERENCE;
+      if (name !== "c") {
+        const ratio = medianOf(ratios);
+        judged = verdict(
+          losses.every((l) => l === 0) && ratio !== null &&
+            ratio <= STORM_MAX_TIMES_C,
+        );
+      }
+      return [
+        name,
+        runs.runsCell,
+        cell(runs.ok.map((r) => r.expected / r.seconds)),
+        cell(losses),
+        cell(runs.ok.map((r) => r.procDrops)),
+        cell(runs.ok.map(cpuPerEventUs), 1),
+        name === "c" ? "1" : cell(ratios, 2),
+        withFailures(judged, runs.failed.length, runs.total),
+      ];
+    },
+  );
   return {
     title: `Storm, no regression (${GOAL_STORM.name}: ${
       GOAL_STORM.args.join(" ")

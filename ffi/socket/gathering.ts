@@ -65,9 +65,9 @@ function nextTurn(onTurn: () => void): () => void {
  *   gathering and waits on the inner waiter as usual.
  * - **Spinning for an exec** ({@link SpinBudget}): a wait told that an
  *   exec is expected (a new process was just forked) first looks at the
- *   socket in a loop for up to `execSpinMs` (1 ms) before it sleeps, so
- *   that the exec is taken in microseconds, while the program is still
- *   running. The budget bounds it to a quarter of a core; never while
+ *   socket every 50 µs (the `nap` in between) for up to `execSpinMs` (1 ms)
+ *   before it sleeps, so that the exec is taken while the program still
+ *   runs. The budget bounds it to a quarter of the time; never while
  *   gathering.
  * - **Busy-polling** (`busyPollMs`, off by default): each wait first looks
  *   in a loop for up to that long (at most `MAX_BUSY_POLL_MS`, 100 ms).

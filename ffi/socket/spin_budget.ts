@@ -1,12 +1,12 @@
 /**
  * The bound on spinning for an exec: a token bucket of spin time. After the
- * fork of a new process, a wait looks for its exec in a loop before it
- * sleeps (`execSpinMs`): a listener asleep when the exec comes is woken onto
- * the CPU of the process that execs, and runs only once that process sleeps
- * or exits, too late for a short-lived program's command line. The bucket
- * keeps that spinning to at most {@link SPIN_SHARE} of one core over any
- * stretch of time, and {@link SPIN_BURST_MS} at once, whatever the rate of
- * forks.
+ * fork of a new process, a wait looks for its exec every 50 µs, napping in
+ * between, before it sleeps (`execSpinMs`): a listener asleep on the socket
+ * when the exec comes is woken onto the CPU of the process that execs, and
+ * runs only once that process sleeps or exits, too late for a short-lived
+ * program's command line. The bucket keeps spinning to at most
+ * {@link SPIN_SHARE} of the time over any stretch of time, and
+ * {@link SPIN_BURST_MS} at once, whatever the rate of forks.
  *
  * @example
  * ```ts
@@ -20,14 +20,15 @@
  */
 
 /**
- * The share of one core that spinning may use over time: a quarter, at any
- * rate of forks. At 100 forks and execs a second, with the fork-to-exec gap
- * of about 0.3 ms measured in BENCHMARKS.md, it is about 3 %.
+ * The share of the time that spinning may take: a quarter, at any rate of
+ * forks. Its CPU is a fraction of that, the naps between looks being sleeps;
+ * at 100 forks and execs a second (fork-to-exec gaps of about 0.3 ms) it
+ * spins about 3 % of the time.
  *
  * @example
  * ```ts
  * import { SPIN_SHARE } from "./spin_budget.ts";
- * console.log(SPIN_SHARE * 100 + " % of a core"); // "25 % of a core"
+ * console.log(SPIN_SHARE * 100 + " % of the time"); // "25 % of the time"
  * ```
  */
 export const SPIN_SHARE = 0.25;

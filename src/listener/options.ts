@@ -140,13 +140,15 @@ export interface ListenOptions {
    */
   busyPollMs?: number;
   /**
-   * After the fork of a new process, look for its exec in a loop for up to
-   * this many milliseconds before sleeping. A sleeping listener is woken
-   * onto the CPU of the process that execs, and waits there until that
-   * process sleeps or exits: a short-lived program's exec then arrives with
-   * its exit, its command line already gone. Spinning keeps the listener on
-   * its own CPU. The spin ends at the first datagram, never runs under a
-   * storm, and all spinning together is held to a quarter of one core.
+   * After the fork of a new process, look for its exec every 50 µs (napping
+   * in between) for up to this many milliseconds before sleeping. A
+   * listener asleep on the socket is woken onto the CPU of the process that
+   * execs, and waits there until that process sleeps or exits: a
+   * short-lived program's exec then arrives with its exit, its command line
+   * already gone. Looking keeps the listener on its own CPU. The spin ends
+   * at the first datagram, never runs under a storm, and all spinning
+   * together is held to a quarter of the time (its CPU is a fraction of
+   * that: the naps are sleeps).
    * Default {@link DEFAULT_EXEC_SPIN_MS} (1), at most
    * {@link MAX_EXEC_SPIN_MS} (10); 0 never spins.
    */

@@ -1,5 +1,5 @@
 /**
- * The storm runs of the goals bench: one storm, in rounds, each round
+ * One storm in rounds, for the storm bench and the goals bench: each round
  * running every listener once (bench/storm/round.ts `runOne`, after the
  * quiet gate), with a progress line per run on stderr.
  *
@@ -8,9 +8,9 @@
 
 import type { ListenerName } from "../harness/listeners.ts";
 import type { Programs } from "../harness/programs.ts";
-import { progressLine } from "../storm/progress.ts";
-import { runOne, type RunResult } from "../storm/round.ts";
-import type { Storm } from "../storm/storms.ts";
+import { progressLine } from "./progress.ts";
+import { runOne, type RunResult } from "./round.ts";
+import type { Storm } from "./storms.ts";
 
 /**
  * How to run a storm: rounds, duration, quiet gate, programs.
@@ -40,7 +40,7 @@ export interface RoundPlan {
  * @example
  * ```ts
  * import { runRounds } from "./rounds.ts";
- * import { STORMS } from "../storm/storms.ts";
+ * import { STORMS } from "./storms.ts";
  * import { compileC, programsIn } from "../harness/programs.ts";
  * compileC("/tmp/b/");
  * const plan = { runs: 1, seconds: 1, gateMaxS: 5, programs: programsIn("/tmp/b/") };
