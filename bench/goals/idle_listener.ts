@@ -11,6 +11,10 @@
  * listener and prints one JSON line
  * `{"idle":{"seconds","cpuUs","events","datagrams","kernelFilter"}}`.
  *
+ * With `CNPROC_IDLE_BARE=1` in the environment it opens no listener: the
+ * same process, protocol and measurement, for what the runtime itself
+ * costs when idle (the baseline the listener's cost is judged against).
+ *
  * Run: `deno run -A bench/goals/idle_listener.ts` (or `bun`, or Node on its
  * tsc output), then type `start`, wait, `stop`.
  *
@@ -22,7 +26,12 @@ import { listen } from "../../mod.ts";
 
 const MS_PER_S = 1000;
 
-const listener = await listen({ events: ["coredump"] });
+const bare = process.env.CNPROC_IDLE_BARE === "1";
+// Bare: a promise that stands for the listener's loop, ended by stop().
+let endBare = (): void => {};
+const bareLoop = new Promise<void>((resolve) => endBare = resolve);
+const keepAlive = bare ? setInterval(() => {}, 1 << 30) : undefined;
+const listener = bare ? null : await listen({ events: ["coredump"] });
 let events = 0;
 let cpu0: ReturnType<typeof process.cpuUsage> | undefined;
 let t0 = 0;
@@ -32,7 +41,7 @@ function stop(): void {
   if (done) return;
   done = true;
   const cpu = cpu0 === undefined ? undefined : process.cpuUsage(cpu0);
-  const stats = listener.stats();
+  const stats = listener?.stats() ?? { datagrams: 0, kernelFilter: null };
   console.log(JSON.stringify({
     idle: {
       seconds: cpu0 === undefined ? 0 : (performance.now() - t0) / MS_PER_S,
@@ -42,7 +51,9 @@ function stop(): void {
       kernelFilter: stats.kernelFilter,
     },
   }));
-  listener.close();
+  listener?.close();
+  clearInterval(keepAlive);
+  endBare();
 }
 
 let input = "";
@@ -64,6 +75,7 @@ process.stdin.on("data", (chunk: string) => {
 process.stdin.on("end", stop);
 
 console.log(JSON.stringify({ ready: process.pid }));
-for await (const _ of listener) events++;
+if (listener === null) await bareLoop;
+else for await (const _ of listener) events++;
 stop();
 process.exit(0);
