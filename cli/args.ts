@@ -107,7 +107,7 @@ const OPTIONS = {
   "no-spin": {
     type: "boolean",
     help:
-      "never look for a new process's exec before sleeping (by default every 50 µs for up to 1 ms after its fork, a quarter of the time at most): slightly less CPU, many more command lines of short-lived programs missed",
+      "never look for a new process's exec before sleeping (by default for up to 1 ms after its fork, a quarter of the time at most): slightly less CPU, many more command lines of short-lived programs missed",
   },
   stats: {
     type: "boolean",

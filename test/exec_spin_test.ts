@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import type { ProcEvent } from "../src/events.ts";
 import { Listener } from "../src/listener/listener.ts";
 import { DEFAULT_EXEC_SPIN_MS } from "../src/listener/options.ts";
-import { GatheringWaiter } from "../ffi/socket/gathering.ts";
+import { EXEC_SPIN_LOOK_MS, GatheringWaiter } from "../ffi/socket/gathering.ts";
 import {
   SPIN_BURST_MS,
   SPIN_SHARE,
@@ -50,7 +50,11 @@ class Scene {
   /** Naps taken between looks, and how long each one took on the clock. */
   naps = 0;
   napMs = 0;
-  constructor(step: number, execSpinMs = DEFAULT_EXEC_SPIN_MS) {
+  constructor(
+    step: number,
+    execSpinMs = DEFAULT_EXEC_SPIN_MS,
+    napAfterMs = 0,
+  ) {
     this.clock = () => (this.now += step);
     this.waiter = new GatheringWaiter(
       this.inner,
@@ -62,6 +66,7 @@ class Scene {
         this.naps++;
         this.now += this.napMs;
       },
+      napAfterMs,
     );
   }
 }
@@ -114,6 +119,21 @@ describe("the spin for an exec (GatheringWaiter)", () => {
     await out.waiter.wait(undefined, true);
     assert.ok(out.naps >= 15 && out.naps <= 21, `${out.naps} naps`);
     assert.equal(out.inner.waits, 1);
+  });
+
+  it("looks without pause for the first napAfterMs, then naps", async () => {
+    const step = 0.01;
+    const s = new Scene(step, 1, EXEC_SPIN_LOOK_MS);
+    s.napMs = 0.05;
+    await s.waiter.wait(undefined, true);
+    // About 0.3 ms of looks 0.01 ms apart first, then 0.7 ms of naps.
+    const pure = EXEC_SPIN_LOOK_MS / step;
+    assert.ok(
+      s.looks - s.naps >= pure * 0.8,
+      `${s.looks} looks, ${s.naps} naps`,
+    );
+    assert.ok(s.naps >= 8 && s.naps <= 14, `${s.naps} naps`);
+    assert.equal(s.inner.waits, 1);
   });
 
   it("a busy-poll never naps", async () => {

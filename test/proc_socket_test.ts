@@ -761,7 +761,7 @@ describe("busy-polling (busyPollMs)", () => {
     assert.equal(await pending, false);
   });
 
-  it("a wait expecting an exec looks, napping 50 µs (usleep) between looks, then waits", async () => {
+  it("a wait expecting an exec looks, then naps 50 µs (usleep) between looks, then waits", async () => {
     const libc = new FakeLibc();
     const { socket, mechanisms } = open(libc, { gatherIntervalMs: 0 });
     libc.readable = false;
@@ -769,7 +769,7 @@ describe("busy-polling (busyPollMs)", () => {
     const naps = libc.named("usleep");
     assert.ok(naps.length >= 1, "no nap");
     assert.ok(naps.every((c) => c.args[0] === 50), JSON.stringify(naps[0]));
-    assert.equal(libc.named("poll").length, naps.length + 1);
+    assert.ok(libc.named("poll").length > naps.length, "looks between naps");
     assert.equal(mechanisms[0].watches, 1);
     // execSpinMs 0: no look, no nap.
     const off = new FakeLibc();

@@ -29,6 +29,23 @@ import {
   WakeGovernor,
 } from "./wake_governor.ts";
 
+/**
+ * How long a spin for an exec looks without pause before it naps between
+ * looks: 0.3 ms, about the usual gap between a fork and its exec here. A
+ * listener that naps gives its CPU away, and under load its timer's
+ * wake-up then waits for another task's time slice: in a shell loop of
+ * 1,000 `/bin/true` a second, execs received more than 0.5 ms late went
+ * from 3–5 % with naps from the start to 1–2 % (BENCHMARKS.md, "Fast by
+ * default").
+ *
+ * @example
+ * ```ts
+ * import { EXEC_SPIN_LOOK_MS } from "./gathering.ts";
+ * console.log(EXEC_SPIN_LOOK_MS); // 0.3
+ * ```
+ */
+export const EXEC_SPIN_LOOK_MS = 0.3;
+
 // One turn of the event loop, awaited by a spin that has held it long
 // enough: two immediates in a row (the second one runs in the next turn,
 // after that turn's timers, I/O and signal handlers). Unlike a zero-delay
@@ -65,10 +82,11 @@ function nextTurn(onTurn: () => void): () => void {
  *   gathering and waits on the inner waiter as usual.
  * - **Spinning for an exec** ({@link SpinBudget}): a wait told that an
  *   exec is expected (a new process was just forked) first looks at the
- *   socket every 50 µs (the `nap` in between) for up to `execSpinMs` (1 ms)
- *   before it sleeps, so that the exec is taken while the program still
- *   runs. The budget bounds it to a quarter of the time; never while
- *   gathering.
+ *   socket for up to `execSpinMs` (1 ms) before it sleeps, so that the exec
+ *   is taken while the program still runs: without pause for the first
+ *   {@link EXEC_SPIN_LOOK_MS} (which keeps this CPU the listener's), then
+ *   with a `nap` between looks. The budget bounds it to a quarter of the
+ *   time; never while gathering.
  * - **Busy-polling** (`busyPollMs`, off by default): each wait first looks
  *   in a loop for up to that long (at most `MAX_BUSY_POLL_MS`, 100 ms).
  *
@@ -101,6 +119,7 @@ export class GatheringWaiter implements Waiter {
   #turnPassed: (() => void) | null = null;
   #now: Clock;
   #nap: (() => void) | undefined;
+  #napAfterMs: number;
 
   /**
    * Wrap `inner`.
@@ -111,7 +130,9 @@ export class GatheringWaiter implements Waiter {
    * @param clock milliseconds (`performance.now()` unless a test sets one)
    * @param execSpinMs the longest spin for an expected exec (0: never)
    * @param nap sleeps a few tens of microseconds between the looks of a
-   *   spin for an exec (none: the looks follow each other)
+   *   spin for an exec once it has lasted `napAfterMs` (none: the looks
+   *   follow each other)
+   * @param napAfterMs how long a spin for an exec looks without pause
    */
   constructor(
     inner: Waiter,
@@ -120,8 +141,10 @@ export class GatheringWaiter implements Waiter {
     clock: Clock = MONOTONIC_CLOCK,
     execSpinMs: number = DEFAULT_EXEC_SPIN_MS,
     nap?: () => void,
+    napAfterMs: number = EXEC_SPIN_LOOK_MS,
   ) {
     this.#nap = nap;
+    this.#napAfterMs = napAfterMs;
     this.#now = clock;
     this.#inner = inner;
     this.#readable = readable;
@@ -185,8 +208,9 @@ export class GatheringWaiter implements Waiter {
   }
 
   // Look at the socket in a loop, without yielding, for up to `spinMs`
-  // (or the timeout). A sleeping thread can take a millisecond and more to
-  // be woken on a virtual machine; a spinning one reacts in microseconds.
+  // (or the timeout), napping between looks after `napAfterMs` when given a
+  // nap. A sleeping thread can take a millisecond and more to be woken on a
+  // virtual machine; a spinning one reacts in microseconds.
   #spin(
     start: number,
     spinMs: number,
@@ -196,10 +220,12 @@ export class GatheringWaiter implements Waiter {
     if (this.#turn === null) this.#hold(start);
     let until = start + spinMs;
     if (timeoutMs !== undefined) until = Math.min(until, start + timeoutMs);
+    const napFrom = start + this.#napAfterMs;
     for (;;) {
       if (this.#readable()) return true;
-      if (this.#now() >= until) return false;
-      nap?.();
+      const now = this.#now();
+      if (now >= until) return false;
+      if (now >= napFrom) nap?.();
     }
   }
 

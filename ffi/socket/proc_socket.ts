@@ -59,12 +59,12 @@ import { type WaitMechanism, WaitRule } from "./wait_rule.ts";
 
 const INT_SIZE = 4;
 /**
- * The nap between two looks of a spin for an exec: 50 µs (plus the
- * kernel's timer slack). A timer wakes the listener on its own CPU, where
- * a datagram's wake-up would move it to the CPU of the process that
- * execs; the naps cost about a third less CPU per event than looking
- * without pause, for an exec taken a few tens of microseconds later
- * (BENCHMARKS.md, "Fast by default").
+ * The nap between two looks of a spin for an exec, once it has looked
+ * without pause for `EXEC_SPIN_LOOK_MS` (gathering.ts): 50 µs, plus the
+ * kernel's timer slack. A timer wakes the listener on its own CPU, where a
+ * datagram's wake-up would move it to the CPU of the process that execs,
+ * and a nap costs a few microseconds of CPU where looking costs all of it
+ * (docs/ARCHITECTURE.md, "The spin for an exec").
  */
 const EXEC_SPIN_NAP_US = 50;
 

@@ -1,7 +1,7 @@
 /**
  * The bound on spinning for an exec: a token bucket of spin time. After the
- * fork of a new process, a wait looks for its exec every 50 µs, napping in
- * between, before it sleeps (`execSpinMs`): a listener asleep on the socket
+ * fork of a new process, a wait looks for its exec (without pause, then
+ * napping between looks) before it sleeps (`execSpinMs`): a listener asleep on the socket
  * when the exec comes is woken onto the CPU of the process that execs, and
  * runs only once that process sleeps or exits, too late for a short-lived
  * program's command line. The bucket keeps spinning to at most

@@ -140,8 +140,9 @@ export interface ListenOptions {
    */
   busyPollMs?: number;
   /**
-   * After the fork of a new process, look for its exec every 50 µs (napping
-   * in between) for up to this many milliseconds before sleeping. A
+   * After the fork of a new process, look for its exec for up to this many
+   * milliseconds before sleeping (without pause for 0.3 ms, then every 50
+   * µs, napping in between). A
    * listener asleep on the socket is woken onto the CPU of the process that
    * execs, and waits there until that process sleeps or exits: a
    * short-lived program's exec then arrives with its exit, its command line
