@@ -15,6 +15,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
+import { parseConfig } from "../cli/args.ts";
 import { join } from "node:path";
 import {
   cliCommand,
@@ -57,6 +58,7 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
         "--stats",
         "--record",
         "--replay",
+        "--no-spin",
         "--help",
         "--version",
       ]
@@ -67,6 +69,13 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
     const meta = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
     assert.equal(version.code, 0, version.stderr);
     assert.equal(version.stdout, `cnproc ${meta.version}\n`);
+  });
+
+  it("--no-spin turns the spin for execs off (execSpinMs 0); by default it is left to the library", () => {
+    const spinOf = (args: string[]) =>
+      (parseConfig(args) as { execSpinMs?: number }).execSpinMs;
+    assert.equal(spinOf(["--no-spin"]), 0);
+    assert.equal(spinOf([]), undefined);
   });
 
   it("a usage error exits 2 with a one-line reason and a hint", () => {
@@ -394,8 +403,9 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
   it("--count and --duration end the run with status 0", {
     skip: liveSkip,
   }, async () => {
-    // Plain, and with busy-polling: events arrive, the run ends by itself.
-    for (const extra of [[], ["--busy-poll", "2"]]) {
+    // Plain, with busy-polling and without the exec spin: events arrive,
+    // the run ends by itself.
+    for (const extra of [[], ["--busy-poll", "2"], ["--no-spin"]]) {
       const counted = startCli(["--json", "--count", "2", ...extra]);
       try {
         const r = await waitFor(

@@ -5,6 +5,7 @@ import { Listener } from "../src/listener/listener.ts";
 import {
   DEFAULT_ACK_TIMEOUT_MS,
   DEFAULT_BATCH_SIZE,
+  DEFAULT_EXEC_SPIN_MS,
   DEFAULT_RECEIVE_BUFFER_BYTES,
   type ListenOptions,
   resolveListenOptions,
@@ -30,6 +31,9 @@ const BAD: [string, unknown][] = [
   ["gatherIntervalMs", Infinity],
   ["busyPollMs", -1],
   ["busyPollMs", NaN],
+  ["execSpinMs", -1],
+  ["execSpinMs", 11], // over 10 ms: each spin holds the event loop
+  ["execSpinMs", NaN],
   ["ackTimeoutMs", NaN],
   ["ackTimeoutMs", -5],
   ["ackTimeoutMs", "1000"],
@@ -58,6 +62,8 @@ describe("listen options: one check for listen() and Listener.open", () => {
     assert.equal(o.batchSize, DEFAULT_BATCH_SIZE);
     assert.equal(o.ackTimeoutMs, DEFAULT_ACK_TIMEOUT_MS);
     assert.equal(o.busyPollMs, 0);
+    assert.equal(o.execSpinMs, DEFAULT_EXEC_SPIN_MS);
+    assert.equal(resolveListenOptions({ execSpinMs: 0 }).execSpinMs, 0);
     assert.equal(o.gatherIntervalMs, undefined);
     assert.equal(o.kernelFilter, "auto");
     assert.equal(o.includeAcks, false);
