@@ -763,11 +763,17 @@ describe("busy-polling (busyPollMs)", () => {
 
   it("a wait expecting an exec looks, then naps 50 µs (usleep) between looks, then waits", async () => {
     const libc = new FakeLibc();
-    const { socket, mechanisms } = open(libc, { gatherIntervalMs: 0 });
+    // A clock of 0.01 ms per reading: about 30 looks without pause (0.3
+    // ms), then looks and naps up to 1 ms, however slow the machine is.
+    const { socket, mechanisms } = open(
+      libc,
+      { gatherIntervalMs: 0 },
+      stepping(0.01),
+    );
     libc.readable = false;
     assert.equal(await socket.wait(undefined, true), true);
     const naps = libc.named("usleep");
-    assert.ok(naps.length >= 1, "no nap");
+    assert.ok(naps.length >= 20, `${naps.length} naps`);
     assert.ok(naps.every((c) => c.args[0] === 50), JSON.stringify(naps[0]));
     assert.ok(libc.named("poll").length > naps.length, "looks between naps");
     assert.equal(mechanisms[0].watches, 1);
