@@ -19,9 +19,9 @@
 
 import { CnprocError } from "../../src/errors.ts";
 import {
+  type BoundLibc,
   forwardLibc,
   type LibcBinding,
-  type LibcCalls,
 } from "../libc/calls.ts";
 import {
   type CType,
@@ -83,25 +83,9 @@ async function loadBunFfi(): Promise<BunFfi> {
 }
 
 /**
- * libc as bound for Bun: the raw functions (the wait mechanisms use
- * `fcntl`, `eventfd`, `write`), and the socket calls over them.
- *
- * @example
- * ```ts
- * import { bunLibc, type BunLibc } from "./libc.ts";
- * const libc: BunLibc = await bunLibc();
- * libc.bound.fcntl(0, 1, 0); // F_GETFD of stdin
- * ```
- */
-export interface BunLibc {
-  /** The bound symbols (`ssize_t` results: numbers, bigints past 2^53). */
-  readonly bound: LibcBinding;
-  /** The socket's calls. */
-  readonly calls: LibcCalls;
-}
-
-/**
- * Load bun:ffi and bind libc (each call binds anew).
+ * Load bun:ffi and bind libc (each call binds anew): the raw functions,
+ * whose `ssize_t` results are numbers (bigints past 2^53), and the socket's
+ * calls over them.
  *
  * @throws {CnprocError} `unsupported-platform` when bun:ffi or libc cannot
  *   be loaded
@@ -112,7 +96,7 @@ export interface BunLibc {
  * const { calls } = await bunLibc();
  * ```
  */
-export async function bunLibc(): Promise<BunLibc> {
+export async function bunLibc(): Promise<BoundLibc> {
   const ffi = await loadBunFfi();
   const table: Record<string, BunFfiFunction> = {};
   for (const name of Object.keys(LIBC_SYMBOLS) as LibcSymbol[]) {

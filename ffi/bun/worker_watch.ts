@@ -32,7 +32,7 @@ import {
 } from "../libc/structs.ts";
 import { readableNow } from "../socket/readable_now.ts";
 import type { WaitMechanism } from "../socket/wait_rule.ts";
-import type { BunLibc } from "./libc.ts";
+import type { BoundLibc } from "../libc/calls.ts";
 import {
   WORKER_MESSAGE,
   WORKER_PROGRAM,
@@ -61,15 +61,15 @@ interface BunWorker {
  * @example
  * ```ts
  * import { WorkerWatch } from "./worker_watch.ts";
- * import type { BunLibc } from "./libc.ts";
- * declare const libc: BunLibc;
+ * import type { BoundLibc } from "../libc/calls.ts";
+ * declare const libc: BoundLibc;
  * const watch = new WorkerWatch(libc, 3);
  * watch.watch(() => console.log("readable"));
  * ```
  */
 export class WorkerWatch implements WaitMechanism {
   readonly keepsAlive = false;
-  #libc: BunLibc;
+  #libc: BoundLibc;
   #wake: number;
   #state: Int32Array;
   #worker: BunWorker;
@@ -82,7 +82,7 @@ export class WorkerWatch implements WaitMechanism {
    * @param libc libc as bound for Bun
    * @param fd the socket
    */
-  constructor(libc: BunLibc, fd: number) {
+  constructor(libc: BoundLibc, fd: number) {
     this.#libc = libc;
     this.#pollfd = pollOne(fd);
     const wake = libc.bound.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

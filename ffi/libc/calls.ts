@@ -100,6 +100,26 @@ type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never)
 const _bindingMatchesTable: SameKeys<keyof LibcBinding, LibcSymbol> = true;
 
 /**
+ * libc as a runtime's FFI bound it: the raw functions (the wait mechanisms
+ * use `fcntl`, `eventfd`, `write`) and the socket's calls over them. Bun's
+ * and node:ffi's bindings are this; Deno's adds to it.
+ *
+ * @example
+ * ```ts
+ * import type { BoundLibc } from "./calls.ts";
+ * declare const libc: BoundLibc;
+ * libc.bound.fcntl(0, 1, 0); // F_GETFD of stdin
+ * libc.calls.errno();
+ * ```
+ */
+export interface BoundLibc {
+  /** The bound symbols. */
+  readonly bound: LibcBinding;
+  /** The socket's calls. */
+  readonly calls: LibcCalls;
+}
+
+/**
  * The symbols the socket needs (all that {@link forwardLibc} forwards): an
  * adapter that opens no files binds only these.
  *

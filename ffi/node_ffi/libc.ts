@@ -21,9 +21,9 @@
 
 import { CnprocError } from "../../src/errors.ts";
 import {
+  type BoundLibc,
   forwardLibc,
   type LibcBinding,
-  type LibcCalls,
 } from "../libc/calls.ts";
 import {
   type CType,
@@ -47,27 +47,9 @@ const NODE_FFI_TYPES: Readonly<Record<CType, string>> = {
 };
 
 /**
- * libc as bound through node:ffi: the raw functions (the signal wait uses
- * `fcntl`), and the socket calls over them. The same shape as Bun's
- * (`ffi/bun/libc.ts`), so the wait mechanisms over it are shared.
- *
- * @example
- * ```ts
- * import { nodeFfiLibc, type NodeFfiLibc } from "./libc.ts";
- * import { loadNodeFfi } from "./builtin.ts";
- * const libc: NodeFfiLibc = nodeFfiLibc(loadNodeFfi()!);
- * libc.bound.fcntl(0, 1, 0); // F_GETFD of stdin
- * ```
- */
-export interface NodeFfiLibc {
-  /** The bound symbols (`ssize_t` results are bigints). */
-  readonly bound: LibcBinding;
-  /** The socket's calls. */
-  readonly calls: LibcCalls;
-}
-
-/**
- * Bind libc with node:ffi.
+ * Bind libc with node:ffi: the raw functions, whose `ssize_t` results are
+ * bigints (`forwardLibc` makes them numbers), and the socket's calls over
+ * them. The same shape as Bun's, so the wait mechanisms over it are shared.
  *
  * @throws {CnprocError} `ffi-permission` when Node's permission model
  *   refuses FFI (run node with `--allow-ffi`); `unsupported-platform` when
@@ -80,7 +62,7 @@ export interface NodeFfiLibc {
  * const { calls } = nodeFfiLibc(loadNodeFfi()!);
  * ```
  */
-export function nodeFfiLibc(ffi: NodeFfi): NodeFfiLibc {
+export function nodeFfiLibc(ffi: NodeFfi): BoundLibc {
   const table: Record<string, NodeFfiSignature> = {};
   for (const name of Object.keys(LIBC_SYMBOLS) as LibcSymbol[]) {
     const c = LIBC_SYMBOLS[name];

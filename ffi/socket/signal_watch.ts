@@ -31,25 +31,7 @@ import { SyscallError } from "../../src/errors.ts";
 import { pollOne } from "../libc/structs.ts";
 import { readableNow } from "./readable_now.ts";
 import type { WaitMechanism } from "./wait_rule.ts";
-import type { LibcBinding, LibcCalls } from "../libc/calls.ts";
-
-/**
- * The libc a signal watch needs: the bound `fcntl` and the socket's calls
- * (Bun's and node:ffi's bindings both have this shape).
- *
- * @example
- * ```ts
- * import type { SignalLibc } from "./signal_watch.ts";
- * declare const libc: SignalLibc;
- * libc.calls.errno();
- * ```
- */
-export interface SignalLibc {
-  /** The bound symbols. */
-  readonly bound: LibcBinding;
-  /** The socket's calls. */
-  readonly calls: LibcCalls;
-}
+import type { BoundLibc } from "../libc/calls.ts";
 
 /**
  * The part of `process` the signal watch uses.
@@ -112,15 +94,15 @@ function releaseSigio(proc: SignalProcess): void {
  * @example
  * ```ts
  * import { SignalWatch } from "./signal_watch.ts";
- * import type { SignalLibc } from "./signal_watch.ts";
- * declare const libc: SignalLibc;
+ * import type { BoundLibc } from "../libc/calls.ts";
+ * declare const libc: BoundLibc;
  * const watch = new SignalWatch(libc, 3, process);
  * watch.watch(() => console.log("readable"));
  * ```
  */
 export class SignalWatch implements WaitMechanism {
   readonly keepsAlive = false;
-  #libc: SignalLibc;
+  #libc: BoundLibc;
   #fd: number;
   #pollfd: Uint8Array;
   #flags: number;
@@ -134,7 +116,7 @@ export class SignalWatch implements WaitMechanism {
    * @param fd the socket
    * @param proc this process (its pid, and where SIGIO is delivered)
    */
-  constructor(libc: SignalLibc, fd: number, proc: SignalProcess) {
+  constructor(libc: BoundLibc, fd: number, proc: SignalProcess) {
     this.#libc = libc;
     this.#fd = fd;
     this.#pollfd = pollOne(fd);
