@@ -53,6 +53,7 @@ export const EXEC_SPIN_LOOK_MS = 0.3;
 // microseconds.
 interface Turn {
   passed: Promise<void>;
+  pass: () => void;
   cancel: () => void;
 }
 
@@ -116,7 +117,6 @@ export class GatheringWaiter implements Waiter {
   // passes once the event loop has turned, ending the hold.
   #heldSince = 0;
   #turn: Turn | null = null;
-  #turnPassed: (() => void) | null = null;
   #now: Clock;
   #nap: (() => void) | undefined;
   #napAfterMs: number;
@@ -235,18 +235,14 @@ export class GatheringWaiter implements Waiter {
     this.#heldSince = now;
     let pass!: () => void;
     const passed = new Promise<void>((resolve) => pass = resolve);
-    const turn: Turn = { passed, cancel: () => {} };
-    turn.cancel = nextTurn(() => this.#turned(turn, pass));
+    const turn: Turn = { passed, pass, cancel: () => {} };
+    turn.cancel = nextTurn(() => this.#turned(turn));
     this.#turn = turn;
-    this.#turnPassed = pass;
   }
 
-  #turned(turn: Turn, pass: () => void): void {
-    if (this.#turn === turn) {
-      this.#turn = null;
-      this.#turnPassed = null;
-    }
-    pass();
+  #turned(turn: Turn): void {
+    if (this.#turn === turn) this.#turn = null;
+    turn.pass();
   }
 
   /**
@@ -275,11 +271,10 @@ export class GatheringWaiter implements Waiter {
     if (this.#closed) return;
     this.#closed = true;
     const turn = this.#turn;
-    const pass = this.#turnPassed;
-    if (turn !== null && pass !== null) {
+    if (turn !== null) {
       // A wait may be waiting for this turn: end it now (it returns false).
       turn.cancel();
-      this.#turned(turn, pass);
+      this.#turned(turn);
     }
     const sleep = this.#sleep;
     if (sleep !== null) {
