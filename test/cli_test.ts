@@ -29,14 +29,10 @@ import {
   waitFor,
   waitUntilListening,
 } from "./helpers/cli_runner.ts";
+import { liveSkipReason } from "./helpers/live.ts";
 
 const ESC = "\x1b";
-const isRoot = process.getuid?.() === 0;
-const liveSkip = process.platform !== "linux"
-  ? "live process events need Linux"
-  : !isRoot
-  ? "live tests run as root (Linux < 6.6 refuses other users)"
-  : undefined;
+const liveSkip = liveSkipReason();
 
 const dir = mkdtempSync(join(tmpdir(), "cnproc-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

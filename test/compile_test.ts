@@ -17,6 +17,7 @@ import {
   waitFor,
   waitUntilListening,
 } from "./helpers/cli_runner.ts";
+import { liveSkipReason } from "./helpers/live.ts";
 
 const EXECUTABLE = join(ROOT, "dist", "cnproc");
 const SOURCES = [
@@ -29,11 +30,7 @@ const SOURCES = [
   "ffi",
 ];
 
-const liveSkip = process.platform !== "linux"
-  ? "live process events need Linux"
-  : process.getuid?.() !== 0
-  ? "live tests run as root (Linux < 6.6 refuses other users)"
-  : undefined;
+const liveSkip = liveSkipReason();
 
 function newestSource(): number {
   let newest = 0;

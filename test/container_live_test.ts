@@ -22,13 +22,11 @@ import {
   runCommand,
   TestCgroups,
 } from "./helpers/containers.ts";
+import { liveSkipReason } from "./helpers/live.ts";
 
-const isRoot = process.getuid?.() === 0;
-const liveSkip = process.platform !== "linux"
-  ? "live process events need Linux"
-  : !isRoot
-  ? "making cgroups, namespaces and containers needs root"
-  : undefined;
+const liveSkip = liveSkipReason(
+  "making cgroups, namespaces and containers needs root",
+);
 const ATTEMPTS = 3;
 const TEST_TIMEOUT_MS = 120_000;
 const GUARD_MS = 40_000;

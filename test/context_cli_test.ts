@@ -21,13 +21,9 @@ import {
   podmanRun,
   TestCgroups,
 } from "./helpers/containers.ts";
+import { liveSkipReason } from "./helpers/live.ts";
 
-const isRoot = process.getuid?.() === 0;
-const liveSkip = process.platform !== "linux"
-  ? "live process events need Linux"
-  : !isRoot
-  ? "live tests run as root (Linux < 6.6 refuses other users)"
-  : undefined;
+const liveSkip = liveSkipReason();
 const LIVE_TIMEOUT_MS = 40_000;
 
 // Spawn /bin/sh with arguments and resolve with its pid once it exited.

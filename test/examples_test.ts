@@ -19,12 +19,9 @@ import {
   startCli,
   waitFor,
 } from "./helpers/cli_runner.ts";
+import { liveSkipReason } from "./helpers/live.ts";
 
-const liveSkip = process.platform !== "linux"
-  ? "live process events need Linux"
-  : process.getuid?.() !== 0
-  ? "live tests run as root (Linux < 6.6 refuses other users)"
-  : undefined;
+const liveSkip = liveSkipReason();
 
 const dir = mkdtempSync(join(tmpdir(), "cnproc-examples-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,31 +8,25 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, describe, it } from "node:test";
 import { parseConfig, UsageError } from "../cli/args.ts";
 import { DropReporter, startOtlp } from "../cli/otlp.ts";
 import { explainImportError, OTLP_PACKAGES } from "../cli/otlp_load.ts";
 import type { ExitEvent } from "../src/events.ts";
 import {
-  cliCommand,
-  type CliResult,
   jsonEvents,
-  ROOT,
   runCli,
+  type RunningCli,
   runShell,
   RUNTIME,
   showsExit,
+  startCli,
   waitFor,
 } from "./helpers/cli_runner.ts";
 import { OtlpReceiver, type ReceivedRecord } from "./helpers/otlp_receiver.ts";
-import { withTimeout } from "./helpers/live.ts";
+import { liveSkipReason, withTimeout } from "./helpers/live.ts";
 
-const liveSkip = process.platform !== "linux"
-  ? "live process events need Linux"
-  : process.getuid?.() !== 0
-  ? "live tests run as root (Linux < 6.6 refuses other users)"
-  : undefined;
+const liveSkip = liveSkipReason();
 
 const receivers = new Set<OtlpReceiver>();
 async function receiver(port = 0): Promise<OtlpReceiver> {
@@ -54,57 +48,23 @@ function otlpPermissions(port: number): string[] {
   ];
 }
 
-interface Run {
-  stdout(): string;
-  stderr(): string;
-  signal(sig: NodeJS.Signals): void;
-  done: Promise<CliResult>;
-}
-
-// The CLI in the background with OTEL_* variables of its own; killed
-// after `timeoutMs` whatever happens.
-function startCli(
+// The CLI in the background with OTEL_* variables of its own (none of
+// this process's); killed after `timeoutMs` whatever happens.
+function startOtlpCli(
   args: string[],
   port: number,
   env: Record<string, string> = {},
   timeoutMs = 40000,
-): Run {
-  const [cmd, ...rest] = cliCommand(args, otlpPermissions(port));
+): RunningCli {
   const clean: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith("OTEL_")) clean[k] = v;
   }
-  const child = spawn(cmd, rest, {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
+  return startCli(args, {
+    denoPermissions: otlpPermissions(port),
     env: { ...clean, ...env },
+    timeoutMs,
   });
-  let out = "";
-  let err = "";
-  child.stdout!.setEncoding("utf8");
-  child.stderr!.setEncoding("utf8");
-  child.stdout!.on("data", (s: string) => (out += s));
-  child.stderr!.on("data", (s: string) => (err += s));
-  const killer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const done = new Promise<CliResult>((resolve) => {
-    child.on("close", (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal, stdout: out, stderr: err });
-    });
-  });
-  return {
-    stdout: () => out,
-    stderr: () => err,
-    done,
-    signal: (sig) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      try {
-        process.kill(child.pid!, sig);
-      } catch {
-        // already gone
-      }
-    },
-  };
 }
 
 // Spawn `sh -c 'exit 0'` children until `seen(pid)` holds for one of them.
@@ -315,7 +275,7 @@ describe(`cnproc --otlp under ${RUNTIME}`, { skip: liveSkip }, () => {
     async () => {
       const r = await receiver();
       // Batches wait a minute: only the flush at the end can send them.
-      const run = startCli(
+      const run = startOtlpCli(
         ["--otlp", r.endpoint, "--print", "--events", "exec,exit", "--stats"],
         r.port,
         { OTEL_BLRP_SCHEDULE_DELAY: "60000" },
@@ -323,7 +283,7 @@ describe(`cnproc --otlp under ${RUNTIME}`, { skip: liveSkip }, () => {
       try {
         const pid = await untilSeen((p) => showsExit(run.stdout(), p));
         const sent = r.records.length;
-        run.signal("SIGINT");
+        run.stop("SIGINT");
         const result = await withTimeout(run.done, 20000, "the CLI's exit");
         assert.equal(result.code, 0, result.stderr);
         assert.ok(r.records.length > sent, "records arrived at the end");
@@ -341,7 +301,7 @@ describe(`cnproc --otlp under ${RUNTIME}`, { skip: liveSkip }, () => {
         assert.ok(stats, result.stderr);
         assert.equal(Number(stats[1]), r.records.length);
       } finally {
-        run.signal("SIGKILL");
+        run.stop("SIGKILL");
       }
     },
   );
@@ -351,7 +311,7 @@ describe(`cnproc --otlp under ${RUNTIME}`, { skip: liveSkip }, () => {
     { timeout: 60000 },
     async () => {
       const r = await receiver();
-      const run = startCli(["--otlp", "--events", "exec,exit"], r.port, {
+      const run = startOtlpCli(["--otlp", "--events", "exec,exit"], r.port, {
         OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint,
         OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
         OTEL_SERVICE_NAME: "edge-sensor",
@@ -367,13 +327,13 @@ describe(`cnproc --otlp under ${RUNTIME}`, { skip: liveSkip }, () => {
         assert.ok(recordOf(r, "process.exec", pid), `exec of ${pid}`);
         assert.deepEqual([...r.contentTypes], ["application/json"]);
         assert.equal(r.records[0].resource["service.name"], "edge-sensor");
-        run.signal("SIGTERM");
+        run.stop("SIGTERM");
         const result = await withTimeout(run.done, 20000, "the CLI's exit");
         assert.equal(result.code, 0, result.stderr);
         assert.equal(result.stdout, "");
         assert.equal(result.stderr, "");
       } finally {
-        run.signal("SIGKILL");
+        run.stop("SIGKILL");
       }
     },
   );
@@ -383,7 +343,7 @@ describe(`cnproc --otlp under ${RUNTIME}`, { skip: liveSkip }, () => {
     { timeout: 60000 },
     async () => {
       const port = await OtlpReceiver.freePort();
-      const run = startCli(
+      const run = startOtlpCli(
         [
           "--otlp",
           `http://127.0.0.1:${port}`,
@@ -416,7 +376,7 @@ describe(`cnproc --otlp under ${RUNTIME}`, { skip: liveSkip }, () => {
           ),
         );
         const t0 = Date.now();
-        run.signal("SIGINT");
+        run.stop("SIGINT");
         const result = await withTimeout(run.done, 20000, "the CLI's exit");
         const took = Date.now() - t0;
         assert.equal(result.code, 0, result.stderr);
@@ -435,7 +395,7 @@ describe(`cnproc --otlp under ${RUNTIME}`, { skip: liveSkip }, () => {
         assert.ok(stats, result.stderr);
         assert.ok(Number(stats[1]) >= 5, result.stderr);
       } finally {
-        run.signal("SIGKILL");
+        run.stop("SIGKILL");
       }
     },
   );

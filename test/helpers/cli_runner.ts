@@ -184,6 +184,8 @@ export function startCli(
     timeoutMs?: number;
     /** Run this command (and then `args`) instead of the CLI script. */
     command?: string[];
+    /** The child's whole environment (default: this process's). */
+    env?: NodeJS.ProcessEnv;
   } = {},
 ): RunningCli {
   const [cmd, ...rest] = options.command
@@ -192,6 +194,7 @@ export function startCli(
   const child = spawn(cmd, rest, {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
+    env: options.env ?? process.env,
   });
   let out = "";
   let err = "";

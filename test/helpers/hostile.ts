@@ -14,11 +14,12 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cliCommand, ROOT, waitFor } from "./cli_runner.ts";
+import { cliCommand, ROOT, startCli, waitFor } from "./cli_runner.ts";
 
 /** Quote words for /bin/sh. */
 export function shellQuote(words: readonly string[]): string {
@@ -178,5 +179,51 @@ export function catches(pid: number, signal: number): boolean {
       (BigInt(`0x${m[1]}`) >> BigInt(signal - 1) & 1n) === 1n;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The line `--stats` prints at the end: events, seconds, rate, lost.
+ *
+ * @example
+ * ```ts
+ * import { STATS_LINE } from "./hostile.ts";
+ * STATS_LINE.test("cnproc: 3 events in 1.00 s (3.0/s), 0 lost"); // true
+ * ```
+ */
+export const STATS_LINE =
+  /^cnproc: \d+ events in \d+\.\d\d s \(\d+\.\d\/s\), \d+ lost/m;
+
+// How long a run blocks before the signal, and how soon it must end after.
+const BLOCKED_MS = 1500;
+const STOPS_WITHIN_MS = 5000;
+
+/**
+ * Run the CLI with `args` (which make it block, on a FIFO say) once per stop
+ * signal, SIGINT then SIGTERM: after 1.5 s the signal must end it within 5
+ * s, with status 0 and the `--stats` line.
+ *
+ * @example
+ * ```ts
+ * import { assertStopsWhileBlocked } from "./hostile.ts";
+ * await assertStopsWhileBlocked(["--stats", "--replay", "/tmp/fifo"], ["--allow-read=/tmp/fifo"]);
+ * ```
+ */
+export async function assertStopsWhileBlocked(
+  args: string[],
+  denoPermissions: string[],
+): Promise<void> {
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    const run = startCli(args, { denoPermissions, timeoutMs: 20000 });
+    await new Promise((r) => setTimeout(r, BLOCKED_MS));
+    const t0 = Date.now();
+    run.stop(sig);
+    const r = await run.done;
+    assert.equal(r.code, 0, `${sig}: ${r.stderr}`);
+    assert.match(r.stderr, STATS_LINE);
+    assert.ok(
+      Date.now() - t0 < STOPS_WITHIN_MS,
+      `${sig}: ${Date.now() - t0} ms`,
+    );
   }
 }

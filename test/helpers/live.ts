@@ -37,6 +37,26 @@ import { detectRuntime } from "../../ffi/runtime.ts";
 /** The runtime running the tests. */
 export const RUNTIME = detectRuntime();
 
+/** Why live tests skip by default when not root. */
+const NOT_ROOT = "live tests run as root (Linux < 6.6 refuses other users)";
+
+/**
+ * Why a live test (the real kernel) cannot run here, or `undefined` when it
+ * can: it needs Linux, and root.
+ *
+ * @param notRoot the reason given when not root
+ *
+ * @example
+ * ```ts
+ * import { liveSkipReason } from "./live.ts";
+ * const skip = liveSkipReason("making cgroups needs root");
+ * ```
+ */
+export function liveSkipReason(notRoot: string = NOT_ROOT): string | undefined {
+  if (process.platform !== "linux") return "live process events need Linux";
+  return process.getuid?.() !== 0 ? notRoot : undefined;
+}
+
 /**
  * Resolve `promise`, or reject after `ms` milliseconds naming `what`. The
  * timer is cleared either way.
