@@ -40,6 +40,7 @@ import {
 } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { OTLP_PACKAGES } from "../cli/otlp_load.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(ROOT, "npm");
@@ -58,21 +59,6 @@ const SOURCES = [
   "ffi/**/*.ts",
   "otlp/**/*.ts",
   "cli/**/*.ts",
-];
-/**
- * Dependencies of the `./otlp` entry and the CLI's `--otlp` (the
- * OpenTelemetry SDK), published as optional dependencies: installed by
- * default, so that `cnproc --otlp` and `cnproc/otlp` work after a plain
- * install, and left out by `--omit=optional` for a package without
- * dependencies (`cnproc` and `cnproc/decode` never import them).
- */
-const OTLP_DEPENDENCIES = [
-  "@opentelemetry/api",
-  "@opentelemetry/api-logs",
-  "@opentelemetry/exporter-logs-otlp-http",
-  "@opentelemetry/exporter-logs-otlp-proto",
-  "@opentelemetry/resources",
-  "@opentelemetry/sdk-logs",
 ];
 /** Built only when present (another engineer writes it). */
 const CLI_SOURCE = "cli.ts";
@@ -252,7 +238,11 @@ function packageJson(deno: DenoJson, withCli: boolean, files: string[]) {
     throw new Error("package.json has no koffi dependency to publish");
   }
   const otlp: Record<string, string> = {};
-  for (const name of OTLP_DEPENDENCIES) {
+  // The OpenTelemetry SDK of `./otlp` and `--otlp` (the CLI's own list),
+  // published as optional dependencies: installed by default, so that
+  // `cnproc --otlp` and `cnproc/otlp` work after a plain install, and left
+  // out by `--omit=optional` (`cnproc` and `cnproc/decode` never import it).
+  for (const name of OTLP_PACKAGES) {
     const version = dev.dependencies?.[name];
     if (version === undefined) {
       throw new Error(`package.json has no ${name} dependency to publish`);
