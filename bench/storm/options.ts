@@ -79,15 +79,8 @@ export function parseStormOptions(args: string[]): StormOptions {
     seconds: Number(values.seconds),
     gateMaxS: Number(values["gate-max"]),
     storms: STORMS,
-    listeners: [
-      "c",
-      "deno",
-      "bun",
-      "node",
-      "node26",
-      "node26-koffi",
-      "forkstat",
-    ],
+    // Every listener but "none" (the storm alone, asked for by name).
+    listeners: LISTENERS.filter((l) => l !== "none"),
     json: values.json,
     noTsc: values["no-tsc"]!,
     tableFrom: values["table-from"],
