@@ -15,20 +15,12 @@ import { after, describe, it } from "node:test";
 import { compileHelper, removeHelper } from "./helpers/c_helper.ts";
 import { currentRuntime } from "./fixtures/errors_child.ts";
 import type { Adapter } from "../src/adapter.ts";
+import { hasKoffi } from "./helpers/live.ts";
 
 const THREADS = 20_000;
 /** Events to see before the storm's exit: a few hundred milliseconds' worth. */
 const ENOUGH = 200;
 const DEADLINE_MS = 30_000;
-
-async function hasKoffi(): Promise<boolean> {
-  try {
-    await import("koffi");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function skipReason(): string | false {
   if (currentRuntime() !== "node") {

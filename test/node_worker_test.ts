@@ -10,17 +10,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { currentRuntime } from "./fixtures/errors_child.ts";
+import { hasKoffi } from "./helpers/live.ts";
 
 const CHILD_TIMEOUT_MS = 30_000;
-
-async function hasKoffi(): Promise<boolean> {
-  try {
-    await import("koffi");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const onNode = currentRuntime() === "node";
 const notNode = "worker_threads Workers with Node's adapters: Node only";

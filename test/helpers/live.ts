@@ -37,6 +37,24 @@ import { detectRuntime } from "../../ffi/runtime.ts";
 /** The runtime running the tests. */
 export const RUNTIME = detectRuntime();
 
+/**
+ * Whether koffi can be imported here (Node's FFI before node:ffi).
+ *
+ * @example
+ * ```ts
+ * import { hasKoffi } from "./live.ts";
+ * const skip = !(await hasKoffi()) && "koffi is not installed";
+ * ```
+ */
+export async function hasKoffi(): Promise<boolean> {
+  try {
+    await import("koffi");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Why live tests skip by default when not root. */
 const NOT_ROOT = "live tests run as root (Linux < 6.6 refuses other users)";
 
