@@ -18,7 +18,13 @@
  * @module
  */
 
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+} from "node:fs";
 import type { ProcReader, ReadFailure } from "../src/context/proc_reader.ts";
 import { EINTR, errnoName } from "../src/errno.ts";
 import { LITTLE_ENDIAN } from "../src/protocol/layout.ts";
@@ -30,6 +36,7 @@ import {
 
 /**
  * A reader over `node:fs`, paths resolved under `root` (default: `/`).
+ * Not reentrant: it reuses one buffer.
  *
  * @example
  * ```ts
@@ -40,12 +47,31 @@ import {
  */
 export function fsProcReader(root = ""): ProcReader {
   const at = (path: string) => trimRoot(root) + path;
+  // One buffer for every read, each result a copy of its bytes: a /proc
+  // file reports size 0, so readFileSync would allocate a fresh 64 KiB
+  // buffer for every read, and at hundreds of contexts a second that
+  // memory made the garbage collector pause the listener far more often.
+  let buffer = new Uint8Array(READ_CHUNK);
   return {
     readFile(path) {
+      let fd: number;
       try {
-        return plain(readFileSync(at(path)));
+        fd = openSync(at(path), "r");
       } catch (e) {
         return failure(e);
+      }
+      try {
+        let length = 0;
+        for (;;) {
+          if (length === buffer.length) buffer = grown(buffer);
+          const n = readSync(fd, buffer, length, buffer.length - length, null);
+          if (n === 0) return buffer.slice(0, length);
+          length += n;
+        }
+      } catch (e) {
+        return failure(e);
+      } finally {
+        closeSync(fd);
       }
     },
     readLink(path) {
@@ -68,6 +94,13 @@ export function fsProcReader(root = ""): ProcReader {
 // A Buffer's slice() is a view, not a copy: hand out plain Uint8Arrays.
 function plain(b: Uint8Array): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+// A buffer twice as long holding the same bytes first.
+function grown(buffer: Uint8Array): Uint8Array<ArrayBuffer> {
+  const bigger = new Uint8Array(buffer.length * 2);
+  bigger.set(buffer);
+  return bigger;
 }
 
 function failure(e: unknown): ReadFailure {
@@ -103,6 +136,7 @@ export function libcProcReader(calls: FileCalls, root = ""): ProcReader {
   const decoder = new TextDecoder();
   const base = trimRoot(root);
   let buffer = new Uint8Array(READ_CHUNK);
+  const link = new Uint8Array(PATH_MAX);
   const cPath = (path: string) => encoder.encode(base + path + "\0");
   const fail = (): ReadFailure => ({ errno: errnoName(calls.errno()) });
   const openPath = (path: string): number | ReadFailure => {
@@ -119,11 +153,7 @@ export function libcProcReader(calls: FileCalls, root = ""): ProcReader {
       try {
         let length = 0;
         for (;;) {
-          if (length === buffer.length) {
-            const bigger = new Uint8Array(buffer.length * 2);
-            bigger.set(buffer);
-            buffer = bigger;
-          }
+          if (length === buffer.length) buffer = grown(buffer);
           const view = buffer.subarray(length);
           const n = calls.read(fd, view, view.length);
           if (n < 0) {
@@ -141,10 +171,9 @@ export function libcProcReader(calls: FileCalls, root = ""): ProcReader {
       }
     },
     readLink(path) {
-      const out = new Uint8Array(PATH_MAX);
-      const n = calls.readlink(cPath(path), out, out.length);
+      const n = calls.readlink(cPath(path), link, link.length);
       if (n < 0) return fail();
-      return out.slice(0, n);
+      return link.slice(0, n);
     },
     readDir(path) {
       const fd = openPath(path);

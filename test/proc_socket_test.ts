@@ -771,7 +771,7 @@ describe("busy-polling (busyPollMs)", () => {
       stepping(0.01),
     );
     libc.readable = false;
-    assert.equal(await socket.wait(undefined, true), true);
+    assert.equal(await socket.wait(undefined, "exec-expected"), true);
     const naps = libc.named("usleep");
     assert.ok(naps.length >= 20, `${naps.length} naps`);
     assert.ok(naps.every((c) => c.args[0] === 50), JSON.stringify(naps[0]));
@@ -780,7 +780,7 @@ describe("busy-polling (busyPollMs)", () => {
     // execSpinMs 0: no look, no nap.
     const off = new FakeLibc();
     const quiet = open(off, { gatherIntervalMs: 0, execSpinMs: 0 });
-    await quiet.socket.wait(undefined, true);
+    await quiet.socket.wait(undefined, "exec-expected");
     assert.equal(off.named("usleep").length + off.named("poll").length, 0);
     socket.close();
     quiet.socket.close();

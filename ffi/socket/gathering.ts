@@ -20,6 +20,8 @@ import {
   DEFAULT_EXEC_SPIN_MS,
   MAX_BUSY_POLL_MS,
 } from "../../src/listener/options.ts";
+import type { WaitHint } from "../../src/listener/socket.ts";
+import { ForkPace } from "./fork_pace.ts";
 import { SPIN_BURST_MS, SpinBudget } from "./spin_budget.ts";
 import type { Waiter } from "./wait_rule.ts";
 import {
@@ -86,8 +88,10 @@ function nextTurn(onTurn: () => void): () => void {
  *   socket for up to `execSpinMs` (1 ms) before it sleeps, so that the exec
  *   is taken while the program still runs: without pause for the first
  *   {@link EXEC_SPIN_LOOK_MS} (which keeps this CPU the listener's), then
- *   with a `nap` between looks. The budget bounds it to a quarter of the
- *   time; never while gathering.
+ *   with a `nap` between looks. While new processes come fast
+ *   ({@link ForkPace}: forks at most 2 ms apart), every wait spins so, for
+ *   the next event. The budget bounds all of it to half the time; never
+ *   while gathering.
  * - **Busy-polling** (`busyPollMs`, off by default): each wait first looks
  *   in a loop for up to that long (at most `MAX_BUSY_POLL_MS`, 100 ms).
  *
@@ -109,6 +113,7 @@ export class GatheringWaiter implements Waiter {
   #readable: () => boolean;
   #governor: WakeGovernor;
   #budget: SpinBudget;
+  #pace = new ForkPace();
   #closed = false;
   #sleep: { timer: ReturnType<typeof setTimeout>; done: () => void } | null =
     null;
@@ -156,14 +161,18 @@ export class GatheringWaiter implements Waiter {
    * Wait until the socket is readable (see `ProcSocket.wait`).
    *
    * @param timeoutMs give up after this many milliseconds
-   * @param execExpected spin for an expected exec first (within budget)
+   * @param hint what the events just received say: after the fork of a new
+   *   process (`"exec-expected"`), and while new processes come fast
+   *   ({@link ForkPace}), spin first (within the budget)
    */
-  async wait(timeoutMs?: number, execExpected = false): Promise<boolean> {
+  async wait(timeoutMs?: number, hint: WaitHint = "none"): Promise<boolean> {
     if (this.#closed) return false;
     const start = this.#now();
+    if (hint !== "none") this.#pace.forked(start);
     const spinMs = this.#busyPollMs > 0
       ? this.#busyPollMs
-      : execExpected && !this.#governor.gathering
+      : (hint === "exec-expected" || this.#pace.fast(start)) &&
+          !this.#governor.gathering
       ? this.#budget.grant(start)
       : 0;
     if (spinMs > 0) {

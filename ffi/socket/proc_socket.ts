@@ -38,7 +38,11 @@ import {
 import { EAGAIN, EINTR, ENOBUFS } from "../../src/errno.ts";
 import { SyscallError } from "../../src/errors.ts";
 import { LITTLE_ENDIAN } from "../../src/protocol/layout.ts";
-import type { ProcSocket, SocketOptions } from "../../src/listener/socket.ts";
+import type {
+  ProcSocket,
+  SocketOptions,
+  WaitHint,
+} from "../../src/listener/socket.ts";
 import { DEFAULT_EXEC_SPIN_MS } from "../../src/listener/options.ts";
 import type { LibcCalls } from "../libc/calls.ts";
 import { pollOne, sockaddrNl } from "../libc/structs.ts";
@@ -215,9 +219,9 @@ class LibcProcSocket implements ProcSocket {
     );
   }
 
-  wait(timeoutMs?: number, execExpected?: boolean): Promise<boolean> {
+  wait(timeoutMs?: number, hint?: WaitHint): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
-    return this.#waiter.wait(timeoutMs, execExpected);
+    return this.#waiter.wait(timeoutMs, hint);
   }
 
   setGatherInterval(intervalMs: number): void {

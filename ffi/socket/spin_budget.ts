@@ -1,12 +1,14 @@
 /**
- * The bound on spinning for an exec: a token bucket of spin time. After the
- * fork of a new process, a wait looks for its exec (without pause, then
- * napping between looks) before it sleeps (`execSpinMs`): a listener asleep on the socket
- * when the exec comes is woken onto the CPU of the process that execs, and
- * runs only once that process sleeps or exits, too late for a short-lived
- * program's command line. The bucket keeps spinning to at most
- * {@link SPIN_SHARE} of the time over any stretch of time, and
- * {@link SPIN_BURST_MS} at once, whatever the rate of forks.
+ * The bound on spinning: a token bucket of spin time. After the fork of a
+ * new process, a wait looks for its exec (without pause, then napping
+ * between looks) before it sleeps (`execSpinMs`): a listener asleep on the
+ * socket when the exec comes is woken onto the CPU of the process that
+ * execs, and runs only once that process sleeps or exits, too late for a
+ * short-lived program's command line. While new processes come fast
+ * (`fork_pace.ts`), every wait looks so for the next event. The bucket
+ * keeps all of it to at most {@link SPIN_SHARE} of the time over any
+ * stretch of time, and {@link SPIN_BURST_MS} at once, whatever the rate of
+ * forks.
  *
  * @example
  * ```ts
@@ -20,18 +22,19 @@
  */
 
 /**
- * The share of the time that spinning may take: a quarter, at any rate of
- * forks. Its CPU is a fraction of that, the naps between looks being sleeps;
- * at 100 forks and execs a second (fork-to-exec gaps of about 0.3 ms) it
- * spins about 3 % of the time.
+ * The share of the time that spinning may take: a half, at any rate of
+ * forks. Its CPU is a fraction of that, the naps between looks being sleeps.
+ * At 100 forks and execs a second (fork-to-exec gaps of about 0.3 ms) only
+ * the spin for each exec runs, about 3 % of the time; from 500 forks a
+ * second, waits spin for the next event too, up to this share.
  *
  * @example
  * ```ts
  * import { SPIN_SHARE } from "./spin_budget.ts";
- * console.log(SPIN_SHARE * 100 + " % of the time"); // "25 % of the time"
+ * console.log(SPIN_SHARE * 100 + " % of the time"); // "50 % of the time"
  * ```
  */
-export const SPIN_SHARE = 0.25;
+export const SPIN_SHARE = 0.5;
 
 /**
  * The most spin time the bucket holds, and so the longest run of spins
@@ -56,7 +59,7 @@ export const SPIN_BURST_MS = 2;
  * import { SpinBudget } from "./spin_budget.ts";
  * const b = new SpinBudget(1);
  * b.spent(0, 2);  // the bucket is empty
- * b.grant(2);     // 0.5: two milliseconds refilled a quarter of each
+ * b.grant(1);     // 0.5: one millisecond refilled half of it
  * b.grant(100);   // 1: full again, but one spin is at most 1 ms
  * ```
  */

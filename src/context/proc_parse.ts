@@ -23,11 +23,15 @@
  * @module
  */
 
+import { isSpace, sameBytes, uintAt, uintsIn } from "./ascii_fields.ts";
+
 const UTF8 = new TextDecoder("utf-8", { fatal: false });
 const UTF8_STRICT = new TextDecoder("utf-8", { fatal: true });
 
 const NUL = 0x00;
+const NEWLINE = 0x0a;
 const SPACE = 0x20;
+const COLON = 0x3a;
 const OPEN_PAREN = 0x28;
 const CLOSE_PAREN = 0x29;
 
@@ -148,16 +152,31 @@ export function parseStat(bytes: Uint8Array): ProcStat | null {
   const open = bytes.indexOf(OPEN_PAREN);
   const close = bytes.lastIndexOf(CLOSE_PAREN);
   if (open < 1 || close < open || bytes[open - 1] !== SPACE) return null;
-  const pid = parseUint(UTF8.decode(bytes.subarray(0, open - 1)));
+  const pid = uintAt(bytes, 0, open - 1);
   if (pid === null) return null;
   const comm = decodeBytes(bytes.subarray(open + 1, close));
-  const rest = UTF8.decode(bytes.subarray(close + 1)).trim().split(" ");
-  const field = (n: number) => rest[n - STAT_FIRST_FIELD_AFTER_COMM];
-  const state = field(STAT_FIRST_FIELD_AFTER_COMM);
-  const ppid = parseUint(field(STAT_FIELD_PPID));
-  const flags = parseUint(field(STAT_FIELD_FLAGS));
-  const numThreads = parseUint(field(STAT_FIELD_NUM_THREADS));
-  const startTime = parseUint(field(STAT_FIELD_STARTTIME));
+  // The fields after `(comm)`: trimmed, then one space between fields.
+  let from = close + 1, to = bytes.length;
+  while (from < to && isSpace(bytes[from])) from++;
+  while (to > from && isSpace(bytes[to - 1])) to--;
+  let state: string | undefined;
+  let ppid: number | null = null, flags: number | null = null;
+  let numThreads: number | null = null, startTime: number | null = null;
+  for (let field = STAT_FIRST_FIELD_AFTER_COMM; from <= to; field++) {
+    let end = bytes.indexOf(SPACE, from);
+    if (end < 0 || end > to) end = to;
+    if (field === STAT_FIRST_FIELD_AFTER_COMM) {
+      state = UTF8.decode(bytes.subarray(from, end));
+    } else if (field === STAT_FIELD_PPID) ppid = uintAt(bytes, from, end);
+    else if (field === STAT_FIELD_FLAGS) flags = uintAt(bytes, from, end);
+    else if (field === STAT_FIELD_NUM_THREADS) {
+      numThreads = uintAt(bytes, from, end);
+    } else if (field === STAT_FIELD_STARTTIME) {
+      startTime = uintAt(bytes, from, end);
+      break;
+    }
+    from = end + 1;
+  }
   if (
     state === undefined || state.length === 0 || ppid === null ||
     flags === null || numThreads === null || startTime === null
@@ -207,6 +226,17 @@ export interface ProcStatus {
   nspid?: number[];
 }
 
+// The lines of /proc/<pid>/status read, by their index in STATUS_KEYS.
+const STATUS_KEYS = ["Tgid", "Pid", "PPid", "Uid", "Gid", "Threads", "NSpid"]
+  .map((key) => new TextEncoder().encode(key));
+const KEY_TGID = 0;
+const KEY_PID = 1;
+const KEY_PPID = 2;
+const KEY_UID = 3;
+const KEY_GID = 4;
+const KEY_THREADS = 5;
+const KEY_NSPID = 6;
+
 /**
  * Parse `/proc/<pid>/status` ("Key:\tvalue" lines). The `Name` line is not
  * used: the kernel escapes it; take `comm` from {@link parseStat}.
@@ -222,23 +252,41 @@ export interface ProcStatus {
  * ```
  */
 export function parseStatus(bytes: Uint8Array): ProcStatus | null {
-  const values = new Map<string, string>();
-  for (const line of UTF8.decode(bytes).split("\n")) {
-    const colon = line.indexOf(":");
-    if (colon > 0) values.set(line.slice(0, colon), line.slice(colon + 1));
+  // Each wanted line's value, as the range after its colon (the last line
+  // of a key wins). Scanned as bytes: a status file is some 1.5 KB and 57
+  // lines, of which seven are wanted.
+  const at = new Int32Array(STATUS_KEYS.length * 2).fill(-1);
+  for (let line = 0; line < bytes.length;) {
+    let end = bytes.indexOf(NEWLINE, line);
+    if (end < 0) end = bytes.length;
+    const colon = bytes.indexOf(COLON, line);
+    if (colon > line && colon < end) {
+      for (let k = 0; k < STATUS_KEYS.length; k++) {
+        if (sameBytes(bytes, line, colon, STATUS_KEYS[k])) {
+          at[2 * k] = colon + 1;
+          at[2 * k + 1] = end;
+          break;
+        }
+      }
+    }
+    line = end + 1;
   }
-  const one = (key: string) => parseUint(values.get(key)?.trim());
-  const four = (key: string) => {
-    const parts = values.get(key)?.trim().split(/\s+/).map(parseUint);
-    if (parts?.length !== 4 || parts.some((p) => p === null)) return null;
-    return parts as [number, number, number, number];
+  const numbers = (k: number) =>
+    at[2 * k] < 0 ? null : uintsIn(bytes, at[2 * k], at[2 * k + 1]);
+  const one = (k: number) => {
+    const n = numbers(k);
+    return n?.length === 1 ? n[0] : null;
   };
-  const tgid = one("Tgid");
-  const pid = one("Pid");
-  const ppid = one("PPid");
-  const threads = one("Threads");
-  const uids = four("Uid");
-  const gids = four("Gid");
+  const four = (k: number) => {
+    const n = numbers(k);
+    return n?.length === 4 ? n as [number, number, number, number] : null;
+  };
+  const tgid = one(KEY_TGID);
+  const pid = one(KEY_PID);
+  const ppid = one(KEY_PPID);
+  const threads = one(KEY_THREADS);
+  const uids = four(KEY_UID);
+  const gids = four(KEY_GID);
   if (
     tgid === null || pid === null || ppid === null || threads === null ||
     uids === null || gids === null
@@ -246,10 +294,8 @@ export function parseStatus(bytes: Uint8Array): ProcStatus | null {
     return null;
   }
   const status: ProcStatus = { tgid, pid, ppid, uids, gids, threads };
-  const nspid = values.get("NSpid")?.trim().split(/\s+/).map(parseUint);
-  if (nspid !== undefined && nspid.every((p) => p !== null)) {
-    status.nspid = nspid as number[];
-  }
+  const nspid = numbers(KEY_NSPID);
+  if (nspid !== null && nspid.length > 0) status.nspid = nspid;
   return status;
 }
 

@@ -209,7 +209,7 @@ export class Listener
           this.#settle(r);
           return;
         }
-        await this.#socket.wait(undefined, receiver.execExpected());
+        await this.#socket.wait(undefined, receiver.waitHint());
       }
     } catch (e) {
       this.#failed(e);

@@ -22,7 +22,7 @@ import { decodeMessages } from "../protocol/decode.ts";
 import { inMask } from "../protocol/encode.ts";
 import { callbackFailed } from "./misuse.ts";
 import type { AckEvent, ListenerEvent, ProcEvent } from "../events.ts";
-import type { ProcSocket } from "./socket.ts";
+import type { ProcSocket, WaitHint } from "./socket.ts";
 import type { ListenerStats } from "./stats.ts";
 
 // The most batches one refill drains before letting the consumer run.
@@ -110,8 +110,10 @@ export class Receiver {
   #lastDrops = 0;
   #lastSeq: number[] = [];
   #myAck = -1;
-  // The last new process forked whose exec (or exit) has not come yet.
+  // The last new process forked whose exec (or exit) has not come yet, and
+  // whether a new process was forked since the last hint.
   #forked = 0;
+  #forkSeen = false;
 
   constructor(socket: ProcSocket, options: ReceiverOptions) {
     this.#socket = socket;
@@ -217,7 +219,10 @@ export class Receiver {
         } else {
           this.#trackSeq(ev);
           if (ev.type === "fork") {
-            if (ev.childPid === ev.childTid) this.#forked = ev.childPid;
+            if (ev.childPid === ev.childTid) {
+              this.#forked = ev.childPid;
+              this.#forkSeen = true;
+            }
           } else if (
             (ev.type === "exec" || ev.type === "exit") &&
             ev.pid === this.#forked
@@ -255,22 +260,28 @@ export class Receiver {
   }
 
   /**
-   * True, once, when the events received include the fork of a new process
-   * whose exec (or exit) has not come yet: the next wait may look for that
-   * exec in a loop (`SocketOptions.execSpinMs`). Then false until another
-   * such fork.
+   * What the events received since the last call tell the next wait
+   * ({@link WaitHint}): `"exec-expected"` when they include the fork of a
+   * new process whose exec (or exit) has not come yet, else `"forked"` when
+   * they include the fork of a new process, else `"none"`. Each call starts
+   * afresh.
    *
    * @example
    * ```ts
    * import type { Receiver } from "./receiver.ts";
    * declare const r: Receiver;
-   * const spin = r.execExpected();
+   * const hint = r.waitHint(); // "none" until a new process is forked
    * ```
    */
-  execExpected(): boolean {
-    const expected = this.#forked !== 0;
+  waitHint(): WaitHint {
+    const hint = this.#forked !== 0
+      ? "exec-expected"
+      : this.#forkSeen
+      ? "forked"
+      : "none";
     this.#forked = 0;
-    return expected;
+    this.#forkSeen = false;
+    return hint;
   }
 
   #trackSeq(ev: ProcEvent): void {

@@ -14,6 +14,25 @@
  */
 
 /**
+ * What the events just received tell a socket's next wait (see
+ * {@link ProcSocket.wait}):
+ *
+ * - `"exec-expected"`: a new process was forked and its exec has not come
+ *   yet; it usually follows within a millisecond.
+ * - `"forked"`: a new process was forked (its exec, or exit, came with it).
+ * - `"none"`: no new process.
+ *
+ * Threads (a fork whose child is not a new process) count as none.
+ *
+ * @example
+ * ```ts
+ * import type { WaitHint } from "./socket.ts";
+ * const spinFor = (h: WaitHint) => h === "exec-expected";
+ * ```
+ */
+export type WaitHint = "none" | "forked" | "exec-expected";
+
+/**
  * What an adapter needs to open a socket.
  *
  * @example
@@ -117,13 +136,14 @@ export interface ProcSocket {
    * bounded by its own timeout. Timeouts are capped at 2^31 - 1 ms.
    *
    * @param timeoutMs give up after this many milliseconds (default: never)
-   * @param execExpected a new process was just forked, and its exec usually
-   *   follows within a millisecond: the socket may look for it in a loop
-   *   (`execSpinMs`) before sleeping
+   * @param hint what the events just received say of the next ones
+   *   ({@link WaitHint}; default `"none"`): after a fork the socket may look
+   *   for the exec in a loop (`execSpinMs`) before sleeping, and while new
+   *   processes come fast, for the next event
    * @returns true when readable; false on timeout or when closed meanwhile
    *   (false only means "look again")
    */
-  wait(timeoutMs?: number, execExpected?: boolean): Promise<boolean>;
+  wait(timeoutMs?: number, hint?: WaitHint): Promise<boolean>;
   /** Close the socket; every pending wait resolves false. Idempotent. */
   close(): void;
   /**

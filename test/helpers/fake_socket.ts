@@ -33,7 +33,7 @@ import {
   PROC_INPUT_LEN,
   PROC_INPUT_OP_OFFSET,
 } from "../../src/protocol/layout.ts";
-import type { ProcSocket } from "../../src/listener/socket.ts";
+import type { ProcSocket, WaitHint } from "../../src/listener/socket.ts";
 
 /**
  * How the fake kernel answers LISTEN requests.
@@ -151,8 +151,8 @@ export class FakeSocket implements ProcSocket {
   readonly gatherIntervals: number[] = [];
   /** Every value `setBusyPoll()` was called with. */
   readonly busyPolls: number[] = [];
-  /** The `execExpected` of each wait, in order. */
-  readonly execHints: boolean[] = [];
+  /** The hint of each wait, in order. */
+  readonly hints: WaitHint[] = [];
   #closed = false;
   #seq = 100;
   #waiters: ((readable: boolean) => void)[] = [];
@@ -240,8 +240,8 @@ export class FakeSocket implements ProcSocket {
     return this.dropCount;
   }
 
-  wait(timeoutMs?: number, execExpected?: boolean): Promise<boolean> {
-    this.execHints.push(execExpected ?? false);
+  wait(timeoutMs?: number, hint?: WaitHint): Promise<boolean> {
+    this.hints.push(hint ?? "none");
     if (this.#closed) return Promise.resolve(false);
     if (this.queue.length > 0) return Promise.resolve(true);
     return new Promise((resolve) => {
