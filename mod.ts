@@ -121,6 +121,7 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
     busyPollMs: resolved.busyPollMs,
     execSpinMs: resolved.execSpinMs,
   });
+  if (resolved.timeSliceUs > 0) adapter.setTimeSlice?.(resolved.timeSliceUs);
   return await Listener.open(socket, options);
 }
 

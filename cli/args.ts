@@ -107,7 +107,12 @@ const OPTIONS = {
   "no-spin": {
     type: "boolean",
     help:
-      "never look for a new process's exec before sleeping (by default for up to 1 ms after its fork, a quarter of the time at most): slightly less CPU, many more command lines of short-lived programs missed",
+      "never look for a new process's exec before sleeping (by default for up to 1 ms after its fork, and for the next event while new processes come 500 a second or more, half the time at most): less CPU, many more command lines of short-lived programs missed",
+  },
+  "no-time-slice": {
+    type: "boolean",
+    help:
+      "leave the scheduler's time slices alone (by default cnproc asks Linux 6.12+ for 100 µs slices, so that a woken listener runs sooner under load)",
   },
   stats: {
     type: "boolean",
@@ -183,6 +188,8 @@ export interface Config {
   busyPollMs?: number;
   /** --no-spin: 0 (never spin for an exec); else left to the default. */
   execSpinMs?: number;
+  /** --no-time-slice: 0 (leave the slices alone); else the default. */
+  timeSliceUs?: number;
   /** --container: the id prefix of the one container to show (lowercase hex). */
   container?: string;
   /** --containers-only (`"containers"`) or --host-only (`"host"`). */
@@ -337,6 +344,7 @@ export function parseConfig(args: string[]): Config | "help" | "version" {
     );
   }
   if (values["no-spin"]) config.execSpinMs = 0;
+  if (values["no-time-slice"]) config.timeSliceUs = 0;
   if (values.record !== undefined && values.replay !== undefined) {
     throw new UsageError("--record and --replay cannot be used together");
   }

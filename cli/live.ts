@@ -121,6 +121,7 @@ export async function live(
         signal,
         busyPollMs: config.busyPollMs,
         execSpinMs: config.execSpinMs,
+        timeSliceUs: config.timeSliceUs,
         onDatagram: record
           ? (d) => {
             noteDatagram?.(d);

@@ -1,7 +1,7 @@
 /**
  * The contract between the core and a runtime: what a runtime adapter in
- * `ffi/` provides, a process-events socket and, where the runtime needs its
- * own way, a `/proc` reader. It sits above both layers of the core it joins
+ * `ffi/` provides, a process-events socket, a way to ask for short time
+ * slices and, where the runtime needs its own way, a `/proc` reader. It sits above both layers of the core it joins
  * (the listener's socket, the context layer's reader), so neither of them
  * depends on the other.
  *
@@ -43,4 +43,28 @@ export interface Adapter {
    * @throws {CnprocError} with what to do when the runtime refuses it
    */
   procReader?(root?: string): ProcReader;
+  /**
+   * Ask the kernel for a time slice of `sliceUs` microseconds for every
+   * thread the process has now (Linux 6.12+; see `ListenOptions.timeSliceUs`).
+   * Optional: without it nothing is asked.
+   */
+  setTimeSlice?(sliceUs: number): TimeSliceOutcome;
+}
+
+/**
+ * What asking for a time slice did: the threads whose slice was set, and the
+ * errno name of the call that stopped it, if one did (`EPERM` under a
+ * seccomp filter, `ENOSYS` on an architecture without the call's number).
+ *
+ * @example
+ * ```ts
+ * import type { TimeSliceOutcome } from "./adapter.ts";
+ * const ok = (o: TimeSliceOutcome) => o.errno === undefined;
+ * ```
+ */
+export interface TimeSliceOutcome {
+  /** Threads whose slice was set. */
+  threads: number;
+  /** The errno name of the call that failed, when one did. */
+  errno?: string;
 }

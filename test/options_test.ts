@@ -7,6 +7,7 @@ import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_EXEC_SPIN_MS,
   DEFAULT_RECEIVE_BUFFER_BYTES,
+  DEFAULT_TIME_SLICE_US,
   type ListenOptions,
   resolveListenOptions,
 } from "../src/listener/options.ts";
@@ -34,6 +35,10 @@ const BAD: [string, unknown][] = [
   ["execSpinMs", -1],
   ["execSpinMs", 11], // over 10 ms: each spin holds the event loop
   ["execSpinMs", NaN],
+  ["timeSliceUs", 50], // under the kernel's shortest slice (100 µs)
+  ["timeSliceUs", 100_001],
+  ["timeSliceUs", 150.5],
+  ["timeSliceUs", "100"],
   ["ackTimeoutMs", NaN],
   ["ackTimeoutMs", -5],
   ["ackTimeoutMs", "1000"],
@@ -64,6 +69,8 @@ describe("listen options: one check for listen() and Listener.open", () => {
     assert.equal(o.busyPollMs, 0);
     assert.equal(o.execSpinMs, DEFAULT_EXEC_SPIN_MS);
     assert.equal(resolveListenOptions({ execSpinMs: 0 }).execSpinMs, 0);
+    assert.equal(o.timeSliceUs, DEFAULT_TIME_SLICE_US);
+    assert.equal(resolveListenOptions({ timeSliceUs: 0 }).timeSliceUs, 0);
     assert.equal(o.gatherIntervalMs, undefined);
     assert.equal(o.kernelFilter, "auto");
     assert.equal(o.includeAcks, false);

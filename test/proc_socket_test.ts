@@ -128,6 +128,10 @@ class FakeLibc implements LibcCalls {
     this.calls.push({ name: "usleep", args: [usec] });
     return 0;
   }
+  syscall(nr: number, a1: number, _a2: Uint8Array, a3: number, a4: number) {
+    this.calls.push({ name: "syscall", args: [nr, a1, a3, a4] });
+    return 0;
+  }
   recvmmsg(fd: number, vec: Uint8Array, vlen: number, flags: number): number {
     this.calls.push({ name: "recvmmsg", args: [fd, vlen, flags] });
     if (this.#fail("recvmmsg")) return -1;

@@ -19,6 +19,8 @@
 import { CnprocError } from "../../src/errors.ts";
 import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
+import { timeSlicer } from "../socket/time_slice.ts";
+import { fsProcReader } from "../proc_reader.ts";
 import type { WaitMechanism } from "../socket/wait_rule.ts";
 import { bunLibc } from "./libc.ts";
 import { type SignalProcess, SignalWatch } from "../socket/signal_watch.ts";
@@ -96,6 +98,7 @@ export async function createBunAdapter(
     runtime: "bun",
     open: (socketOptions) =>
       openProcSocket(libc.calls, watchFor, socketOptions),
+    setTimeSlice: timeSlicer(libc.calls, () => fsProcReader()),
   };
 }
 

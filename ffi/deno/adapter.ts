@@ -25,6 +25,7 @@ import { SyscallError } from "../../src/errors.ts";
 import type { Adapter } from "../../src/adapter.ts";
 import { libcProcReader } from "../proc_reader.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
+import { timeSlicer } from "../socket/time_slice.ts";
 import { denoLibc } from "./libc.ts";
 import { DenoPollWatch } from "./poll_watch.ts";
 import { type SignalProcess, SignalWatch } from "../socket/signal_watch.ts";
@@ -138,4 +139,8 @@ export const adapter: Adapter = {
   // --allow-read --allow-env); through FFI the reads need only the
   // --allow-ffi the listener needs anyway.
   procReader: (root) => libcProcReader(denoLibc().files, root),
+  setTimeSlice: (sliceUs) =>
+    timeSlicer(denoLibc().calls, () => libcProcReader(denoLibc().files))(
+      sliceUs,
+    ),
 };

@@ -73,6 +73,14 @@ export interface LibcBinding {
   poll(fds: Uint8Array, nfds: number, timeout: number): number;
   /** int usleep(useconds_t usec); */
   usleep(usec: number): number;
+  /** long syscall(long number, ...);  (four arguments: see the table) */
+  syscall(
+    nr: number,
+    a1: number,
+    a2: Uint8Array,
+    a3: number,
+    a4: number,
+  ): number | bigint;
   /** int eventfd(unsigned int initval, int flags); */
   eventfd(initval: number, flags: number): number;
   /** ssize_t write(int fd, const void *buf, size_t count); */
@@ -139,6 +147,7 @@ export const SOCKET_SYMBOLS = [
   "close",
   "poll",
   "usleep",
+  "syscall",
 ] as const satisfies readonly LibcSymbol[];
 
 /**
@@ -198,6 +207,17 @@ export interface LibcCalls {
   poll(fds: Uint8Array, nfds: number, timeout: number): number;
   /** int usleep(useconds_t usec); */
   usleep(usec: number): number;
+  /**
+   * long syscall(long number, ...) with four arguments: the second a
+   * buffer (ffi/socket/time_slice.ts).
+   */
+  syscall(
+    nr: number,
+    a1: number,
+    a2: Uint8Array,
+    a3: number,
+    a4: number,
+  ): number;
   /** errno of the last failed call, read on the thread that made it. */
   errno(): number;
   /** The address of a buffer's first byte (for pointers inside structs). */
@@ -264,6 +284,7 @@ export function forwardLibc(
     close: (fd) => bound.close(fd),
     poll: (fds, nfds, timeout) => bound.poll(fds, nfds, timeout),
     usleep: (usec) => bound.usleep(usec),
+    syscall: (nr, a1, a2, a3, a4) => Number(bound.syscall(nr, a1, a2, a3, a4)),
     errno,
     addressOf,
   };

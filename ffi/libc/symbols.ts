@@ -136,6 +136,18 @@ export const LIBC_SYMBOLS = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   /** int usleep(useconds_t usec);  (a nap that leaves the socket unwatched) */
   usleep: { parameters: ["u32"], result: "i32" },
+  /**
+   * long syscall(long number, ...);  bound with four fixed arguments, for
+   * sched_getattr(pid, attr, size, flags) and sched_setattr(pid, attr,
+   * flags), which glibc before 2.41 does not wrap. The C function is
+   * variadic; on x86-64 and arm64 Linux variadic integer and pointer
+   * arguments travel in the same registers as fixed ones, and glibc's
+   * `syscall` only moves them into place.
+   */
+  syscall: {
+    parameters: ["usize", "usize", "buffer", "usize", "usize"],
+    result: "isize",
+  },
   /** int eventfd(unsigned int initval, int flags); */
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   /** ssize_t write(int fd, const void *buf, size_t count); */

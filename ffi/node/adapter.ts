@@ -19,6 +19,8 @@
 
 import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
+import { timeSlicer } from "../socket/time_slice.ts";
+import { fsProcReader } from "../proc_reader.ts";
 import { type KoffiApi, loadKoffi, nodeLibc } from "./libc.ts";
 import { koffiHandles, type PollFunction } from "./poll_watch.ts";
 import { UvWatch } from "./uv_watch.ts";
@@ -38,6 +40,7 @@ function makeAdapter(koffi: KoffiApi): Adapter {
         (fd) => main ? new UvWatch(handles, fd) : new IntervalWatch(libc, fd),
         options,
       ),
+    setTimeSlice: timeSlicer(libc, () => fsProcReader()),
   };
 }
 

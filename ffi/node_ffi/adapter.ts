@@ -23,6 +23,8 @@
 import { CnprocError } from "../../src/errors.ts";
 import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
+import { timeSlicer } from "../socket/time_slice.ts";
+import { fsProcReader } from "../proc_reader.ts";
 import type { WaitMechanism } from "../socket/wait_rule.ts";
 import { type SignalProcess, SignalWatch } from "../socket/signal_watch.ts";
 import { loadNodeFfi } from "./builtin.ts";
@@ -108,6 +110,7 @@ export function createNodeFfiAdapter(
     runtime: "node",
     open: (socketOptions) =>
       openProcSocket(libc.calls, watchFor, socketOptions),
+    setTimeSlice: timeSlicer(libc.calls, () => fsProcReader()),
   };
 }
 
