@@ -9,8 +9,9 @@
  * 2. `cpu`: CPU per event (and × C) in the same light-load runs, and at
  *    "exec 100/s" as a share of one core. Goal: a few percent of a core at
  *    100 execs/s (≤ 3 %).
- * 3. `argv`: bench/argv_capture.ts on deno, bun and node (its tsc build),
- *    command lines right / missed / wrong, and forkstat's if installed.
+ * 3. `argv`: bench/argv_capture.ts `--runs` times on deno, bun, node (its
+ *    tsc build, koffi) and node26 (node:ffi), command lines right / missed /
+ *    wrong, and forkstat's if installed.
  *    Goal: ≥ 97 % right, 0 wrong.
  * 4. `storm`: "threads -j2" with c, deno, bun, node: lost, Drops, CPU per
  *    event × C. Goal: 0 lost, ≤ 0.6× C.
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
       delete process.env.CNPROC_BENCH_EXEC_SPIN;
     }
   }
-  if (want("argv")) g.argv = await runArgv(o.argvCount, programs, WORK_DIR);
+  if (want("argv")) g.argv = await runArgv(o.argvCount, o.runs, programs, WORK_DIR);
   if (want("storm")) {
     g.storm = await runRounds(GOAL_STORM, STORM_LISTENERS, plan);
   }

@@ -1,6 +1,6 @@
 /**
  * Goal 3 of the goals bench: argv capture at default options.
- * bench/argv_capture.ts runs once per runtime (Deno and Bun on the
+ * bench/argv_capture.ts runs `--runs` times per runtime (Deno and Bun on the
  * snapshot of the sources, Node on its tsc build), `--json` to a file of
  * the work directory; when forkstat is installed, each run is followed by
  * the same storm watched by forkstat alone (no cnproc listener).
@@ -35,7 +35,8 @@ export const ARGV_SNAPSHOT_FILES: readonly string[] = [
 ];
 
 /**
- * The runtimes the argv capture runs on (`node`: the machine's Node).
+ * The runtimes the argv capture runs on (`node`: the machine's Node, with
+ * koffi; `node26`: Node 26, with node:ffi).
  *
  * @example
  * ```ts
@@ -43,7 +44,12 @@ export const ARGV_SNAPSHOT_FILES: readonly string[] = [
  * console.log(ARGV_RUNTIMES.join(","));
  * ```
  */
-export const ARGV_RUNTIMES: readonly ListenerName[] = ["deno", "bun", "node"];
+export const ARGV_RUNTIMES: readonly ListenerName[] = [
+  "deno",
+  "bun",
+  "node",
+  "node26",
+];
 
 /**
  * The goal: at least this many percent of the probes' command lines right
@@ -69,7 +75,7 @@ export const RIGHT_MIN_PERCENT = 97;
 export interface ArgvOutcome {
   /** The runtime. */
   runtime: ListenerName;
-  /** The runs it reported (one by default). */
+  /** The runs it reported. */
   runs: ArgvRunResult[];
   /** Why it failed, if it did. */
   error?: string;
@@ -96,17 +102,18 @@ const COLUMNS = [
   "verdict",
 ];
 
-/** Run argv_capture once on `runtime`; its stdout and stderr to stderr. */
+/** Run argv_capture `runs` times on `runtime`; its output to stderr. */
 async function runOn(
   runtime: ListenerName,
   count: number,
+  runs: number,
   programs: Programs,
   dir: string,
 ): Promise<ArgvOutcome> {
   const file = `${dir}argv-${runtime}.json`;
   const [cmd, ...args] = listenerCommand(
     runtime,
-    ["--runs", "1", "--count", String(count), "--json", file],
+    ["--runs", String(runs), "--count", String(count), "--json", file],
     withScript(programs, dir, ARGV_SNAPSHOT_FILES[0]),
   );
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -153,18 +160,19 @@ async function runOn(
  * import { ARGV_SNAPSHOT_FILES, runArgv } from "./argv.ts";
  * import { snapshotListener } from "../harness/programs.ts";
  * const dir = "/tmp/b/";
- * const outcomes = await runArgv(300, snapshotListener(dir, true, ARGV_SNAPSHOT_FILES), dir);
+ * const outcomes = await runArgv(300, 1, snapshotListener(dir, true, ARGV_SNAPSHOT_FILES), dir);
  * ```
  */
 export async function runArgv(
   count: number,
+  runs: number,
   programs: Programs,
   dir: string,
 ): Promise<ArgvOutcome[]> {
   const outcomes: ArgvOutcome[] = [];
   for (const runtime of ARGV_RUNTIMES) {
-    console.error(`argv capture: ${runtime}, ${count} execs`);
-    outcomes.push(await runOn(runtime, count, programs, dir));
+    console.error(`argv capture: ${runtime}, ${runs} × ${count} execs`);
+    outcomes.push(await runOn(runtime, count, runs, programs, dir));
   }
   return outcomes;
 }
