@@ -71,12 +71,15 @@ let lostReports = 0, lostCount = 0;
 let cpuStart: ReturnType<typeof process.cpuUsage> | undefined;
 
 // Knobs for comparisons (bench/goals.ts clears them: its figures are at
-// the defaults): CNPROC_BENCH_BUSY_POLL and CNPROC_BENCH_EXEC_SPIN, in ms.
+// the defaults): CNPROC_BENCH_BUSY_POLL and CNPROC_BENCH_EXEC_SPIN, in ms,
+// and CNPROC_BENCH_TIME_SLICE in µs.
 const busyPoll = process.env.CNPROC_BENCH_BUSY_POLL;
 const execSpin = process.env.CNPROC_BENCH_EXEC_SPIN;
+const timeSlice = process.env.CNPROC_BENCH_TIME_SLICE;
 const listener = await listen({
   ...(busyPoll === undefined ? {} : { busyPollMs: Number(busyPoll) }),
   ...(execSpin === undefined ? {} : { execSpinMs: Number(execSpin) }),
+  ...(timeSlice === undefined ? {} : { timeSliceUs: Number(timeSlice) }),
 });
 // CNPROC_BENCH_CONTEXT=1: the same counting over events with context.
 const source: AsyncIterable<ListenerEvent> & { close(): void } =
