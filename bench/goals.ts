@@ -162,7 +162,9 @@ async function main(): Promise<void> {
       delete process.env.CNPROC_BENCH_EXEC_SPIN;
     }
   }
-  if (want("argv")) g.argv = await runArgv(o.argvCount, o.runs, programs, WORK_DIR);
+  if (want("argv")) {
+    g.argv = await runArgv(o.argvCount, o.runs, programs, WORK_DIR);
+  }
   if (want("storm")) {
     g.storm = await runRounds(GOAL_STORM, STORM_LISTENERS, plan);
   }

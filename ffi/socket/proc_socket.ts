@@ -129,6 +129,8 @@ class LibcProcSocket implements ProcSocket {
   #int = new Uint8Array(INT_SIZE);
   #meminfo = new Uint8Array(SK_MEMINFO_VARS * INT_SIZE);
   #optlen = new Uint8Array(INT_SIZE);
+  #meminfoView = new DataView(this.#meminfo.buffer);
+  #optlenView = new DataView(this.#optlen.buffer);
   #closed = false;
 
   constructor(
@@ -202,9 +204,9 @@ class LibcProcSocket implements ProcSocket {
     return n;
   }
 
+  // Called after every receive: its views are made once.
   drops(): number {
-    const lenView = new DataView(this.#optlen.buffer);
-    lenView.setUint32(0, this.#meminfo.byteLength, LITTLE_ENDIAN);
+    this.#optlenView.setUint32(0, this.#meminfo.byteLength, LITTLE_ENDIAN);
     const r = this.#libc.getsockopt(
       this.fd,
       SOL_SOCKET,
@@ -213,7 +215,7 @@ class LibcProcSocket implements ProcSocket {
       this.#optlen,
     );
     if (r < 0) return -1;
-    return new DataView(this.#meminfo.buffer).getUint32(
+    return this.#meminfoView.getUint32(
       SK_MEMINFO_DROPS * INT_SIZE,
       LITTLE_ENDIAN,
     );
