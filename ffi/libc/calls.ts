@@ -208,16 +208,10 @@ export interface LibcCalls {
   /** int usleep(useconds_t usec); */
   usleep(usec: number): number;
   /**
-   * long syscall(long number, ...) with four arguments: the second a
-   * buffer (ffi/socket/time_slice.ts).
+   * long syscall(long number, ...) with four arguments, the second a buffer
+   * (ffi/socket/time_slice.ts); the bound one's, with a number result.
    */
-  syscall(
-    nr: number,
-    a1: number,
-    a2: Uint8Array,
-    a3: number,
-    a4: number,
-  ): number;
+  syscall(...args: Parameters<LibcBinding["syscall"]>): number;
   /** errno of the last failed call, read on the thread that made it. */
   errno(): number;
   /** The address of a buffer's first byte (for pointers inside structs). */
