@@ -17,9 +17,7 @@
  * @example
  * ```ts
  * import { setTimeSlice } from "./time_slice.ts";
- * import type { TimeSliceOutcome } from "../../src/adapter.ts";
-import type { ProcReader } from "../../src/context/proc_reader.ts";
-import type { LibcCalls } from "../libc/calls.ts";
+ * import type { LibcCalls } from "../libc/calls.ts";
  * declare const calls: LibcCalls;
  * setTimeSlice(calls, [process.pid], 100); // { threads: 1 } on Linux 6.12+
  * ```
@@ -75,10 +73,10 @@ const SCHED_SYSCALLS: Readonly<
 
 /**
  * Ask for a slice of `sliceUs` microseconds for each thread of `tids` that
- * runs under the normal policy, keeping its nice value and
- * reset-on-fork flag, and setting that flag when its nice is 0 or more (its
- * children then start with the kernel's slice). A thread that ended meanwhile (`ESRCH`) is skipped;
- * any other failure stops it and is returned.
+ * runs under the normal policy, keeping its nice value and reset-on-fork
+ * flag, and setting that flag when its nice is 0 or more (its children then
+ * start with the kernel's slice). A thread that ended meanwhile (`ESRCH`) is
+ * skipped; any other failure stops it and is returned.
  *
  * @param calls libc, with `syscall`
  * @param tids the threads (`/proc/self/task`)
@@ -87,9 +85,7 @@ const SCHED_SYSCALLS: Readonly<
  * @example
  * ```ts
  * import { setTimeSlice } from "./time_slice.ts";
- * import type { TimeSliceOutcome } from "../../src/adapter.ts";
-import type { ProcReader } from "../../src/context/proc_reader.ts";
-import type { LibcCalls } from "../libc/calls.ts";
+ * import type { LibcCalls } from "../libc/calls.ts";
  * declare const calls: LibcCalls;
  * const { threads, errno } = setTimeSlice(calls, [1234, 1235], 100);
  * ```
