@@ -174,7 +174,8 @@ export interface ListenOptions {
    * woken listener then preempts the running task instead of waiting up to
    * its slice (1.4 ms on two CPUs) for the CPU. No privilege is needed and
    * the CPU share (nice) is unchanged; threads not of the normal policy are
-   * left alone; older kernels ignore it. Default
+   * left alone; older kernels ignore it. The slices stay after the
+   * listener closes. Default
    * {@link DEFAULT_TIME_SLICE_US} (100), from 100 to 100,000; 0 leaves the
    * scheduler's slices alone.
    */
