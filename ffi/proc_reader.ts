@@ -47,11 +47,10 @@ import {
  */
 export function fsProcReader(root = ""): ProcReader {
   const at = (path: string) => trimRoot(root) + path;
-  // One buffer for every read, each result a copy of its bytes: a /proc
-  // file reports size 0, so readFileSync would allocate a fresh 64 KiB
-  // buffer for every read, and at hundreds of contexts a second that
-  // memory made the garbage collector pause the listener far more often.
-  let buffer = new Uint8Array(READ_CHUNK);
+  // Not readFileSync: a /proc file reports size 0, so it would allocate a
+  // fresh 64 KiB buffer for every read, and at hundreds of contexts a second
+  // that memory made the garbage collector pause the listener far more often.
+  const buffer = new ReadBuffer();
   return {
     readFile(path) {
       let fd: number;
@@ -61,13 +60,10 @@ export function fsProcReader(root = ""): ProcReader {
         return failure(e);
       }
       try {
-        let length = 0;
-        for (;;) {
-          if (length === buffer.length) buffer = grown(buffer);
-          const n = readSync(fd, buffer, length, buffer.length - length, null);
-          if (n === 0) return buffer.slice(0, length);
-          length += n;
-        }
+        // readSync throws rather than return a negative count.
+        return buffer.readToEnd((bytes, offset) =>
+          readSync(fd, bytes, offset, bytes.length - offset, null)
+        )!;
       } catch (e) {
         return failure(e);
       } finally {
@@ -96,11 +92,32 @@ function plain(b: Uint8Array): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-// A buffer twice as long holding the same bytes first.
-function grown(buffer: Uint8Array): Uint8Array<ArrayBuffer> {
-  const bigger = new Uint8Array(buffer.length * 2);
-  bigger.set(buffer);
-  return bigger;
+// The one buffer each reader reads every file into (so a reader is not
+// reentrant), grown as a file needs; each result is a copy of its bytes.
+class ReadBuffer {
+  bytes: Uint8Array<ArrayBuffer> = new Uint8Array(READ_CHUNK);
+
+  // Read a file to its end: `readAt(bytes, offset)` reads into `bytes` from
+  // `offset` to its end and returns the count (0 at the end), or a negative
+  // number for a failure, which gives null. A short read of a /proc (or
+  // regular) file is its end: spare the read that would return 0.
+  readToEnd(
+    readAt: (bytes: Uint8Array<ArrayBuffer>, offset: number) => number,
+  ): Uint8Array | null {
+    let length = 0;
+    for (;;) {
+      if (length === this.bytes.length) {
+        const bigger = new Uint8Array(this.bytes.length * 2);
+        bigger.set(this.bytes);
+        this.bytes = bigger;
+      }
+      const n = readAt(this.bytes, length);
+      if (n < 0) return null;
+      const asked = this.bytes.length - length;
+      length += n;
+      if (n < asked) return this.bytes.slice(0, length);
+    }
+  }
 }
 
 function failure(e: unknown): ReadFailure {
@@ -135,7 +152,7 @@ export function libcProcReader(calls: FileCalls, root = ""): ProcReader {
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const base = trimRoot(root);
-  let buffer = new Uint8Array(READ_CHUNK);
+  const buffer = new ReadBuffer();
   const link = new Uint8Array(PATH_MAX);
   const cPath = (path: string) => encoder.encode(base + path + "\0");
   const fail = (): ReadFailure => ({ errno: errnoName(calls.errno()) });
@@ -151,21 +168,14 @@ export function libcProcReader(calls: FileCalls, root = ""): ProcReader {
       const fd = openPath(path);
       if (typeof fd !== "number") return fd;
       try {
-        let length = 0;
-        for (;;) {
-          if (length === buffer.length) buffer = grown(buffer);
-          const view = buffer.subarray(length);
-          const n = calls.read(fd, view, view.length);
-          if (n < 0) {
-            if (calls.errno() === EINTR) continue;
-            return fail();
+        const read = buffer.readToEnd((bytes, offset) => {
+          const view = bytes.subarray(offset);
+          for (;;) {
+            const n = calls.read(fd, view, view.length);
+            if (n >= 0 || calls.errno() !== EINTR) return n;
           }
-          if (n === 0) return buffer.slice(0, length);
-          length += n;
-          // A short read of a /proc (or regular) file is its end: spare the
-          // read that would return 0.
-          if (n < view.length) return buffer.slice(0, length);
-        }
+        });
+        return read ?? fail();
       } finally {
         calls.close(fd);
       }
@@ -180,9 +190,10 @@ export function libcProcReader(calls: FileCalls, root = ""): ProcReader {
       if (typeof fd !== "number") return fd;
       try {
         const names: string[] = [];
-        const view = new DataView(buffer.buffer);
+        const entries = buffer.bytes;
+        const view = new DataView(entries.buffer);
         for (;;) {
-          const n = calls.getdents64(fd, buffer, buffer.length);
+          const n = calls.getdents64(fd, entries, entries.length);
           if (n < 0) {
             if (calls.errno() === EINTR) continue;
             return fail();
@@ -194,8 +205,8 @@ export function libcProcReader(calls: FileCalls, root = ""): ProcReader {
               LITTLE_ENDIAN,
             );
             const start = at + DIRENT64_NAME_OFFSET;
-            const end = buffer.indexOf(0, start);
-            const name = decoder.decode(buffer.subarray(start, end));
+            const end = entries.indexOf(0, start);
+            const name = decoder.decode(entries.subarray(start, end));
             if (name !== "." && name !== "..") names.push(name);
             at += reclen;
           }
