@@ -1,9 +1,9 @@
 /**
  * The contract between the core and a runtime: what a runtime adapter in
  * `ffi/` provides, a process-events socket, a way to ask for short time
- * slices and, where the runtime needs its own way, a `/proc` reader. It sits above both layers of the core it joins
- * (the listener's socket, the context layer's reader), so neither of them
- * depends on the other.
+ * slices and, where the runtime needs its own way, a `/proc` reader. It sits
+ * above both layers of the core it joins (the listener's socket, the context
+ * layer's reader), so neither of them depends on the other.
  *
  * @example
  * ```ts

@@ -155,11 +155,10 @@ export interface ListenOptions {
   /**
    * After the fork of a new process, look for its exec for up to this many
    * milliseconds before sleeping (without pause for 0.3 ms, then every 50
-   * µs, napping in between). A
-   * listener asleep on the socket is woken onto the CPU of the process that
-   * execs, and waits there until that process sleeps or exits: a
-   * short-lived program's exec then arrives with its exit, its command line
-   * already gone. Looking keeps the listener on its own CPU. The spin ends
+   * µs, napping in between). A listener asleep on the socket is woken onto
+   * the CPU of the process that execs, and waits there until that process
+   * sleeps or exits: a short-lived program's exec then arrives with its
+   * exit, its command line already gone. Looking keeps the listener on its own CPU. The spin ends
    * at the first datagram, never runs under a storm, and all spinning
    * together is held to half the time (its CPU is a fraction of that: the
    * naps are sleeps). While new processes are forked 500 a second or more,
@@ -175,9 +174,8 @@ export interface ListenOptions {
    * its slice (1.4 ms on two CPUs) for the CPU. No privilege is needed and
    * the CPU share (nice) is unchanged; threads not of the normal policy are
    * left alone; older kernels ignore it. The slices stay after the
-   * listener closes. Default
-   * {@link DEFAULT_TIME_SLICE_US} (100), from 100 to 100,000; 0 leaves the
-   * scheduler's slices alone.
+   * listener closes. Default {@link DEFAULT_TIME_SLICE_US} (100), from 100
+   * to 100,000; 0 leaves the scheduler's slices alone.
    */
   timeSliceUs?: number;
   /**
