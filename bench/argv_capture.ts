@@ -77,6 +77,7 @@ const FORKSTAT_START_MS = 1000;
 const QUIET_EVENTS_PER_S = 300;
 const QUIET_MAX_WAIT_S = 60;
 const QUIET_SAMPLE_MS = 1000;
+const TENTHS = 10;
 
 /**
  * One run's figures, as `--json` writes them.
@@ -112,6 +113,11 @@ export interface ArgvRunResult {
   cnproc: Omit<Tally, "examplesWrong">;
   /** Why cnproc had no command line, per reason. */
   nullReasons: Record<string, number>;
+  /**
+   * cnproc's probes without a command line in each tenth of the probes
+   * seen, in the order of their execs (warm-up shows in the first).
+   */
+  missedByTenth: number[];
   /**
    * forkstat's grades in a storm of its own right after (forkstat alone,
    * at the same priority), or null if it is not installed.
@@ -267,6 +273,12 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
     if (e.probe) probes.push({ pid: e.pid, rank, line: e.line });
   }
   const cn = tally(probes.map((p) => p.line), run, COUNT);
+  const missedByTenth = new Array<number>(TENTHS).fill(0);
+  probes.forEach((p, i) => {
+    if (p.line === null) {
+      missedByTenth[Math.floor(i * TENTHS / probes.length)]++;
+    }
+  });
   const rate = probes.length / seconds;
   const pct = (n: number) => (100 * n / COUNT).toFixed(1);
   console.log(
@@ -282,7 +294,8 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
     `  cnproc:   right ${cn.right} (${
       pct(cn.right)
     } %), missed ${cn.missed}, wrong ${cn.wrong}` +
-      `  null reasons ${JSON.stringify(Object.fromEntries(reasons))}`,
+      `  null reasons ${JSON.stringify(Object.fromEntries(reasons))}` +
+      `  missed by tenth ${missedByTenth.join(" ")}`,
   );
   for (const w of cn.examplesWrong) console.log(`  cnproc wrong: ${w}`);
   const grades = (t: Tally) => ({
@@ -303,6 +316,7 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
     quiet,
     cnproc: grades(cn),
     nullReasons: Object.fromEntries(reasons),
+    missedByTenth,
     forkstat: await forkstatRun(index),
   };
 }

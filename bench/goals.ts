@@ -9,9 +9,10 @@
  * 2. `cpu`: CPU per event (and × C) in the same light-load runs, and at
  *    "exec 100/s" as a share of one core. Goal: a few percent of a core at
  *    100 execs/s (≤ 3 %).
- * 3. `argv`: bench/argv_capture.ts `--runs` times on deno, bun, node (its
- *    tsc build, koffi) and node26 (node:ffi), command lines right / missed /
- *    wrong, and forkstat's if installed.
+ * 3. `argv`: bench/argv_capture.ts in `--runs` rounds, once per round on
+ *    deno, bun, node (its tsc build, koffi) and node26 (node:ffi) taking
+ *    turns, each run a fresh process: command lines right / missed / wrong
+ *    (in all and per run), and forkstat's if installed.
  *    Goal: ≥ 97 % right, 0 wrong.
  * 4. `storm`: "threads -j2" with c, deno, bun, node: lost, Drops, CPU per
  *    event × C. Goal: 0 lost, ≤ 0.6× C.

@@ -1,9 +1,13 @@
 /**
  * Goal 3 of the goals bench: argv capture at default options.
- * bench/argv_capture.ts runs `--runs` times per runtime (Deno and Bun on the
- * snapshot of the sources, Node on its tsc build), `--json` to a file of
- * the work directory; when forkstat is installed, each run is followed by
- * the same storm watched by forkstat alone (no cnproc listener).
+ * bench/argv_capture.ts runs once per runtime per round, `--runs` rounds
+ * (Deno and Bun on the snapshot of the sources, Node on its tsc build),
+ * each run a fresh process writing `--json` to a file of the work
+ * directory. The runtimes take turns within a round, in an order rotated
+ * from round to round, so that a noisy minute of this shared machine falls
+ * on all of them rather than on the one whose runs it happened to cover.
+ * When forkstat is installed, each run is followed by the same storm
+ * watched by forkstat alone (no cnproc listener).
  *
  * @module
  */
@@ -95,6 +99,7 @@ const COLUMNS = [
   "listener",
   "execs",
   "right",
+  "right per run %",
   "missed",
   "wrong",
   "execs/s",
@@ -102,18 +107,18 @@ const COLUMNS = [
   "verdict",
 ];
 
-/** Run argv_capture `runs` times on `runtime`; its output to stderr. */
+/** Run argv_capture once on `runtime`; its output to stderr. */
 async function runOn(
   runtime: ListenerName,
   count: number,
-  runs: number,
+  round: number,
   programs: Programs,
   dir: string,
 ): Promise<ArgvOutcome> {
-  const file = `${dir}argv-${runtime}.json`;
+  const file = `${dir}argv-${runtime}-${round}.json`;
   const [cmd, ...args] = listenerCommand(
     runtime,
-    ["--runs", String(runs), "--count", String(count), "--json", file],
+    ["--runs", "1", "--count", String(count), "--json", file],
     withScript(programs, dir, ARGV_SNAPSHOT_FILES[0]),
   );
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -135,10 +140,8 @@ async function runOn(
         error: `exit ${child.exitCode ?? child.signalCode}`,
       };
     }
-    return {
-      runtime,
-      runs: JSON.parse(readFileSync(file, "utf8")) as ArgvRunResult[],
-    };
+    const runs = JSON.parse(readFileSync(file, "utf8")) as ArgvRunResult[];
+    return { runtime, runs: runs.map((r) => ({ ...r, run: round })) };
   } catch (e) {
     return {
       runtime,
@@ -151,9 +154,28 @@ async function runOn(
 }
 
 /**
- * Run the argv capture (`count` probe execs) on each of
- * {@link ARGV_RUNTIMES} in turn; `programs` and `dir` are those of a
- * snapshot that includes {@link ARGV_SNAPSHOT_FILES}.
+ * The order of the runtimes in round `round` (from 1): {@link ARGV_RUNTIMES}
+ * rotated by one more place each round, so that no runtime always runs
+ * first (right after the build) or last.
+ *
+ * @example
+ * ```ts
+ * import { roundOrder } from "./argv.ts";
+ * console.log(roundOrder(2).join(",")); // "bun,node,node26,deno"
+ * ```
+ */
+export function roundOrder(round: number): ListenerName[] {
+  const n = ARGV_RUNTIMES.length;
+  const shift = (round - 1) % n;
+  return [...ARGV_RUNTIMES.slice(shift), ...ARGV_RUNTIMES.slice(0, shift)];
+}
+
+/**
+ * Run the argv capture (`count` probe execs) `runs` rounds, each runtime of
+ * {@link ARGV_RUNTIMES} once per round, in the round's
+ * {@link roundOrder}; `programs` and `dir` are those of a snapshot that
+ * includes {@link ARGV_SNAPSHOT_FILES}. A runtime's outcome has every run
+ * it reported, and the error of the first round that failed, if any.
  *
  * @example
  * ```ts
@@ -169,12 +191,23 @@ export async function runArgv(
   programs: Programs,
   dir: string,
 ): Promise<ArgvOutcome[]> {
-  const outcomes: ArgvOutcome[] = [];
-  for (const runtime of ARGV_RUNTIMES) {
-    console.error(`argv capture: ${runtime}, ${runs} × ${count} execs`);
-    outcomes.push(await runOn(runtime, count, runs, programs, dir));
+  const outcomes = new Map<ListenerName, ArgvOutcome>(
+    ARGV_RUNTIMES.map((runtime) => [runtime, { runtime, runs: [] }]),
+  );
+  for (let round = 1; round <= runs; round++) {
+    for (const runtime of roundOrder(round)) {
+      console.error(
+        `argv capture: round ${round} of ${runs}, ${runtime}, ${count} execs`,
+      );
+      const one = await runOn(runtime, count, round, programs, dir);
+      const outcome = outcomes.get(runtime)!;
+      outcome.runs.push(...one.runs);
+      if (one.error !== undefined) {
+        outcome.error ??= `round ${round}: ${one.error}`;
+      }
+    }
   }
-  return outcomes;
+  return [...outcomes.values()];
 }
 
 /** Grades summed over runs. */
@@ -184,17 +217,28 @@ interface Sum {
   wrong: number;
 }
 
+/** `n` out of `count` in percent, to a tenth. */
+function percent(n: number, count: number): string {
+  return fmt(PERCENT * n / count, PERCENT_DIGITS);
+}
+
 /** "n (p %)" of `n` out of `count`. */
 function share(n: number, count: number): string {
-  return `${fmt(n)} (${fmt(PERCENT * n / count, PERCENT_DIGITS)} %)`;
+  return `${fmt(n)} (${percent(n, count)} %)`;
 }
 
 /** The cells after the listener's name, up to the verdict. */
-function gradeCells(s: Sum, execsPerS: number, lost: string): string[] {
+function gradeCells(
+  s: Sum,
+  perRun: string,
+  execsPerS: number,
+  lost: string,
+): string[] {
   const missed = s.count - s.right - s.wrong;
   return [
     fmt(s.count),
     share(s.right, s.count),
+    perRun,
     share(missed, s.count),
     fmt(s.wrong),
     fmt(execsPerS),
@@ -218,7 +262,7 @@ export function argvTable(outcomes: readonly ArgvOutcome[]): GoalTable {
   const rows: string[][] = [];
   const forkstat: Sum = { count: 0, right: 0, wrong: 0 };
   let forkstatRate = 0;
-  let forkstatRuns = 0;
+  const forkstatPercents: number[] = [];
   for (const o of outcomes) {
     if (o.error !== undefined || o.runs.length === 0) {
       rows.push(
@@ -239,7 +283,7 @@ export function argvTable(outcomes: readonly ArgvOutcome[]): GoalTable {
         forkstat.right += r.forkstat.right;
         forkstat.wrong += r.forkstat.wrong;
         forkstatRate += r.forkstat.execsPerS;
-        forkstatRuns++;
+        forkstatPercents.push(PERCENT * r.forkstat.right / r.count);
       }
     }
     const meets = PERCENT * s.right / s.count >= RIGHT_MIN_PERCENT &&
@@ -248,14 +292,27 @@ export function argvTable(outcomes: readonly ArgvOutcome[]): GoalTable {
       o.runs[0].adapter in ADAPTER_LABELS
         ? `${o.runtime} (${ADAPTER_LABELS[o.runs[0].adapter]})`
         : o.runtime,
-      ...gradeCells(s, rate, fmt(lost)),
+      ...gradeCells(
+        s,
+        [...o.runs].sort((a, b) => a.run - b.run)
+          .map((r) => percent(r.cnproc.right, r.count)).join(", "),
+        rate,
+        fmt(lost),
+      ),
       verdict(meets),
     ]);
   }
-  if (forkstatRuns > 0) {
+  if (forkstatPercents.length > 0) {
     rows.push([
       "forkstat (alone, after each)",
-      ...gradeCells(forkstat, forkstatRate / forkstatRuns, "–"),
+      ...gradeCells(
+        forkstat,
+        `${fmt(Math.min(...forkstatPercents), PERCENT_DIGITS)}–${
+          fmt(Math.max(...forkstatPercents), PERCENT_DIGITS)
+        }`,
+        forkstatRate / forkstatPercents.length,
+        "–",
+      ),
       REFERENCE,
     ]);
   } else {
@@ -272,7 +329,9 @@ export function argvTable(outcomes: readonly ArgvOutcome[]): GoalTable {
     notes: [
       "missed: the probes without a command line, including execs never " +
       "seen; forkstat watched a storm of its own right after each run, " +
-      "with no cnproc listener beside it.",
+      "with no cnproc listener beside it (its cell: lowest–highest run).",
+      "Each run is a fresh process; the runtimes take turns within a " +
+      "round, so a noisy minute falls on all of them.",
     ],
   };
 }
