@@ -21,6 +21,7 @@
 import { loadAdapter, loadProcReader } from "./ffi/runtime.ts";
 import { ContextListener } from "./src/context/context_listener.ts";
 import type { ContextOptions } from "./src/context/types.ts";
+import { warmUp } from "./src/context/warm_up.ts";
 import { Listener } from "./src/listener/listener.ts";
 import {
   type ListenOptions,
@@ -160,5 +161,8 @@ export async function withContext(
   const reader = await loadProcReader();
   // Reads must start as soon as an exec arrives: no gathering.
   listener.setGatherInterval(0);
+  // Compile the context path before the first exec needs it (about 10 ms),
+  // then scan: processes started meanwhile are in the scan.
+  warmUp(reader, options);
   return new ContextListener(listener, reader, options);
 }
