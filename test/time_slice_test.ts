@@ -6,12 +6,16 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { release } from "node:os";
-import { setTimeSlice } from "../ffi/socket/time_slice.ts";
+import { spawn } from "node:child_process";
+import { Worker } from "node:worker_threads";
+import { NEW_PROCESS_HOOK_MS } from "../ffi/socket/gathering.ts";
+import { setTimeSlice, ThreadSlices } from "../ffi/socket/time_slice.ts";
 import { listen } from "../mod.ts";
 import { liveSkipReason, withTimeout } from "./helpers/live.ts";
 import { runShell, startCli, waitFor } from "./helpers/cli_runner.ts";
 
 const EINTR = 4, ESRCH = 3, EPERM = 1;
+const KERNEL_SLICE_NS = 1_400_000n;
 const GETATTR = 315, SETATTR = 314; // x86-64
 
 /** A kernel of threads, each with a policy and a nice value. */
@@ -42,11 +46,14 @@ class FakeSched {
     }
     const v = new DataView(attr.buffer, attr.byteOffset, attr.byteLength);
     if (nr === GETATTR) {
+      const now = this.set.get(tid);
       v.setUint32(0, 48, true);
       v.setUint32(4, t.policy, true);
       // Util clamp (never passed on), and reset-on-fork when given.
-      v.setBigUint64(8, 0x20n | (t.flags ?? 0n), true);
+      v.setBigUint64(8, 0x20n | (now?.flags ?? t.flags ?? 0n), true);
       v.setInt32(16, t.nice, true);
+      // A normal thread's slice: the kernel's own until one is set.
+      v.setBigUint64(24, now?.runtime ?? KERNEL_SLICE_NS, true);
       return 0;
     }
     assert.equal(v.getUint32(0, true), 48, "size");
@@ -80,6 +87,58 @@ describe("setTimeSlice (fake kernel)", () => {
     assert.deepEqual(k.set.get(10), { nice: 5, runtime: 100_000n, flags: 1n });
     assert.deepEqual(k.set.get(11), { nice: -3, runtime: 100_000n, flags: 0n });
     assert.deepEqual(k.set.get(12), { nice: -3, runtime: 100_000n, flags: 1n });
+  });
+
+  it("leaves a thread already at the slice alone", () => {
+    const k = new FakeSched(
+      new Map([[10, { policy: 0, nice: 0 }], [11, { policy: 0, nice: 0 }]]),
+    );
+    setTimeSlice(calls(k), [10], 100, "x64");
+    k.calls = [];
+    assert.deepEqual(setTimeSlice(calls(k), [10, 11], 100, "x64"), {
+      threads: 2,
+    });
+    // 10 was read and left; 11 was read and set.
+    assert.deepEqual(k.calls, [
+      { nr: GETATTR, tid: 10 },
+      { nr: GETATTR, tid: 11 },
+      { nr: SETATTR, tid: 11 },
+    ]);
+    // Another slice is set again.
+    k.calls = [];
+    setTimeSlice(calls(k), [10], 250, "x64");
+    assert.deepEqual(k.calls.map((c) => c.nr), [GETATTR, SETATTR]);
+    assert.equal(k.set.get(10)?.runtime, 250_000n);
+  });
+
+  it("ThreadSlices: refresh gives the last slice set to threads started since", () => {
+    const k = new FakeSched(
+      new Map([[10, { policy: 0, nice: 0 }], [11, { policy: 0, nice: 0 }]]),
+    );
+    let listing = ["10", "11"];
+    const reader = {
+      readFile: () => ({ errno: "ENOENT" }),
+      readLink: () => ({ errno: "ENOENT" }),
+      readDir: (path: string) => {
+        assert.equal(path, "/proc/self/task");
+        return listing;
+      },
+    };
+    const slices = new ThreadSlices(calls(k), () => reader, "x64");
+    // Nothing set yet: a refresh asks nothing.
+    assert.deepEqual(slices.refresh(), { threads: 0 });
+    assert.deepEqual(k.calls, []);
+    assert.deepEqual(slices.set(100), { threads: 2 });
+    // A thread started later, with the kernel's slice.
+    k.threads.set(12, { policy: 0, nice: 0 });
+    listing = ["10", "11", "12"];
+    k.calls = [];
+    assert.deepEqual(slices.refresh(), { threads: 3 });
+    assert.deepEqual(
+      k.calls.filter((c) => c.nr === SETATTR).map((c) => c.tid),
+      [12],
+    );
+    assert.equal(k.set.get(12)?.runtime, 100_000n);
   });
 
   it("leaves other policies alone, skips ended threads, retries EINTR", () => {
@@ -171,6 +230,60 @@ describe("timeSliceUs on the real kernel", { skip: kernelSkip() }, () => {
     l.close();
     assert.equal(sliceOf(process.pid), 100_000);
   });
+
+  it(
+    "gives threads started after listen() the slice once processes are forked",
+    {
+      timeout: 20_000,
+    },
+    async () => {
+      const l = await withTimeout(listen({ timeSliceUs: 200 }), 5000, "listen");
+      const before = new Set(threads());
+      // A thread of the runtime's own, started now: reset-on-fork gave it the
+      // kernel's slice.
+      const worker = new Worker(
+        // Kept alive (a timer) until terminated.
+        "require('node:worker_threads').parentPort.postMessage('up');" +
+          "setInterval(() => {}, 1000);",
+        { eval: true },
+      );
+      try {
+        await withTimeout(
+          new Promise((r) => worker.once("message", r)),
+          5000,
+          "worker",
+        );
+        const started = threads().filter((t) => !before.has(t));
+        assert.ok(started.length > 0, "the worker started a thread");
+        assert.ok(
+          started.some((t) => sliceOf(t) !== 200_000),
+          "a new thread starts with the kernel's slice",
+        );
+        // Past the hook's rate limit, then a fork the listener receives and
+        // waits after (the child sleeps before its exit): that wait carries
+        // the fork's hint.
+        await new Promise((r) => setTimeout(r, NEW_PROCESS_HOOK_MS + 50));
+        const child = spawn("/bin/sleep", ["0.3"], { stdio: "ignore" });
+        await withTimeout(
+          (async () => {
+            for await (const ev of l) {
+              if (ev.type === "exit" && ev.pid === child.pid) break;
+            }
+          })(),
+          5000,
+          "the child's exit",
+        );
+        const after = started.map((t) => sliceOf(t)).filter((s) =>
+          s !== undefined
+        );
+        assert.ok(after.length > 0, "the new threads still run");
+        assert.deepEqual(new Set(after), new Set([200_000]), String(after));
+      } finally {
+        await worker.terminate();
+        l.close();
+      }
+    },
+  );
 
   it("the CLI asks for it, and --no-time-slice leaves the slices alone", async () => {
     for (const extra of [[], ["--no-time-slice"]]) {

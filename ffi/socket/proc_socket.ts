@@ -73,6 +73,28 @@ const INT_SIZE = 4;
 const EXEC_SPIN_NAP_US = 50;
 
 /**
+ * What an adapter gives {@link openProcSocket} beside the libc calls and the
+ * options.
+ *
+ * @example
+ * ```ts
+ * import type { SocketExtras } from "./proc_socket.ts";
+ * const extras: SocketExtras = { onNewProcess: () => {} };
+ * ```
+ */
+export interface SocketExtras {
+  /** Milliseconds (`performance.now()` unless a test passes its own). */
+  clock?: Clock;
+  /**
+   * Called while new processes are forked, at most every
+   * `NEW_PROCESS_HOOK_MS` (`ffi/socket/gathering.ts`): the adapters give
+   * threads the runtime started since the listener opened its time slice
+   * (`ThreadSlices.refresh` in `time_slice.ts`).
+   */
+  onNewProcess?: () => void;
+}
+
+/**
  * Open, configure and bind a process-events socket (see {@link ProcSocket}
  * for the settings).
  *
@@ -80,8 +102,9 @@ const EXEC_SPIN_NAP_US = 50;
  * @param watchFor the runtime's way of watching an fd for readiness, which
  *   the socket waits with by the one {@link WaitRule}
  * @param options receive buffer and batch size
- * @param clock milliseconds for the storm detection and the busy-poll
- *   (`performance.now()`; tests pass their own)
+ * @param extras the clock (milliseconds for the storm detection and the
+ *   busy-poll: `performance.now()` unless a test passes its own), and what
+ *   to call while new processes are forked (see {@link SocketExtras})
  * @throws {SyscallError} with what to do when `socket` or `bind` fails
  *
  * @example
@@ -99,7 +122,7 @@ export function openProcSocket(
   libc: LibcCalls,
   watchFor: (fd: number) => WaitMechanism,
   options: SocketOptions,
-  clock: Clock = MONOTONIC_CLOCK,
+  extras: SocketExtras = {},
 ): ProcSocket {
   const fd = libc.socket(
     AF_NETLINK,
@@ -108,7 +131,7 @@ export function openProcSocket(
   );
   if (fd < 0) throw new SyscallError("socket", libc.errno());
   try {
-    return new LibcProcSocket(libc, fd, watchFor, options, clock);
+    return new LibcProcSocket(libc, fd, watchFor, options, extras);
   } catch (e) {
     libc.close(fd);
     throw e;
@@ -138,7 +161,7 @@ class LibcProcSocket implements ProcSocket {
     fd: number,
     watchFor: (fd: number) => WaitMechanism,
     options: SocketOptions,
-    clock: Clock,
+    extras: SocketExtras,
   ) {
     this.#libc = libc;
     this.fd = fd;
@@ -163,11 +186,12 @@ class LibcProcSocket implements ProcSocket {
       new WaitRule(watchFor(fd)),
       () => readableNow(libc, pollfd),
       options.gatherIntervalMs ?? GATHER_INTERVAL_MS,
-      clock,
+      extras.clock ?? MONOTONIC_CLOCK,
       options.execSpinMs ?? DEFAULT_EXEC_SPIN_MS,
       () => libc.usleep(EXEC_SPIN_NAP_US),
     );
     this.#waiter.setBusyPoll(options.busyPollMs ?? 0);
+    if (extras.onNewProcess) this.#waiter.onNewProcess(extras.onNewProcess);
   }
 
   #setInt(level: number, name: number, value: number): number {

@@ -12,7 +12,8 @@
  * {@link setTimeSlice} asks it for every thread the process has when the
  * listener opens (the runtime's signal and helper threads are on the way from
  * the kernel's wake-up to the event loop too), leaving alone any thread not
- * of the normal policy (`SCHED_OTHER`).
+ * of the normal policy (`SCHED_OTHER`); {@link ThreadSlices} keeps it so for
+ * the threads the runtime starts later.
  *
  * @example
  * ```ts
@@ -75,8 +76,9 @@ const SCHED_SYSCALLS: Readonly<
  * Ask for a slice of `sliceUs` microseconds for each thread of `tids` that
  * runs under the normal policy, keeping its nice value and reset-on-fork
  * flag, and setting that flag when its nice is 0 or more (its children then
- * start with the kernel's slice). A thread that ended meanwhile (`ESRCH`) is
- * skipped; any other failure stops it and is returned.
+ * start with the kernel's slice). A thread already at the slice with that
+ * flag is left as it is (and counted). A thread that ended meanwhile
+ * (`ESRCH`) is skipped; any other failure stops it and is returned.
  *
  * @param calls libc, with `syscall`
  * @param tids the threads (`/proc/self/task`)
@@ -100,6 +102,7 @@ export function setTimeSlice(
   if (nr === undefined) return { threads: 0, errno: "ENOSYS" };
   const attr = new Uint8Array(SCHED_ATTR_SIZE_VER0);
   const view = new DataView(attr.buffer);
+  const wantNs = BigInt(Math.round(sliceUs * NS_PER_US));
   let threads = 0;
   for (const tid of tids) {
     attr.fill(0);
@@ -117,17 +120,19 @@ export function setTimeSlice(
     view.setUint32(ATTR_SIZE_OFFSET, SCHED_ATTR_SIZE_VER0, LITTLE_ENDIAN);
     const flags = view.getBigUint64(ATTR_FLAGS_OFFSET, LITTLE_ENDIAN);
     const nice = view.getInt32(ATTR_NICE_OFFSET, LITTLE_ENDIAN);
-    view.setBigUint64(
-      ATTR_FLAGS_OFFSET,
-      (flags & SCHED_FLAG_RESET_ON_FORK) |
-        (nice >= 0 ? SCHED_FLAG_RESET_ON_FORK : 0n),
-      LITTLE_ENDIAN,
-    );
-    view.setBigUint64(
-      ATTR_RUNTIME_OFFSET,
-      BigInt(Math.round(sliceUs * NS_PER_US)),
-      LITTLE_ENDIAN,
-    );
+    const wantFlags = (flags & SCHED_FLAG_RESET_ON_FORK) |
+      (nice >= 0 ? SCHED_FLAG_RESET_ON_FORK : 0n);
+    // sched_getattr gives a normal thread's slice in sched_runtime: a thread
+    // already at this slice, with these flags, is left as it is.
+    if (
+      view.getBigUint64(ATTR_RUNTIME_OFFSET, LITTLE_ENDIAN) === wantNs &&
+      (flags & SCHED_FLAG_RESET_ON_FORK) === wantFlags
+    ) {
+      threads++;
+      continue;
+    }
+    view.setBigUint64(ATTR_FLAGS_OFFSET, wantFlags, LITTLE_ENDIAN);
+    view.setBigUint64(ATTR_RUNTIME_OFFSET, wantNs, LITTLE_ENDIAN);
     const set = retried(
       () => calls.syscall(nr.setattr, tid, attr, 0, 0),
       calls,
@@ -156,31 +161,90 @@ function retried(
 }
 
 /**
- * An adapter's `setTimeSlice`: {@link setTimeSlice} for the threads listed
- * in `/proc/self/task` by `reader` (the runtime's own `/proc` reader).
+ * The time slice of this process's threads, as an adapter keeps it:
+ * {@link ThreadSlices.set} gives every thread listed in `/proc/self/task`
+ * (by `reader`, the runtime's own `/proc` reader) the slice;
+ * {@link ThreadSlices.refresh} gives it again to the threads started since,
+ * which the kernel started with its own slice (reset-on-fork). Runtimes
+ * start helper threads late (JavaScriptCore's second compiler and heap helper
+ * threads, once it compiles and collects in earnest): the socket refreshes
+ * while new processes are forked (`ffi/socket/gathering.ts`). A thread
+ * already at the slice costs one `sched_getattr`.
  *
  * @example
  * ```ts
- * import { timeSlicer } from "./time_slice.ts";
+ * import { ThreadSlices } from "./time_slice.ts";
  * import { fsProcReader } from "../proc_reader.ts";
  * import type { LibcCalls } from "../libc/calls.ts";
  * declare const calls: LibcCalls;
- * const setSlice = timeSlicer(calls, () => fsProcReader());
- * setSlice(100);
+ * const slices = new ThreadSlices(calls, () => fsProcReader());
+ * slices.set(100);
+ * slices.refresh(); // later: the threads started since get it too
  * ```
  */
-export function timeSlicer(
-  calls: Pick<LibcCalls, "syscall" | "errno">,
-  reader: () => ProcReader,
-): (sliceUs: number) => TimeSliceOutcome {
-  return (sliceUs) => {
-    const names = reader().readDir("/proc/self/task");
+export class ThreadSlices {
+  #calls: Pick<LibcCalls, "syscall" | "errno">;
+  #reader: () => ProcReader;
+  #arch: string;
+  // The slice last set (0: none, and refresh does nothing).
+  #sliceUs = 0;
+
+  /**
+   * Slices through `calls`, threads listed by `reader`.
+   *
+   * @param calls libc's `syscall` and `errno`
+   * @param reader the runtime's `/proc` reader (made when first needed)
+   * @param arch the architecture whose system call numbers to use
+   */
+  constructor(
+    calls: Pick<LibcCalls, "syscall" | "errno">,
+    reader: () => ProcReader,
+    arch: string = process.arch,
+  ) {
+    this.#calls = calls;
+    this.#reader = reader;
+    this.#arch = arch;
+  }
+
+  /**
+   * Give every thread of this process a slice of `sliceUs` microseconds (an
+   * adapter's `setTimeSlice`).
+   *
+   * @example
+   * ```ts
+   * import { ThreadSlices } from "./time_slice.ts";
+   * declare const slices: ThreadSlices;
+   * slices.set(100).threads; // the threads at 100 µs now
+   * ```
+   */
+  set(sliceUs: number): TimeSliceOutcome {
+    this.#sliceUs = sliceUs;
+    return this.#apply();
+  }
+
+  /**
+   * Give the slice last {@link ThreadSlices.set} to the threads started
+   * since (none set: nothing, `{ threads: 0 }`).
+   *
+   * @example
+   * ```ts
+   * import { ThreadSlices } from "./time_slice.ts";
+   * declare const slices: ThreadSlices;
+   * slices.refresh();
+   * ```
+   */
+  refresh(): TimeSliceOutcome {
+    return this.#sliceUs > 0 ? this.#apply() : { threads: 0 };
+  }
+
+  #apply(): TimeSliceOutcome {
+    const names = this.#reader().readDir("/proc/self/task");
     if (!Array.isArray(names)) return { threads: 0, errno: names.errno };
     const tids: number[] = [];
     for (const name of names) {
       const id = Number(name);
       if (Number.isSafeInteger(id) && id > 0) tids.push(id);
     }
-    return setTimeSlice(calls, tids, sliceUs);
-  };
+    return setTimeSlice(this.#calls, tids, this.#sliceUs, this.#arch);
+  }
 }
