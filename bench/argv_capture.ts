@@ -32,7 +32,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
@@ -78,6 +78,16 @@ const QUIET_EVENTS_PER_S = 300;
 const QUIET_MAX_WAIT_S = 60;
 const QUIET_SAMPLE_MS = 1000;
 const TENTHS = 10;
+/** /proc/stat counts in USER_HZ ticks: 100 a second on Linux. */
+const TICKS_PER_S = 100;
+const PERCENT = 100;
+
+/** The machine's steal time so far (ticks): the hypervisor's other guests. */
+function stealTicks(): number {
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0].split(/\s+/);
+  // cpu user nice system idle iowait irq softirq steal ...
+  return Number(cpu[8] ?? 0);
+}
 
 /**
  * One run's figures, as `--json` writes them.
@@ -113,6 +123,11 @@ export interface ArgvRunResult {
   cnproc: Omit<Tally, "examplesWrong">;
   /** Why cnproc had no command line, per reason. */
   nullReasons: Record<string, number>;
+  /**
+   * The share of the machine's CPU time (all CPUs) that the hypervisor gave
+   * to other guests during the storm, in percent: a sign of a noisy host.
+   */
+  stealPct: number;
   /**
    * cnproc's probes without a command line in each tenth of the probes
    * seen, in the order of their execs (warm-up shows in the first).
@@ -254,7 +269,10 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
   const quiet = waited < QUIET_MAX_WAIT_S;
   const storm = startStorm(run);
   stormPidBox.pid = storm.pid!;
+  const steal0 = stealTicks();
   const seconds = await stormSeconds(storm);
+  const stealPct = PERCENT * (stealTicks() - steal0) /
+    (seconds * TICKS_PER_S * availableParallelism());
   stormDone = true;
   await sleep(SETTLE_MS);
   const lost = listener.stats().lost;
@@ -288,7 +306,8 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
       rate.toFixed(0)
     }/s, ${lost} events lost, nice ${NICE}, options ${
       JSON.stringify(OPTIONS)
-    }, ${quiet ? `quiet after ${waited} s` : "NOT quiet"}, done=${stormDone}`,
+    }, ${quiet ? `quiet after ${waited} s` : "NOT quiet"}, done=${stormDone}` +
+      `, host steal ${stealPct.toFixed(2)} %`,
   );
   console.log(
     `  cnproc:   right ${cn.right} (${
@@ -316,6 +335,7 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
     quiet,
     cnproc: grades(cn),
     nullReasons: Object.fromEntries(reasons),
+    stealPct,
     missedByTenth,
     forkstat: await forkstatRun(index),
   };

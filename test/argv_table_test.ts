@@ -30,6 +30,7 @@ function run(
     quiet: true,
     cnproc: { right, missed: COUNT - right - wrong, wrong },
     nullReasons: {},
+    stealPct: right / 1000,
     missedByTenth: new Array(10).fill(0),
     forkstat: forkstatRight === null
       ? null
@@ -75,6 +76,8 @@ describe("argv goal table", () => {
     assert.equal(rows[0].right, "3,850 (96.3 %)"); // below 97 %
     assert.equal(rows[0].verdict, "misses");
     assert.equal(rows[1]["right per run %"], "99.5, 98.0");
+    assert.equal(rows[1]["host steal %"], "≤ 1.99"); // the higher run's
+    assert.equal(rows[3]["host steal %"], "–");
     assert.equal(rows[1].verdict, "meets");
     assert.equal(rows[2].wrong, "1"); // one wrong line misses the goal
     assert.equal(rows[2].verdict, "misses");

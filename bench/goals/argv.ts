@@ -104,6 +104,7 @@ const COLUMNS = [
   "wrong",
   "execs/s",
   "events lost",
+  "host steal %",
   "verdict",
 ];
 
@@ -233,6 +234,7 @@ function gradeCells(
   perRun: string,
   execsPerS: number,
   lost: string,
+  steal: string,
 ): string[] {
   const missed = s.count - s.right - s.wrong;
   return [
@@ -243,6 +245,7 @@ function gradeCells(
     fmt(s.wrong),
     fmt(execsPerS),
     lost,
+    steal,
   ];
 }
 
@@ -298,6 +301,10 @@ export function argvTable(outcomes: readonly ArgvOutcome[]): GoalTable {
           .map((r) => percent(r.cnproc.right, r.count)).join(", "),
         rate,
         fmt(lost),
+        // Older result files have no steal figure.
+        o.runs.some((r) => r.stealPct === undefined)
+          ? "–"
+          : `≤ ${fmt(Math.max(...o.runs.map((r) => r.stealPct)), 2)}`,
       ),
       verdict(meets),
     ]);
@@ -311,6 +318,7 @@ export function argvTable(outcomes: readonly ArgvOutcome[]): GoalTable {
           fmt(Math.max(...forkstatPercents), PERCENT_DIGITS)
         }`,
         forkstatRate / forkstatPercents.length,
+        "–",
         "–",
       ),
       REFERENCE,
@@ -332,6 +340,8 @@ export function argvTable(outcomes: readonly ArgvOutcome[]): GoalTable {
       "with no cnproc listener beside it (its cell: lowest–highest run).",
       "Each run is a fresh process; the runtimes take turns within a " +
       "round, so a noisy minute falls on all of them.",
+      "host steal: the share of the machine's CPU time the hypervisor gave " +
+      "other guests during a storm (the highest of the runs): a noisy host.",
     ],
   };
 }
