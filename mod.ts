@@ -126,6 +126,9 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   return await Listener.open(socket, options);
 }
 
+// Whether withContext has warmed the context path up in this process.
+let warmedUp = false;
+
 /**
  * Add process context to a listener's fork, exec and exit events: the
  * command line, executable, working directory, comm, parent, user, start
@@ -141,7 +144,10 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
  * through libc). It turns the listener's gathering off
  * (`setGatherInterval(0)`): under a storm the listener would otherwise let
  * events gather for a millisecond, and short-lived programs would be gone
- * before their command line is read.
+ * before their command line is read. The first call in a process also runs
+ * the context path on synthetic events of this process first (30–50 ms, no
+ * process started), so that the first execs are not read by code the
+ * runtime is still compiling.
  *
  * @example
  * ```ts
@@ -161,8 +167,12 @@ export async function withContext(
   const reader = await loadProcReader();
   // Reads must start as soon as an exec arrives: no gathering.
   listener.setGatherInterval(0);
-  // Compile the context path before the first exec needs it (about 10 ms),
-  // then scan: processes started meanwhile are in the scan.
-  warmUp(reader, options);
+  // Compile the context path before the first exec needs it (about 30 ms,
+  // once per process: the compiled code stays), then scan: processes
+  // started meanwhile are in the scan.
+  if (!warmedUp) {
+    warmedUp = true;
+    warmUp(reader, options);
+  }
   return new ContextListener(listener, reader, options);
 }
