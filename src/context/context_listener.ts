@@ -130,16 +130,29 @@ export class ContextListener
    * }
    * ```
    */
-  async next(): Promise<IteratorResult<ContextEvent>> {
+  next(): Promise<IteratorResult<ContextEvent>> {
+    // An event already enriched is handed out without an async frame: in a
+    // storm most calls find one, and each frame was garbage to collect.
+    const queued = this.#shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    return this.#enrichNext();
+  }
+
+  // The next enriched event, if one is queued.
+  #shift(): IteratorResult<ContextEvent> | undefined {
+    if (this.#head >= this.#out.length) return undefined;
+    const value = this.#out[this.#head++];
+    if (this.#head === this.#out.length) {
+      this.#out = [];
+      this.#head = 0;
+    }
+    return { done: false, value };
+  }
+
+  async #enrichNext(): Promise<IteratorResult<ContextEvent>> {
     for (;;) {
-      if (this.#head < this.#out.length) {
-        const value = this.#out[this.#head++];
-        if (this.#head === this.#out.length) {
-          this.#out = [];
-          this.#head = 0;
-        }
-        return { done: false, value };
-      }
+      const queued = this.#shift();
+      if (queued !== undefined) return queued;
       if (this.#done) return { done: true, value: undefined };
       let batch = this.#carry;
       this.#carry = [];
@@ -151,11 +164,12 @@ export class ContextListener
         }
         batch.push(first.value);
       }
-      await this.#drain(batch);
+      this.#drainNow(batch) ?? await this.#drainLater(batch);
       for (let round = 0; batch.length > 0; round++) {
         const out = this.#tracker.enrich(batch);
         const fence: ListenerEvent[] = [];
-        const complete = await this.#drain(fence);
+        const complete = this.#drainNow(fence) ??
+          await this.#drainLater(fence);
         this.#tracker.confirm(out, fence, complete);
         for (const ev of out) this.#out.push(ev);
         if (round + 1 >= MAX_FENCE_ROUNDS) {
@@ -174,23 +188,29 @@ export class ContextListener
   }
 
   // Move every event available without waiting into `into`. With a source
-  // that has takeAvailable(), only that: it reads what the socket holds at
-  // this instant. (Mixing it with a pending next() would reorder events: the
-  // pending one may settle, with an earlier event, while we take later
-  // ones.) Otherwise, next() calls that settle at once; a next() still
-  // pending is kept for later, and events sent during the reads are only
-  // seen after the event loop turns.
-  // Returns false when the socket still held events after the last take.
-  async #drain(into: ListenerEvent[]): Promise<boolean> {
+  // that has takeAvailable(), only that, at once (#drainNow): it reads what
+  // the socket holds at this instant. (Mixing it with a pending next() would
+  // reorder events: the pending one may settle, with an earlier event, while
+  // we take later ones.) Otherwise (#drainLater), next() calls that settle at
+  // once; a next() still pending is kept for later, and events sent during
+  // the reads are only seen after the event loop turns.
+  // Both return false when the socket still held events after the last
+  // take; #drainNow returns null when only #drainLater can drain.
+  #drainNow(into: ListenerEvent[]): boolean | null {
     const source = this.#source;
-    if (source.takeAvailable !== undefined && this.#pending === null) {
-      for (let i = 0; i < MAX_TAKES_PER_DRAIN; i++) {
-        const now = source.takeAvailable();
-        if (now.length === 0) return true;
-        for (const ev of now) into.push(ev);
-      }
-      return false;
+    if (source.takeAvailable === undefined || this.#pending !== null) {
+      return null;
     }
+    for (let i = 0; i < MAX_TAKES_PER_DRAIN; i++) {
+      const now = source.takeAvailable();
+      if (now.length === 0) return true;
+      for (const ev of now) into.push(ev);
+    }
+    return false;
+  }
+
+  async #drainLater(into: ListenerEvent[]): Promise<boolean> {
+    const source = this.#source;
     for (;;) {
       if (this.#done) return true;
       const p = this.#pending ?? source.next();
