@@ -32,7 +32,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
@@ -40,6 +40,8 @@ import { listen, type ListenOptions, withContext } from "../mod.ts";
 import { currentAdapterName, detectRuntime } from "../ffi/runtime.ts";
 import { forkstatExecs, type Tally, tally } from "./argv/tally.ts";
 import { hasCommand } from "./harness/children.ts";
+import { stealPercent, stealTicks } from "./harness/proc_stats.ts";
+import { QUIET_STEAL_PCT, STEAL_WAIT_MAX_S } from "./storm/quiet_gate.ts";
 
 const { values } = parseArgs({
   options: {
@@ -78,16 +80,6 @@ const QUIET_EVENTS_PER_S = 300;
 const QUIET_MAX_WAIT_S = 60;
 const QUIET_SAMPLE_MS = 1000;
 const TENTHS = 10;
-/** /proc/stat counts in USER_HZ ticks: 100 a second on Linux. */
-const TICKS_PER_S = 100;
-const PERCENT = 100;
-
-/** The machine's steal time so far (ticks): the hypervisor's other guests. */
-function stealTicks(): number {
-  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0].split(/\s+/);
-  // cpu user nice system idle iowait irq softirq steal ...
-  return Number(cpu[8] ?? 0);
-}
 
 /**
  * One run's figures, as `--json` writes them.
@@ -259,20 +251,25 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
     }
   })();
   // Quiet gate: wait (at most QUIET_MAX_WAIT_S) for one second with fewer
-  // than QUIET_EVENTS_PER_S events from other programs.
+  // than QUIET_EVENTS_PER_S events from other programs and, for the first
+  // STEAL_WAIT_MAX_S, less than QUIET_STEAL_PCT of steal (a busy host).
   let waited = 0;
   for (; waited < QUIET_MAX_WAIT_S; waited++) {
     const before = background;
+    const steal0 = stealTicks();
     await sleep(QUIET_SAMPLE_MS);
-    if (background - before < QUIET_EVENTS_PER_S) break;
+    const steal = stealPercent(stealTicks() - steal0, QUIET_SAMPLE_MS / 1000);
+    if (
+      background - before < QUIET_EVENTS_PER_S &&
+      (steal < QUIET_STEAL_PCT || waited >= STEAL_WAIT_MAX_S)
+    ) break;
   }
   const quiet = waited < QUIET_MAX_WAIT_S;
   const storm = startStorm(run);
   stormPidBox.pid = storm.pid!;
   const steal0 = stealTicks();
   const seconds = await stormSeconds(storm);
-  const stealPct = PERCENT * (stealTicks() - steal0) /
-    (seconds * TICKS_PER_S * availableParallelism());
+  const stealPct = stealPercent(stealTicks() - steal0, seconds);
   stormDone = true;
   await sleep(SETTLE_MS);
   const lost = listener.stats().lost;

@@ -7,6 +7,8 @@ import {
   roundOrder,
 } from "../bench/goals/argv.ts";
 import type { ArgvRunResult } from "../bench/argv_capture.ts";
+import { availableParallelism } from "node:os";
+import { stealPercent, stealTicks } from "../bench/harness/proc_stats.ts";
 
 const COUNT = 2000;
 
@@ -93,5 +95,18 @@ describe("argv goal table", () => {
     assert.equal(rows[0].verdict, "failed");
     assert.match(rows[0].execs, /round 2: exit 1/);
     assert.equal(rows[1].execs, "not installed");
+  });
+});
+
+describe("host steal time (bench/harness/proc_stats.ts)", () => {
+  it("reads a tick count that never goes back, and turns ticks into a share", () => {
+    const a = stealTicks();
+    const b = stealTicks();
+    assert.ok(Number.isInteger(a) && a >= 0, String(a));
+    assert.ok(b >= a);
+    // Every CPU stolen for the whole second is 100 %.
+    assert.equal(stealPercent(100 * availableParallelism(), 1), 100);
+    assert.equal(stealPercent(25 * availableParallelism(), 2), 12.5);
+    assert.equal(stealPercent(0, 3), 0);
   });
 });

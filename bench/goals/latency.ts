@@ -15,6 +15,8 @@ import {
   listenerRows,
   medianOf,
   REFERENCE,
+  STEAL_NOTE,
+  stealOf,
   verdict,
   withFailures,
 } from "./report.ts";
@@ -70,6 +72,7 @@ const COLUMNS = [
   "p50 µs",
   "p99 µs",
   "p99 × C",
+  "host steal %",
   "verdict",
 ];
 
@@ -131,6 +134,7 @@ export function latencyTable(results: readonly RunResult[]): GoalTable {
         cell(runs.ok.map(p50)),
         cell(runs.ok.map(p99)),
         name === "c" ? "1" : cell(ratios, 2),
+        cell(runs.ok.map(stealOf), 1),
         withFailures(judged, runs.failed.length, runs.total),
       ];
     },
@@ -146,6 +150,7 @@ export function latencyTable(results: readonly RunResult[]): GoalTable {
     notes: [
       "Cells: median [min–max] over the rounds; runs: the runs that worked " +
       "/ all.",
+      STEAL_NOTE,
     ],
   };
 }

@@ -49,6 +49,36 @@ export const REFERENCE = "reference";
 export const NO_GOAL = "–";
 
 /**
+ * The note under a table with a host steal column.
+ *
+ * @example
+ * ```ts
+ * import { STEAL_NOTE } from "./report.ts";
+ * console.log(STEAL_NOTE);
+ * ```
+ */
+export const STEAL_NOTE = "host steal: the share of the machine's CPU time " +
+  "that the hypervisor gave other guests during the storm, in percent: a " +
+  "busy host, not a slow listener (argv runs here at 1 % got 97 % of the " +
+  "command lines, at 13–27 % 62–82 %).";
+
+/**
+ * A run's host steal time in percent (null in results written before it
+ * was measured).
+ *
+ * @example
+ * ```ts
+ * import { stealOf } from "./report.ts";
+ * import type { RunResult } from "../storm/round.ts";
+ * declare const runs: RunResult[];
+ * const steals = runs.map(stealOf);
+ * ```
+ */
+export function stealOf(r: Pick<RunResult, "stealPct">): number | null {
+  return typeof r.stealPct === "number" ? r.stealPct : null;
+}
+
+/**
  * `meets` or `misses`.
  *
  * @example

@@ -15,6 +15,8 @@ import {
   listenerRows,
   medianOf,
   REFERENCE,
+  STEAL_NOTE,
+  stealOf,
   verdict,
   withFailures,
 } from "./report.ts";
@@ -66,6 +68,7 @@ const COLUMNS = [
   "Drops (/proc)",
   "CPU µs/ev",
   "× C",
+  "host steal %",
   "verdict",
 ];
 
@@ -113,6 +116,7 @@ export function stormTable(results: readonly RunResult[]): GoalTable {
         cell(runs.ok.map((r) => r.procDrops)),
         cell(runs.ok.map(cpuPerEventUs), 1),
         name === "c" ? "1" : cell(ratios, 2),
+        cell(runs.ok.map(stealOf), 1),
         withFailures(judged, runs.failed.length, runs.total),
       ];
     },
@@ -128,6 +132,7 @@ export function stormTable(results: readonly RunResult[]): GoalTable {
     notes: [
       "Cells: median [min–max] over the rounds; runs: the runs that worked " +
       "/ all.",
+      STEAL_NOTE,
     ],
   };
 }

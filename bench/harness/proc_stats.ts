@@ -1,13 +1,18 @@
 /**
  * What /proc says about the machine and about one process: tasks created
- * since boot, a process's CPU time, resident memory and open fds.
+ * since boot, the hypervisor's steal time, a process's CPU time, resident
+ * memory and open fds.
  *
  * @module
  */
 
 import { readdirSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 
 const CLOCK_TICKS_PER_S = 100;
+const PERCENT = 100;
+// user nice system idle iowait irq softirq steal: steal is the eighth.
+const STEAL_FIELD = 7;
 const US_PER_S = 1e6;
 const KIB = 1024;
 // In /proc/<pid>/stat after "comm) ": f[0] is field 3, so utime (field 14)
@@ -27,6 +32,40 @@ const STIME_FIELD = 12;
 export function forkCounter(): number {
   const m = /^processes (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"));
   return m ? Number(m[1]) : 0;
+}
+
+/**
+ * The machine's steal time since boot, in clock ticks (all CPUs): time the
+ * hypervisor ran other guests while this one had work (the 8th value of the
+ * `cpu` line of /proc/stat).
+ *
+ * @example
+ * ```ts
+ * import { stealTicks } from "./proc_stats.ts";
+ * const before = stealTicks();
+ * ```
+ */
+export function stealTicks(): number {
+  const cpu = /^cpu (.*)$/m.exec(readFileSync("/proc/stat", "utf8"));
+  const steal = cpu ? Number(cpu[1].trim().split(/\s+/)[STEAL_FIELD]) : 0;
+  return Number.isFinite(steal) ? steal : 0;
+}
+
+/**
+ * Steal time as a share of the machine's CPU time over `seconds`, in
+ * percent: `ticks` is the {@link stealTicks} difference.
+ *
+ * @example
+ * ```ts
+ * import { stealPercent, stealTicks } from "./proc_stats.ts";
+ * const t0 = stealTicks();
+ * // ... one second later:
+ * console.log(stealPercent(stealTicks() - t0, 1));
+ * ```
+ */
+export function stealPercent(ticks: number, seconds: number): number {
+  return PERCENT * ticks /
+    (seconds * CLOCK_TICKS_PER_S * availableParallelism());
 }
 
 /**

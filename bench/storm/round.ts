@@ -21,7 +21,12 @@ import {
   connectorSubscribers,
 } from "../harness/connector_sockets.ts";
 import { listenerCommand, type ListenerName } from "../harness/listeners.ts";
-import { forkCounter, procCpuUs } from "../harness/proc_stats.ts";
+import {
+  forkCounter,
+  procCpuUs,
+  stealPercent,
+  stealTicks,
+} from "../harness/proc_stats.ts";
 import type { Programs } from "../harness/programs.ts";
 import { quietGate } from "./quiet_gate.ts";
 import type { Storm } from "./storms.ts";
@@ -77,6 +82,11 @@ export interface RunResult {
   gateForksPerS: number;
   /** Forks/s of other processes during the storm. */
   backgroundForksPerS: number;
+  /**
+   * The host's steal time during the storm, in percent of the machine's
+   * CPU time (`stealPercent` in bench/harness/proc_stats.ts).
+   */
+  stealPct: number;
   /** Process-event sockets open on the machine before the run. */
   otherConnectorSockets: number;
   /** Why the run failed, if it did. */
@@ -236,6 +246,7 @@ export async function runOne(
     p99Us: null,
     gateForksPerS,
     backgroundForksPerS: 0,
+    stealPct: 0,
     otherConnectorSockets: others,
   };
   let stormProc: ChildProcess | undefined;
@@ -257,13 +268,16 @@ export async function runOne(
     }
 
     const forks0 = forkCounter();
+    const steal0 = stealTicks();
     stormProc.stdin!.write("go\n");
     const stormLine = await stormOut.wait(
       (l) => l.includes('"expected"'),
       (seconds + STORM_SLACK_S) * 1000,
     );
     const forks1 = forkCounter();
+    const steal1 = stealTicks();
     const s = JSON.parse(stormLine);
+    result.stealPct = stealPercent(steal1 - steal0, s.seconds);
     result.seconds = s.seconds;
     result.tasks = s.tasks;
     result.expected = s.expected;
