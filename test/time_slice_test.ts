@@ -139,6 +139,15 @@ describe("setTimeSlice (fake kernel)", () => {
       [12],
     );
     assert.equal(k.set.get(12)?.runtime, 100_000n);
+    // Refused (a seccomp filter): refreshing stops until the next set().
+    k.threads.set(13, { policy: 0, nice: 0 });
+    listing = ["10", "11", "12", "13"];
+    k.fail.set(`${SETATTR}:13`, EPERM);
+    assert.deepEqual(slices.refresh(), { threads: 3, errno: "EPERM" });
+    k.calls = [];
+    assert.deepEqual(slices.refresh(), { threads: 0 });
+    assert.deepEqual(k.calls, []);
+    assert.deepEqual(slices.set(100), { threads: 4 });
   });
 
   it("leaves other policies alone, skips ended threads, retries EINTR", () => {

@@ -224,7 +224,7 @@ export class ThreadSlices {
 
   /**
    * Give the slice last {@link ThreadSlices.set} to the threads started
-   * since (none set: nothing, `{ threads: 0 }`).
+   * since (none set, or the last attempt refused: nothing, `{ threads: 0 }`).
    *
    * @example
    * ```ts
@@ -239,12 +239,23 @@ export class ThreadSlices {
 
   #apply(): TimeSliceOutcome {
     const names = this.#reader().readDir("/proc/self/task");
-    if (!Array.isArray(names)) return { threads: 0, errno: names.errno };
+    if (!Array.isArray(names)) {
+      return this.#stopOn({ threads: 0, errno: names.errno });
+    }
     const tids: number[] = [];
     for (const name of names) {
       const id = Number(name);
       if (Number.isSafeInteger(id) && id > 0) tids.push(id);
     }
-    return setTimeSlice(this.#calls, tids, this.#sliceUs, this.#arch);
+    return this.#stopOn(
+      setTimeSlice(this.#calls, tids, this.#sliceUs, this.#arch),
+    );
+  }
+
+  // A refusal (a seccomp filter's EPERM, ENOSYS) would come back on every
+  // refresh: refreshing stops there, until the next set().
+  #stopOn(outcome: TimeSliceOutcome): TimeSliceOutcome {
+    if (outcome.errno !== undefined) this.#sliceUs = 0;
+    return outcome;
   }
 }
