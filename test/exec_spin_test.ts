@@ -12,11 +12,7 @@ import { Listener } from "../src/listener/listener.ts";
 import type { WaitHint } from "../src/listener/socket.ts";
 import { DEFAULT_EXEC_SPIN_MS } from "../src/listener/options.ts";
 import { FORK_STORM_GAP_MS, ForkPace } from "../ffi/socket/fork_pace.ts";
-import {
-  EXEC_SPIN_LOOK_MS,
-  GatheringWaiter,
-  NEW_PROCESS_HOOK_MS,
-} from "../ffi/socket/gathering.ts";
+import { EXEC_SPIN_LOOK_MS, GatheringWaiter } from "../ffi/socket/gathering.ts";
 import {
   SPIN_BURST_MS,
   SPIN_SHARE,
@@ -289,35 +285,6 @@ describe("while new processes come fast (ForkPace)", () => {
       `spun ${spun} ms of ${elapsed} ms`,
     );
     assert.ok(spun >= SPIN_SHARE * elapsed * 0.5, `spun only ${spun} ms`);
-  });
-});
-
-describe("the new-process hook (GatheringWaiter.onNewProcess)", () => {
-  it("runs in a wait with a fork's hint, at most every NEW_PROCESS_HOOK_MS", async () => {
-    const s = new Scene(0.01);
-    const calls: number[] = [];
-    s.waiter.onNewProcess(() => calls.push(s.now));
-    s.readyAfter = 1;
-    await s.waiter.wait(); // no hint: no new process
-    assert.deepEqual(calls, []);
-    await s.waiter.wait(undefined, "forked");
-    assert.equal(calls.length, 1, "the first fork's wait");
-    s.now += NEW_PROCESS_HOOK_MS / 2;
-    s.readyAfter = s.looks + 1;
-    await s.waiter.wait(undefined, "exec-expected");
-    assert.equal(calls.length, 1, "within the interval: not again");
-    s.now += NEW_PROCESS_HOOK_MS / 2;
-    s.readyAfter = s.looks + 1;
-    await s.waiter.wait(undefined, "exec-expected");
-    assert.equal(calls.length, 2, "once the interval has passed");
-    assert.ok(calls[1] - calls[0] >= NEW_PROCESS_HOOK_MS);
-    // A storm of forks 1 ms apart for 2 s: 8 more calls, not 2,000.
-    for (let i = 0; i < 2000; i++) {
-      s.now += 1;
-      s.readyAfter = s.looks + 1;
-      await s.waiter.wait(undefined, "forked");
-    }
-    assert.equal(calls.length, 2 + 2000 / NEW_PROCESS_HOOK_MS);
   });
 });
 

@@ -234,7 +234,7 @@ function open(
       return m;
     },
     options,
-    { clock },
+    clock,
   );
   return { socket, mechanisms };
 }

@@ -6,10 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { release } from "node:os";
-import { spawn } from "node:child_process";
-import { Worker } from "node:worker_threads";
-import { NEW_PROCESS_HOOK_MS } from "../ffi/socket/gathering.ts";
-import { setTimeSlice, ThreadSlices } from "../ffi/socket/time_slice.ts";
+import { setTimeSlice } from "../ffi/socket/time_slice.ts";
 import { listen } from "../mod.ts";
 import { liveSkipReason, withTimeout } from "./helpers/live.ts";
 import { runShell, startCli, waitFor } from "./helpers/cli_runner.ts";
@@ -111,45 +108,6 @@ describe("setTimeSlice (fake kernel)", () => {
     assert.equal(k.set.get(10)?.runtime, 250_000n);
   });
 
-  it("ThreadSlices: refresh gives the last slice set to threads started since", () => {
-    const k = new FakeSched(
-      new Map([[10, { policy: 0, nice: 0 }], [11, { policy: 0, nice: 0 }]]),
-    );
-    let listing = ["10", "11"];
-    const reader = {
-      readFile: () => ({ errno: "ENOENT" }),
-      readLink: () => ({ errno: "ENOENT" }),
-      readDir: (path: string) => {
-        assert.equal(path, "/proc/self/task");
-        return listing;
-      },
-    };
-    const slices = new ThreadSlices(calls(k), () => reader, "x64");
-    // Nothing set yet: a refresh asks nothing.
-    assert.deepEqual(slices.refresh(), { threads: 0 });
-    assert.deepEqual(k.calls, []);
-    assert.deepEqual(slices.set(100), { threads: 2 });
-    // A thread started later, with the kernel's slice.
-    k.threads.set(12, { policy: 0, nice: 0 });
-    listing = ["10", "11", "12"];
-    k.calls = [];
-    assert.deepEqual(slices.refresh(), { threads: 3 });
-    assert.deepEqual(
-      k.calls.filter((c) => c.nr === SETATTR).map((c) => c.tid),
-      [12],
-    );
-    assert.equal(k.set.get(12)?.runtime, 100_000n);
-    // Refused (a seccomp filter): refreshing stops until the next set().
-    k.threads.set(13, { policy: 0, nice: 0 });
-    listing = ["10", "11", "12", "13"];
-    k.fail.set(`${SETATTR}:13`, EPERM);
-    assert.deepEqual(slices.refresh(), { threads: 3, errno: "EPERM" });
-    k.calls = [];
-    assert.deepEqual(slices.refresh(), { threads: 0 });
-    assert.deepEqual(k.calls, []);
-    assert.deepEqual(slices.set(100), { threads: 4 });
-  });
-
   it("leaves other policies alone, skips ended threads, retries EINTR", () => {
     const k = new FakeSched(
       new Map([[10, { policy: 1, nice: 0 }], [12, { policy: 0, nice: 0 }]]),
@@ -239,60 +197,6 @@ describe("timeSliceUs on the real kernel", { skip: kernelSkip() }, () => {
     l.close();
     assert.equal(sliceOf(process.pid), 100_000);
   });
-
-  it(
-    "gives threads started after listen() the slice once processes are forked",
-    {
-      timeout: 20_000,
-    },
-    async () => {
-      const l = await withTimeout(listen({ timeSliceUs: 200 }), 5000, "listen");
-      const before = new Set(threads());
-      // A thread of the runtime's own, started now: reset-on-fork gave it the
-      // kernel's slice.
-      const worker = new Worker(
-        // Kept alive (a timer) until terminated.
-        "require('node:worker_threads').parentPort.postMessage('up');" +
-          "setInterval(() => {}, 1000);",
-        { eval: true },
-      );
-      try {
-        await withTimeout(
-          new Promise((r) => worker.once("message", r)),
-          5000,
-          "worker",
-        );
-        const started = threads().filter((t) => !before.has(t));
-        assert.ok(started.length > 0, "the worker started a thread");
-        assert.ok(
-          started.some((t) => sliceOf(t) !== 200_000),
-          "a new thread starts with the kernel's slice",
-        );
-        // Past the hook's rate limit, then a fork the listener receives and
-        // waits after (the child sleeps before its exit): that wait carries
-        // the fork's hint.
-        await new Promise((r) => setTimeout(r, NEW_PROCESS_HOOK_MS + 50));
-        const child = spawn("/bin/sleep", ["0.3"], { stdio: "ignore" });
-        await withTimeout(
-          (async () => {
-            for await (const ev of l) {
-              if (ev.type === "exit" && ev.pid === child.pid) break;
-            }
-          })(),
-          5000,
-          "the child's exit",
-        );
-        const after = started.map((t) => sliceOf(t)).filter((s) =>
-          s !== undefined
-        );
-        assert.ok(after.length > 0, "the new threads still run");
-        assert.deepEqual(new Set(after), new Set([200_000]), String(after));
-      } finally {
-        await worker.terminate();
-        l.close();
-      }
-    },
-  );
 
   it("the CLI asks for it, and --no-time-slice leaves the slices alone", async () => {
     for (const extra of [[], ["--no-time-slice"]]) {

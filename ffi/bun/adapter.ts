@@ -19,7 +19,7 @@
 import { CnprocError } from "../../src/errors.ts";
 import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
-import { ThreadSlices } from "../socket/time_slice.ts";
+import { timeSlicer } from "../socket/time_slice.ts";
 import { fsProcReader } from "../proc_reader.ts";
 import type { WaitMechanism } from "../socket/wait_rule.ts";
 import { bunLibc } from "./libc.ts";
@@ -94,14 +94,11 @@ export async function createBunAdapter(
     strategy === "worker"
       ? new WorkerWatch(libc, fd)
       : new SignalWatch(libc, fd, proc);
-  const slices = new ThreadSlices(libc.calls, () => fsProcReader());
   return {
     runtime: "bun",
     open: (socketOptions) =>
-      openProcSocket(libc.calls, watchFor, socketOptions, {
-        onNewProcess: () => slices.refresh(),
-      }),
-    setTimeSlice: (sliceUs) => slices.set(sliceUs),
+      openProcSocket(libc.calls, watchFor, socketOptions),
+    setTimeSlice: timeSlicer(libc.calls, () => fsProcReader()),
   };
 }
 

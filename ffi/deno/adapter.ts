@@ -25,7 +25,7 @@ import { SyscallError } from "../../src/errors.ts";
 import type { Adapter } from "../../src/adapter.ts";
 import { libcProcReader } from "../proc_reader.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
-import { ThreadSlices } from "../socket/time_slice.ts";
+import { timeSlicer } from "../socket/time_slice.ts";
 import { denoLibc } from "./libc.ts";
 import { DenoPollWatch } from "./poll_watch.ts";
 import { type SignalProcess, SignalWatch } from "../socket/signal_watch.ts";
@@ -107,15 +107,6 @@ export function denoWatch(
   return new DenoPollWatch(bound, fd, wakeFd);
 }
 
-// The threads' slices, over libc once it is opened.
-let slices: ThreadSlices | undefined;
-function denoSlices(): ThreadSlices {
-  return slices ??= new ThreadSlices(
-    denoLibc().calls,
-    () => libcProcReader(denoLibc().files),
-  );
-}
-
 /**
  * The Deno adapter. libc is opened on the first `open()` or
  * `procReader()`.
@@ -137,12 +128,10 @@ export const adapter: Adapter = {
   open(options) {
     const { bound, calls } = denoLibc();
     const strategy = defaultDenoWait();
-    const slices = denoSlices();
     return openProcSocket(
       calls,
       (fd) => denoWatch(strategy, bound, calls, fd),
       options,
-      { onNewProcess: () => slices.refresh() },
     );
   },
   // Deno refuses every /proc/<pid> file to node:fs short of --allow-all
@@ -150,5 +139,8 @@ export const adapter: Adapter = {
   // --allow-read --allow-env); through FFI the reads need only the
   // --allow-ffi the listener needs anyway.
   procReader: (root) => libcProcReader(denoLibc().files, root),
-  setTimeSlice: (sliceUs) => denoSlices().set(sliceUs),
+  setTimeSlice: (sliceUs) =>
+    timeSlicer(denoLibc().calls, () => libcProcReader(denoLibc().files))(
+      sliceUs,
+    ),
 };

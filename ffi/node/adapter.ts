@@ -19,7 +19,7 @@
 
 import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
-import { ThreadSlices } from "../socket/time_slice.ts";
+import { timeSlicer } from "../socket/time_slice.ts";
 import { fsProcReader } from "../proc_reader.ts";
 import { type KoffiApi, loadKoffi, nodeLibc } from "./libc.ts";
 import { koffiHandles, type PollFunction } from "./poll_watch.ts";
@@ -32,7 +32,6 @@ function makeAdapter(koffi: KoffiApi): Adapter {
   // In a Worker a poll handle would outlive worker.terminate() and crash
   // the process: look on a timer there (interval_watch.ts).
   const main = onMainThread();
-  const slices = new ThreadSlices(libc, () => fsProcReader());
   return {
     runtime: "node",
     open: (options) =>
@@ -40,9 +39,8 @@ function makeAdapter(koffi: KoffiApi): Adapter {
         libc,
         (fd) => main ? new UvWatch(handles, fd) : new IntervalWatch(libc, fd),
         options,
-        { onNewProcess: () => slices.refresh() },
       ),
-    setTimeSlice: (sliceUs) => slices.set(sliceUs),
+    setTimeSlice: timeSlicer(libc, () => fsProcReader()),
   };
 }
 

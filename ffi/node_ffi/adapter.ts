@@ -23,7 +23,7 @@
 import { CnprocError } from "../../src/errors.ts";
 import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
-import { ThreadSlices } from "../socket/time_slice.ts";
+import { timeSlicer } from "../socket/time_slice.ts";
 import { fsProcReader } from "../proc_reader.ts";
 import type { WaitMechanism } from "../socket/wait_rule.ts";
 import { type SignalProcess, SignalWatch } from "../socket/signal_watch.ts";
@@ -106,14 +106,11 @@ export function createNodeFfiAdapter(
       : uv !== null
       ? new UvWatch(ffiHandles(uv), fd)
       : new SignalWatch(libc, fd, g.process);
-  const slices = new ThreadSlices(libc.calls, () => fsProcReader());
   return {
     runtime: "node",
     open: (socketOptions) =>
-      openProcSocket(libc.calls, watchFor, socketOptions, {
-        onNewProcess: () => slices.refresh(),
-      }),
-    setTimeSlice: (sliceUs) => slices.set(sliceUs),
+      openProcSocket(libc.calls, watchFor, socketOptions),
+    setTimeSlice: timeSlicer(libc.calls, () => fsProcReader()),
   };
 }
 

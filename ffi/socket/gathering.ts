@@ -48,19 +48,6 @@ import {
  */
 export const EXEC_SPIN_LOOK_MS = 0.3;
 
-/**
- * The hook of {@link GatheringWaiter.onNewProcess} runs at most this often:
- * a wait with a fork's hint calls it when this long has passed since its last
- * call (4 times a second, about 15 µs each when no thread is new).
- *
- * @example
- * ```ts
- * import { NEW_PROCESS_HOOK_MS } from "./gathering.ts";
- * console.log(NEW_PROCESS_HOOK_MS); // 250
- * ```
- */
-export const NEW_PROCESS_HOOK_MS = 250;
-
 // One turn of the event loop, awaited by a spin that has held it long
 // enough: two immediates in a row (the second one runs in the next turn,
 // after that turn's timers, I/O and signal handlers). Unlike a zero-delay
@@ -138,8 +125,6 @@ export class GatheringWaiter implements Waiter {
   #now: Clock;
   #nap: (() => void) | undefined;
   #napAfterMs: number;
-  #newProcess: (() => void) | null = null;
-  #newProcessAt = -Infinity;
 
   /**
    * Wrap `inner`.
@@ -183,16 +168,7 @@ export class GatheringWaiter implements Waiter {
   async wait(timeoutMs?: number, hint: WaitHint = "none"): Promise<boolean> {
     if (this.#closed) return false;
     const start = this.#now();
-    if (hint !== "none") {
-      this.#pace.forked(start);
-      if (
-        this.#newProcess !== null &&
-        start - this.#newProcessAt >= NEW_PROCESS_HOOK_MS
-      ) {
-        this.#newProcessAt = start;
-        this.#newProcess();
-      }
-    }
+    if (hint !== "none") this.#pace.forked(start);
     const spinMs = this.#busyPollMs > 0
       ? this.#busyPollMs
       : (hint === "exec-expected" || this.#pace.fast(start)) &&
@@ -293,14 +269,6 @@ export class GatheringWaiter implements Waiter {
    */
   setExecSpin(ms: number): void {
     this.#budget.setSpinMs(ms);
-  }
-
-  /**
-   * Call `hook` in a wait whose hint says a new process was forked, at most
-   * every {@link NEW_PROCESS_HOOK_MS} (see `SocketExtras.onNewProcess`).
-   */
-  onNewProcess(hook: () => void): void {
-    this.#newProcess = hook;
   }
 
   /** Change the gathering interval (see {@link WakeGovernor}). */

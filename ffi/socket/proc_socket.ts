@@ -73,28 +73,6 @@ const INT_SIZE = 4;
 const EXEC_SPIN_NAP_US = 50;
 
 /**
- * What an adapter gives {@link openProcSocket} beside the libc calls and the
- * options.
- *
- * @example
- * ```ts
- * import type { SocketExtras } from "./proc_socket.ts";
- * const extras: SocketExtras = { onNewProcess: () => {} };
- * ```
- */
-export interface SocketExtras {
-  /** Milliseconds (`performance.now()` unless a test passes its own). */
-  clock?: Clock;
-  /**
-   * Called while new processes are forked, at most every
-   * `NEW_PROCESS_HOOK_MS` (`ffi/socket/gathering.ts`): the adapters give
-   * threads the runtime started since the listener opened its time slice
-   * (`ThreadSlices.refresh` in `time_slice.ts`).
-   */
-  onNewProcess?: () => void;
-}
-
-/**
  * Open, configure and bind a process-events socket (see {@link ProcSocket}
  * for the settings).
  *
@@ -102,9 +80,8 @@ export interface SocketExtras {
  * @param watchFor the runtime's way of watching an fd for readiness, which
  *   the socket waits with by the one {@link WaitRule}
  * @param options receive buffer and batch size
- * @param extras the clock (milliseconds for the storm detection and the
- *   busy-poll: `performance.now()` unless a test passes its own), and what
- *   to call while new processes are forked (see {@link SocketExtras})
+ * @param clock milliseconds for the storm detection and the busy-poll
+ *   (`performance.now()`; tests pass their own)
  * @throws {SyscallError} with what to do when `socket` or `bind` fails
  *
  * @example
@@ -122,7 +99,7 @@ export function openProcSocket(
   libc: LibcCalls,
   watchFor: (fd: number) => WaitMechanism,
   options: SocketOptions,
-  extras: SocketExtras = {},
+  clock: Clock = MONOTONIC_CLOCK,
 ): ProcSocket {
   const fd = libc.socket(
     AF_NETLINK,
@@ -131,7 +108,7 @@ export function openProcSocket(
   );
   if (fd < 0) throw new SyscallError("socket", libc.errno());
   try {
-    return new LibcProcSocket(libc, fd, watchFor, options, extras);
+    return new LibcProcSocket(libc, fd, watchFor, options, clock);
   } catch (e) {
     libc.close(fd);
     throw e;
@@ -161,7 +138,7 @@ class LibcProcSocket implements ProcSocket {
     fd: number,
     watchFor: (fd: number) => WaitMechanism,
     options: SocketOptions,
-    extras: SocketExtras,
+    clock: Clock,
   ) {
     this.#libc = libc;
     this.fd = fd;
@@ -186,12 +163,11 @@ class LibcProcSocket implements ProcSocket {
       new WaitRule(watchFor(fd)),
       () => readableNow(libc, pollfd),
       options.gatherIntervalMs ?? GATHER_INTERVAL_MS,
-      extras.clock ?? MONOTONIC_CLOCK,
+      clock,
       options.execSpinMs ?? DEFAULT_EXEC_SPIN_MS,
       () => libc.usleep(EXEC_SPIN_NAP_US),
     );
     this.#waiter.setBusyPoll(options.busyPollMs ?? 0);
-    if (extras.onNewProcess) this.#waiter.onNewProcess(extras.onNewProcess);
   }
 
   #setInt(level: number, name: number, value: number): number {

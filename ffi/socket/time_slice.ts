@@ -12,8 +12,7 @@
  * {@link setTimeSlice} asks it for every thread the process has when the
  * listener opens (the runtime's signal and helper threads are on the way from
  * the kernel's wake-up to the event loop too), leaving alone any thread not
- * of the normal policy (`SCHED_OTHER`); {@link ThreadSlices} keeps it so for
- * the threads the runtime starts later.
+ * of the normal policy (`SCHED_OTHER`).
  *
  * @example
  * ```ts
@@ -161,101 +160,31 @@ function retried(
 }
 
 /**
- * The time slice of this process's threads, as an adapter keeps it:
- * {@link ThreadSlices.set} gives every thread listed in `/proc/self/task`
- * (by `reader`, the runtime's own `/proc` reader) the slice;
- * {@link ThreadSlices.refresh} gives it again to the threads started since,
- * which the kernel started with its own slice (reset-on-fork). Runtimes
- * start helper threads late (JavaScriptCore's second compiler and heap helper
- * threads, once it compiles and collects in earnest): the socket refreshes
- * while new processes are forked (`ffi/socket/gathering.ts`). A thread
- * already at the slice costs one `sched_getattr`.
+ * An adapter's `setTimeSlice`: {@link setTimeSlice} for the threads listed
+ * in `/proc/self/task` by `reader` (the runtime's own `/proc` reader).
  *
  * @example
  * ```ts
- * import { ThreadSlices } from "./time_slice.ts";
+ * import { timeSlicer } from "./time_slice.ts";
  * import { fsProcReader } from "../proc_reader.ts";
  * import type { LibcCalls } from "../libc/calls.ts";
  * declare const calls: LibcCalls;
- * const slices = new ThreadSlices(calls, () => fsProcReader());
- * slices.set(100);
- * slices.refresh(); // later: the threads started since get it too
+ * const setSlice = timeSlicer(calls, () => fsProcReader());
+ * setSlice(100);
  * ```
  */
-export class ThreadSlices {
-  #calls: Pick<LibcCalls, "syscall" | "errno">;
-  #reader: () => ProcReader;
-  #arch: string;
-  // The slice last set (0: none, and refresh does nothing).
-  #sliceUs = 0;
-
-  /**
-   * Slices through `calls`, threads listed by `reader`.
-   *
-   * @param calls libc's `syscall` and `errno`
-   * @param reader the runtime's `/proc` reader (made when first needed)
-   * @param arch the architecture whose system call numbers to use
-   */
-  constructor(
-    calls: Pick<LibcCalls, "syscall" | "errno">,
-    reader: () => ProcReader,
-    arch: string = process.arch,
-  ) {
-    this.#calls = calls;
-    this.#reader = reader;
-    this.#arch = arch;
-  }
-
-  /**
-   * Give every thread of this process a slice of `sliceUs` microseconds (an
-   * adapter's `setTimeSlice`).
-   *
-   * @example
-   * ```ts
-   * import { ThreadSlices } from "./time_slice.ts";
-   * declare const slices: ThreadSlices;
-   * slices.set(100).threads; // the threads at 100 µs now
-   * ```
-   */
-  set(sliceUs: number): TimeSliceOutcome {
-    this.#sliceUs = sliceUs;
-    return this.#apply();
-  }
-
-  /**
-   * Give the slice last {@link ThreadSlices.set} to the threads started
-   * since (none set, or the last attempt refused: nothing, `{ threads: 0 }`).
-   *
-   * @example
-   * ```ts
-   * import { ThreadSlices } from "./time_slice.ts";
-   * declare const slices: ThreadSlices;
-   * slices.refresh();
-   * ```
-   */
-  refresh(): TimeSliceOutcome {
-    return this.#sliceUs > 0 ? this.#apply() : { threads: 0 };
-  }
-
-  #apply(): TimeSliceOutcome {
-    const names = this.#reader().readDir("/proc/self/task");
-    if (!Array.isArray(names)) {
-      return this.#stopOn({ threads: 0, errno: names.errno });
-    }
+export function timeSlicer(
+  calls: Pick<LibcCalls, "syscall" | "errno">,
+  reader: () => ProcReader,
+): (sliceUs: number) => TimeSliceOutcome {
+  return (sliceUs) => {
+    const names = reader().readDir("/proc/self/task");
+    if (!Array.isArray(names)) return { threads: 0, errno: names.errno };
     const tids: number[] = [];
     for (const name of names) {
       const id = Number(name);
       if (Number.isSafeInteger(id) && id > 0) tids.push(id);
     }
-    return this.#stopOn(
-      setTimeSlice(this.#calls, tids, this.#sliceUs, this.#arch),
-    );
-  }
-
-  // A refusal (a seccomp filter's EPERM, ENOSYS) would come back on every
-  // refresh: refreshing stops there, until the next set().
-  #stopOn(outcome: TimeSliceOutcome): TimeSliceOutcome {
-    if (outcome.errno !== undefined) this.#sliceUs = 0;
-    return outcome;
-  }
+    return setTimeSlice(calls, tids, sliceUs);
+  };
 }
