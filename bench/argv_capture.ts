@@ -41,7 +41,7 @@ import { currentAdapterName, detectRuntime } from "../ffi/runtime.ts";
 import { forkstatExecs, type Tally, tally } from "./argv/tally.ts";
 import { hasCommand } from "./harness/children.ts";
 import { stealPercent, stealTicks } from "./harness/proc_stats.ts";
-import { QUIET_STEAL_PCT, STEAL_WAIT_MAX_S } from "./storm/quiet_gate.ts";
+import { sampleSecond, stealAllows } from "./storm/quiet_gate.ts";
 
 const { values } = parseArgs({
   options: {
@@ -78,7 +78,6 @@ const SETTLE_MS = 500;
 const FORKSTAT_START_MS = 1000;
 const QUIET_EVENTS_PER_S = 300;
 const QUIET_MAX_WAIT_S = 60;
-const QUIET_SAMPLE_MS = 1000;
 const TENTHS = 10;
 
 /**
@@ -251,17 +250,13 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
     }
   })();
   // Quiet gate: wait (at most QUIET_MAX_WAIT_S) for one second with fewer
-  // than QUIET_EVENTS_PER_S events from other programs and, for the first
-  // STEAL_WAIT_MAX_S, less than QUIET_STEAL_PCT of steal (a busy host).
+  // than QUIET_EVENTS_PER_S events from other programs and little steal
+  // (stealAllows in bench/storm/quiet_gate.ts).
   let waited = 0;
   for (; waited < QUIET_MAX_WAIT_S; waited++) {
-    const before = background;
-    const steal0 = stealTicks();
-    await sleep(QUIET_SAMPLE_MS);
-    const steal = stealPercent(stealTicks() - steal0, QUIET_SAMPLE_MS / 1000);
+    const second = await sampleSecond(() => background);
     if (
-      background - before < QUIET_EVENTS_PER_S &&
-      (steal < QUIET_STEAL_PCT || waited >= STEAL_WAIT_MAX_S)
+      second.grew < QUIET_EVENTS_PER_S && stealAllows(second.stealPct, waited)
     ) break;
   }
   const quiet = waited < QUIET_MAX_WAIT_S;

@@ -9,6 +9,11 @@ import {
 import type { ArgvRunResult } from "../bench/argv_capture.ts";
 import { availableParallelism } from "node:os";
 import { stealPercent, stealTicks } from "../bench/harness/proc_stats.ts";
+import {
+  QUIET_STEAL_PCT,
+  STEAL_WAIT_MAX_S,
+  stealAllows,
+} from "../bench/storm/quiet_gate.ts";
 
 const COUNT = 2000;
 
@@ -108,5 +113,12 @@ describe("host steal time (bench/harness/proc_stats.ts)", () => {
     assert.equal(stealPercent(100 * availableParallelism(), 1), 100);
     assert.equal(stealPercent(25 * availableParallelism(), 2), 12.5);
     assert.equal(stealPercent(0, 3), 0);
+  });
+
+  it("lets a gate pass a second under QUIET_STEAL_PCT, or any after STEAL_WAIT_MAX_S", () => {
+    assert.equal(stealAllows(QUIET_STEAL_PCT - 0.1, 0), true);
+    assert.equal(stealAllows(QUIET_STEAL_PCT, 0), false);
+    assert.equal(stealAllows(30, STEAL_WAIT_MAX_S - 1), false);
+    assert.equal(stealAllows(30, STEAL_WAIT_MAX_S), true);
   });
 });

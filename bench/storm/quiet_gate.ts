@@ -55,6 +55,47 @@ const SAMPLE_MS = 1000;
 const MS_PER_S = 1000;
 
 /**
+ * One second of sampling: how much `count` grew and the host's steal time
+ * over it (in percent of the machine's CPU time).
+ *
+ * @example
+ * ```ts
+ * import { sampleSecond } from "./quiet_gate.ts";
+ * import { forkCounter } from "../harness/proc_stats.ts";
+ * const { grew, stealPct } = await sampleSecond(forkCounter);
+ * ```
+ */
+export async function sampleSecond(
+  count: () => number,
+): Promise<{ grew: number; stealPct: number }> {
+  const count0 = count();
+  const steal0 = stealTicks();
+  await sleep(SAMPLE_MS);
+  return {
+    grew: count() - count0,
+    stealPct: stealPercent(stealTicks() - steal0, SAMPLE_MS / MS_PER_S),
+  };
+}
+
+/**
+ * Whether a sampled second's steal time lets a gate pass: under
+ * {@link QUIET_STEAL_PCT}, or any once the gate has waited
+ * {@link STEAL_WAIT_MAX_S}.
+ *
+ * @param waitedS how long the gate has waited, as it counts it
+ *
+ * @example
+ * ```ts
+ * import { stealAllows } from "./quiet_gate.ts";
+ * stealAllows(5, 0); // false: a busy host
+ * stealAllows(5, 20); // true: waited long enough
+ * ```
+ */
+export function stealAllows(stealPct: number, waitedS: number): boolean {
+  return stealPct < QUIET_STEAL_PCT || waitedS >= STEAL_WAIT_MAX_S;
+}
+
+/**
  * Wait for a quiet second, at most `maxWaitS` seconds (a second of little
  * steal time only for the first {@link STEAL_WAIT_MAX_S}). Returns the
  * forks/s of the last second sampled.
@@ -70,15 +111,10 @@ export async function quietGate(maxWaitS: number): Promise<number> {
   const deadline = start + maxWaitS * MS_PER_S;
   let rate = Infinity;
   while (Date.now() < deadline) {
-    const a = forkCounter();
-    const steal0 = stealTicks();
-    await sleep(SAMPLE_MS);
-    rate = forkCounter() - a;
-    const steal = stealPercent(stealTicks() - steal0, SAMPLE_MS / MS_PER_S);
-    const stealWaited = Date.now() - start >= STEAL_WAIT_MAX_S * MS_PER_S;
-    if (
-      rate < QUIET_FORKS_PER_S && (steal < QUIET_STEAL_PCT || stealWaited)
-    ) {
+    const second = await sampleSecond(forkCounter);
+    rate = second.grew;
+    const waitedS = (Date.now() - start) / MS_PER_S;
+    if (rate < QUIET_FORKS_PER_S && stealAllows(second.stealPct, waitedS)) {
       return rate;
     }
   }

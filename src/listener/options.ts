@@ -158,12 +158,12 @@ export interface ListenOptions {
    * µs, napping in between). A listener asleep on the socket is woken onto
    * the CPU of the process that execs, and waits there until that process
    * sleeps or exits: a short-lived program's exec then arrives with its
-   * exit, its command line already gone. Looking keeps the listener on its own CPU. The spin ends
-   * at the first datagram, never runs under a storm, and all spinning
-   * together is held to half the time (its CPU is a fraction of that: the
-   * naps are sleeps). While new processes are forked 500 a second or more,
-   * every wait looks so for the next event.
-   * Default {@link DEFAULT_EXEC_SPIN_MS} (1), at most
+   * exit, its command line already gone. Looking keeps the listener on its
+   * own CPU. The spin ends at the first datagram, never runs under a storm,
+   * and all spinning together is held to half the time (its CPU is a
+   * fraction of that: the naps are sleeps). While new processes are forked
+   * 500 a second or more, every wait looks so for the next event. Default
+   * {@link DEFAULT_EXEC_SPIN_MS} (1), at most
    * {@link MAX_EXEC_SPIN_MS} (10); 0 never spins.
    */
   execSpinMs?: number;
