@@ -21,6 +21,10 @@
 
 import { CnprocError } from "../../src/errors.ts";
 import {
+  type RawDenoBinding,
+  withBigIntArguments,
+} from "./bigint_arguments.ts";
+import {
   type FileCalls,
   forwardFileCalls,
   forwardLibc,
@@ -187,7 +191,8 @@ function openLibc(deno: DenoApi): DenoBinding {
   let lastError: unknown;
   for (const path of tried) {
     try {
-      return deno.dlopen(path, symbols).symbols as DenoBinding;
+      const raw = deno.dlopen(path, symbols).symbols as RawDenoBinding;
+      return withBigIntArguments(raw);
     } catch (e) {
       if (isPermissionError(deno, e)) throw permissionError(e);
       lastError = e;
