@@ -4,7 +4,8 @@
  * blocks the event loop: on the main thread the kernel's SIGIO
  * (`signal_watch.ts`, the default, chosen by measurement: BENCHMARKS.md,
  * "Bun wait strategy"), in a Worker a poll worker of its own
- * (`worker_watch.ts`). Loaded only on Bun, by `ffi/runtime.ts`.
+ * (`worker_watch.ts`). It keeps cnproc's event path from JavaScriptCore's
+ * top compiler (`top_tier.ts`). Loaded only on Bun, by `ffi/runtime.ts`.
  *
  * @example
  * ```ts
@@ -25,6 +26,7 @@ import type { WaitMechanism } from "../socket/wait_rule.ts";
 import { bunLibc } from "./libc.ts";
 import { type SignalProcess, SignalWatch } from "../socket/signal_watch.ts";
 import { WorkerWatch } from "./worker_watch.ts";
+import { EVENT_PATH, keepFromTopTier, loadNoFtl } from "./top_tier.ts";
 
 /**
  * How the Bun adapter watches the socket: `"signal"` (SIGIO; main thread
@@ -89,6 +91,7 @@ export async function createBunAdapter(
     );
   }
   const libc = await bunLibc();
+  await keepEventPathFromTopTier(libc.calls);
   const proc = g.process;
   const watchFor = (fd: number): WaitMechanism =>
     strategy === "worker"
@@ -100,6 +103,18 @@ export async function createBunAdapter(
       openProcSocket(libc.calls, watchFor, socketOptions),
     setTimeSlice: timeSlicer(libc.calls, () => fsProcReader()),
   };
+}
+
+// Keep cnproc's event path, the libc calls and the fs /proc reader from
+// JavaScriptCore's top compiler (ffi/bun/top_tier.ts), once per process.
+let keptFromTopTier = false;
+async function keepEventPathFromTopTier(calls: object): Promise<void> {
+  if (keptFromTopTier) return;
+  keptFromTopTier = true;
+  const noFtl = await loadNoFtl();
+  if (noFtl !== undefined) {
+    keepFromTopTier([...EVENT_PATH, calls, fsProcReader()], noFtl);
+  }
 }
 
 /**
