@@ -37,13 +37,23 @@ import {
 import { v1Recording } from "./helpers/recordings.ts";
 import { RecordingWriter } from "../src/recording.ts";
 import { EXEC, EXIT_7, FORK } from "./fixtures/datagrams.ts";
-import { liveSkipReason } from "./helpers/live.ts";
+import {
+  connectorSocketDrops,
+  liveSkipReason,
+  socketInodes,
+} from "./helpers/live.ts";
 
 const liveSkip = liveSkipReason();
 const dir = mkdtempSync(join(tmpdir(), "cnproc-hostile-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const read = [`--allow-read=${dir}`];
 const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+
+// Whether process `pid` has a process-events (netlink connector) socket.
+function hasConnectorSocket(pid: number): boolean {
+  const connector = connectorSocketDrops();
+  return [...socketInodes(pid)].some((inode) => connector.has(inode));
+}
 
 // Exit 2, nothing on stdout, "cnproc: ..." and the hint on stderr.
 function assertUsage(args: string[], reason: RegExp): void {
@@ -343,10 +353,17 @@ describe(`hostile live runs under ${RUNTIME}`, { timeout: 180000 }, () => {
         const run = startCli(["--stats", "--json"], { timeoutMs: 20000 });
         try {
           // The runtimes catch SIGINT and SIGTERM themselves from their
-          // start (Node resets the terminal, Deno shuts down): SIGHUP, the
-          // last of the CLI's three handlers, says the CLI's are in.
+          // start (Node resets the terminal, Deno shuts down): on Node and
+          // Bun, SIGHUP, the last of the CLI's three handlers, says the
+          // CLI's are in. Deno (2.9) catches SIGHUP too before any script
+          // runs, and a script's listeners are not visible from outside:
+          // there the CLI's connector socket says it has started.
+          const pid = run.child.pid!;
           await waitFor(
-            () => catches(run.child.pid!, SIGNALS.SIGHUP) || undefined,
+            () =>
+              (RUNTIME === "deno"
+                ? hasConnectorSocket(pid)
+                : catches(pid, SIGNALS.SIGHUP)) || undefined,
             10000,
             undefined,
             1,

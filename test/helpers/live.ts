@@ -325,7 +325,8 @@ export function openFdCount(): number {
 }
 
 /**
- * The inodes of this process's open sockets (`socket:[inode]` links).
+ * The inodes of the open sockets (`socket:[inode]` links) of process `pid`
+ * (default: this one); none when it has gone.
  *
  * @example
  * ```ts
@@ -333,12 +334,18 @@ export function openFdCount(): number {
  * console.log(socketInodes().size);
  * ```
  */
-export function socketInodes(): Set<number> {
+export function socketInodes(pid: number | "self" = "self"): Set<number> {
   const inodes = new Set<number>();
-  for (const name of readdirSync("/proc/self/fd")) {
+  let names: string[];
+  try {
+    names = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return inodes; // gone
+  }
+  for (const name of names) {
     let target: string;
     try {
-      target = readlinkSync(`/proc/self/fd/${name}`);
+      target = readlinkSync(`/proc/${pid}/fd/${name}`);
     } catch {
       continue; // closed meanwhile (the directory's own fd, say)
     }
