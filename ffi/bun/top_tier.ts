@@ -1,12 +1,13 @@
 /**
  * On Bun, cnproc's own event path is kept from JavaScriptCore's top compiler
  * (FTL). FTL compiles on helper threads that compete with the listener for
- * the CPUs just when a storm of short-lived programs starts: in alternate
- * 2,000-exec argv runs on this two-CPU machine, the functions below kept at
- * the DFG tier missed a median of 38.5 command lines against 50, with the
- * whole process's FTL off (`BUN_JSC_useFTLJIT=0`, which a library cannot
- * set) 21.5 (BENCHMARKS.md, "Fast by default"). The path waits on system
- * calls far more than it computes, so the top tier gains it little.
+ * the CPUs just when a storm of short-lived programs starts: in six
+ * alternate pairs of 2,000-exec argv runs on this two-CPU machine, the
+ * functions below kept at the DFG tier missed a median of 32.5 command lines
+ * against 47.5; a whole process without FTL (`BUN_JSC_useFTLJIT=0`, which a
+ * library cannot set) missed about half as many again (BENCHMARKS.md, "Fast
+ * by default"). The path waits on system calls far more than it computes, so
+ * the top tier gains it little.
  *
  * `noFTL` of `bun:jsc` marks one function; {@link keepFromTopTier} marks
  * every function it reaches from the values given: a module's exports, a
