@@ -20,6 +20,7 @@
 
 import { loadAdapter, loadProcReader } from "./ffi/runtime.ts";
 import { ContextListener } from "./src/context/context_listener.ts";
+import type { ReaderThread } from "./src/context/reader_thread.ts";
 import type { ContextOptions } from "./src/context/types.ts";
 import { warmUp } from "./src/context/warm_up.ts";
 import { Listener } from "./src/listener/listener.ts";
@@ -165,6 +166,10 @@ export async function withContext(
   options: ContextOptions = {},
 ): Promise<ContextListener> {
   const reader = await loadProcReader();
+  // Started first: its worker loads while this thread warms up and scans.
+  const thread = options.readerThread === false
+    ? undefined
+    : startReaderThread();
   // Reads must start as soon as an exec arrives: no gathering.
   listener.setGatherInterval(0);
   // Compile the context path before the first exec needs it (about 30 ms,
@@ -174,5 +179,15 @@ export async function withContext(
     warmedUp = true;
     warmUp(reader, options);
   }
-  return new ContextListener(listener, reader, options);
+  return new ContextListener(listener, reader, options, await thread);
+}
+
+// The runtime's reader thread, or undefined when it has none or it could
+// not start (the listener's thread then reads every exec).
+async function startReaderThread(): Promise<ReaderThread | undefined> {
+  try {
+    return await (await loadAdapter()).startReaderThread?.();
+  } catch {
+    return undefined;
+  }
 }

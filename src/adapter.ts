@@ -15,6 +15,7 @@
  */
 
 import type { ProcReader } from "./context/proc_reader.ts";
+import type { ReaderThread } from "./context/reader_thread.ts";
 import type { ProcSocket, SocketOptions } from "./listener/socket.ts";
 
 /**
@@ -49,6 +50,13 @@ export interface Adapter {
    * Optional: without it nothing is asked.
    */
   setTimeSlice?(sliceUs: number): TimeSliceOutcome;
+  /**
+   * Start a reader thread (`src/context/reader_thread.ts`) in a worker of
+   * this runtime. Optional: without it `withContext` reads every exec on
+   * the listener's thread.
+   * @throws {CnprocError} (`reader-thread`) when the worker fails to start
+   */
+  startReaderThread?(): Promise<ReaderThread>;
 }
 
 /**

@@ -44,6 +44,8 @@ import {
  *   another loop is iterating.
  * - `callback-failed`: a function the listener calls (`onDatagram`, the
  *   receive hook) threw; the listener is closed, the error is the `cause`.
+ * - `reader-thread`: the reader thread of `withContext` could not start
+ *   (the listener's own thread then reads every exec).
  * - `decode`: see {@link DecodeError}.
  * - `syscall`: see {@link SyscallError}.
  */
@@ -56,6 +58,7 @@ export type CnprocErrorKind =
   | "invalid-argument"
   | "already-iterating"
   | "callback-failed"
+  | "reader-thread"
   | "decode"
   | "syscall";
 

@@ -22,6 +22,8 @@ import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
 import { timeSlicer } from "../socket/time_slice.ts";
 import { fsProcReader } from "../proc_reader.ts";
+import { besideModule, startWebWorker } from "../reader_thread/port.ts";
+import { startReaderThread } from "../reader_thread/start.ts";
 import type { WaitMechanism } from "../socket/wait_rule.ts";
 import { bunLibc } from "./libc.ts";
 import { type SignalProcess, SignalWatch } from "../socket/signal_watch.ts";
@@ -102,6 +104,10 @@ export async function createBunAdapter(
     open: (socketOptions) =>
       openProcSocket(libc.calls, watchFor, socketOptions),
     setTimeSlice: timeSlicer(libc.calls, () => fsProcReader()),
+    startReaderThread: () =>
+      startReaderThread(
+        () => startWebWorker(besideModule(import.meta.url, "reader_worker")),
+      ),
   };
 }
 

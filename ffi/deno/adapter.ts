@@ -25,6 +25,8 @@ import { SyscallError } from "../../src/errors.ts";
 import type { Adapter } from "../../src/adapter.ts";
 import { libcProcReader } from "../proc_reader.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
+import { besideModule, startWebWorker } from "../reader_thread/port.ts";
+import { startReaderThread } from "../reader_thread/start.ts";
 import { timeSlicer } from "../socket/time_slice.ts";
 import { denoLibc } from "./libc.ts";
 import { DenoPollWatch } from "./poll_watch.ts";
@@ -142,5 +144,9 @@ export const adapter: Adapter = {
   setTimeSlice: (sliceUs) =>
     timeSlicer(denoLibc().calls, () => libcProcReader(denoLibc().files))(
       sliceUs,
+    ),
+  startReaderThread: () =>
+    startReaderThread(
+      () => startWebWorker(besideModule(import.meta.url, "reader_worker")),
     ),
 };

@@ -21,6 +21,9 @@ import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
 import { timeSlicer } from "../socket/time_slice.ts";
 import { fsProcReader } from "../proc_reader.ts";
+import { besideModule } from "../reader_thread/port.ts";
+import { startNodeWorker } from "../reader_thread/node_port.ts";
+import { startReaderThread } from "../reader_thread/start.ts";
 import { type KoffiApi, loadKoffi, nodeLibc } from "./libc.ts";
 import { koffiHandles, type PollFunction } from "./poll_watch.ts";
 import { UvWatch } from "./uv_watch.ts";
@@ -41,6 +44,10 @@ function makeAdapter(koffi: KoffiApi): Adapter {
         options,
       ),
     setTimeSlice: timeSlicer(libc, () => fsProcReader()),
+    startReaderThread: () =>
+      startReaderThread(
+        () => startNodeWorker(besideModule(import.meta.url, "reader_worker")),
+      ),
   };
 }
 

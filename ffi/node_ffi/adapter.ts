@@ -25,6 +25,9 @@ import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
 import { timeSlicer } from "../socket/time_slice.ts";
 import { fsProcReader } from "../proc_reader.ts";
+import { besideModule } from "../reader_thread/port.ts";
+import { startNodeWorker } from "../reader_thread/node_port.ts";
+import { startReaderThread } from "../reader_thread/start.ts";
 import type { WaitMechanism } from "../socket/wait_rule.ts";
 import { type SignalProcess, SignalWatch } from "../socket/signal_watch.ts";
 import { loadNodeFfi } from "./builtin.ts";
@@ -111,6 +114,10 @@ export function createNodeFfiAdapter(
     open: (socketOptions) =>
       openProcSocket(libc.calls, watchFor, socketOptions),
     setTimeSlice: timeSlicer(libc.calls, () => fsProcReader()),
+    startReaderThread: () =>
+      startReaderThread(
+        () => startNodeWorker(besideModule(import.meta.url, "reader_worker")),
+      ),
   };
 }
 

@@ -22,6 +22,7 @@ import type { ListenerEvent } from "../events.ts";
 import type { ReceiveHook } from "../listener/receiver.ts";
 import type { ProcessTable } from "./process_table.ts";
 import type { ProcReader } from "./proc_reader.ts";
+import type { ReaderThread } from "./reader_thread.ts";
 import { ContextTracker } from "./tracker.ts";
 import type { ContextEvent, ContextOptions, ProcessContext } from "./types.ts";
 
@@ -91,6 +92,7 @@ export class ContextListener
   #head = 0;
   #carry: ListenerEvent[] = [];
   #done = false;
+  #thread: ReaderThread | undefined;
 
   /**
    * Wrap a source. Scans `/proc` at once (call this right after subscribing).
@@ -98,14 +100,18 @@ export class ContextListener
    * @param source the listener
    * @param reader where `/proc` is read
    * @param options see {@link ContextOptions}
+   * @param thread the reader thread, whose exec reads are taken first;
+   *   closed with this listener
    */
   constructor(
     source: EventSource,
     reader: ProcReader,
     options: ContextOptions = {},
+    thread?: ReaderThread,
   ) {
     this.#source = source;
-    this.#tracker = new ContextTracker(reader, options);
+    this.#thread = thread;
+    this.#tracker = new ContextTracker(reader, options, thread);
     this.#tracker.rescan();
     const tracker = this.#tracker;
     source.setReceiveHook?.((events, start, end) =>
@@ -153,7 +159,10 @@ export class ContextListener
     for (;;) {
       const queued = this.#shift();
       if (queued !== undefined) return queued;
-      if (this.#done) return { done: true, value: undefined };
+      if (this.#done) {
+        this.#thread?.close();
+        return { done: true, value: undefined };
+      }
       let batch = this.#carry;
       this.#carry = [];
       if (batch.length === 0) {
@@ -238,6 +247,7 @@ export class ContextListener
   close(): void {
     this.#source.setReceiveHook?.(null);
     this.#source.close();
+    this.#thread?.close();
   }
 
   /**

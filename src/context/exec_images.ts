@@ -20,9 +20,11 @@
  * @module
  */
 
-import type { ListenerEvent } from "../events.ts";
+import type { ExecEvent, ListenerEvent } from "../events.ts";
 import type { ProcessTable } from "./process_table.ts";
 import type { ProcReader } from "./proc_reader.ts";
+import type { ExecRecordings } from "./reader_thread.ts";
+import { replayReader } from "./read_record.ts";
 import {
   anotherProcess,
   type GrabbedImage,
@@ -43,6 +45,8 @@ import type { ContextReason } from "./types.ts";
  */
 export class ExecImages {
   #reader: ProcReader;
+  #recordings: ExecRecordings | undefined;
+  #replayed = 0;
   // Images read by grabEarly, by their exec event (dropped with the event
   // when it never reaches enrich).
   #early = new WeakMap<ListenerEvent, GrabbedImage | ContextReason>();
@@ -51,9 +55,29 @@ export class ExecImages {
    * Reads through `reader`.
    *
    * @param reader where `/proc` is read
+   * @param recordings the reads of another thread (the reader thread),
+   *   taken instead of reading when they hold the exec
    */
-  constructor(reader: ProcReader) {
+  constructor(reader: ProcReader, recordings?: ExecRecordings) {
     this.#reader = reader;
+    this.#recordings = recordings;
+  }
+
+  /** How many exec images came from the recordings rather than a read. */
+  get replayed(): number {
+    return this.#replayed;
+  }
+
+  // An exec's image: from the recordings when they hold it (the same
+  // checks, on the bytes read then), else read now.
+  #grab(
+    ev: ExecEvent,
+    expected?: number | null,
+  ): GrabbedImage | ContextReason {
+    const record = this.#recordings?.find(ev.pid, ev.timestampNs);
+    if (record === undefined) return grabImage(this.#reader, ev.pid, expected);
+    this.#replayed++;
+    return grabImage(replayReader(record, this.#reader), ev.pid, expected);
   }
 
   /**
@@ -79,7 +103,7 @@ export class ExecImages {
       // No expected start time: the table may not have seen this batch's
       // forks and exits yet. ContextTracker's #exec (tracker.ts) checks the
       // start time against them.
-      this.#early.set(ev, grabImage(this.#reader, ev.pid));
+      this.#early.set(ev, this.#grab(ev));
     }
   }
 
@@ -109,7 +133,7 @@ export class ExecImages {
       const expected = table.get(ev.pid)?.startTime ?? null;
       const early = this.#early.get(ev);
       if (early === undefined) {
-        grabs.set(i, grabImage(this.#reader, ev.pid, expected));
+        grabs.set(i, this.#grab(ev, expected));
       } else {
         this.#early.delete(ev);
         grabs.set(

@@ -46,6 +46,7 @@ import type { RescanResult } from "./process_entry.ts";
 import type { ProcReader } from "./proc_reader.ts";
 import { ExecIds, readBootId } from "./exec_id.ts";
 import { ExecImages } from "./exec_images.ts";
+import type { ExecRecordings } from "./reader_thread.ts";
 import { ancestorsOf } from "./lineage.ts";
 import {
   forkContext,
@@ -106,11 +107,17 @@ export class ContextTracker {
    *
    * @param reader where `/proc` is read
    * @param options see {@link ContextOptions}
+   * @param recordings exec reads made by another thread (the reader
+   *   thread), used instead of reading when they hold the exec
    */
-  constructor(reader: ProcReader, options: ContextOptions = {}) {
+  constructor(
+    reader: ProcReader,
+    options: ContextOptions = {},
+    recordings?: ExecRecordings,
+  ) {
     this.#reader = reader;
     this.#users = new UserNames(reader);
-    this.#images = new ExecImages(reader);
+    this.#images = new ExecImages(reader, recordings);
     this.#ids = new ExecIds(readBootId(reader));
     this.#forkDeps = {
       reader,

@@ -259,4 +259,13 @@ export interface ContextOptions {
    * true), so exits of processes older than the listener have one.
    */
   scanContext?: boolean;
+  /**
+   * `withContext()` only: read each new program's `/proc` files on a
+   * thread of their own (default true), a worker that sleeps in the kernel
+   * until an exec arrives and reads at once, while the listener's thread
+   * may be busy or waiting for a CPU; a short-lived program's command line
+   * is gone within a millisecond. It costs a worker (a few MB) and a
+   * second socket. false: the listener's thread reads every exec.
+   */
+  readerThread?: boolean;
 }

@@ -1,0 +1,192 @@
+/**
+ * The reader thread's side (`src/context/reader_thread.ts` says why it
+ * exists): run inside a worker by each runtime's entry
+ * (`ffi/<runtime>/reader_worker.ts`). It opens a socket of its own,
+ * subscribed to execs (the kernel filters by type since Linux 6.6; older
+ * kernels send everything and the rest is skipped here), asks for the
+ * listener's short time slice for its thread, and then blocks in `poll` on
+ * the socket: a thread that sleeps in the kernel is woken by the exec's
+ * datagram itself and, having used little CPU, preempts the running task
+ * at once. Each exec's reads (`grabImage`, recorded) go to the shared ring.
+ * The main thread's stop word ends the loop (looked at after every wake,
+ * and every `STOP_LOOK_MS` while nothing comes).
+ *
+ * @example
+ * ```ts
+ * import { serveReaderThread } from "./loop.ts";
+ * import type { LibcCalls } from "../libc/calls.ts";
+ * import type { ProcReader } from "../../src/context/proc_reader.ts";
+ * import type { ThreadPort } from "./port.ts";
+ * declare const calls: LibcCalls, reader: ProcReader, port: ThreadPort;
+ * serveReaderThread(calls, reader, port);
+ * ```
+ *
+ * @module
+ */
+
+import { ExecReadRing } from "../../src/context/exec_read_ring.ts";
+import type { ProcReader } from "../../src/context/proc_reader.ts";
+import { RecordingReader } from "../../src/context/read_record.ts";
+import { grabImage } from "../../src/context/read_process.ts";
+import { EINTR } from "../../src/errno.ts";
+import type { ProcEvent } from "../../src/events.ts";
+import { decodeMessages } from "../../src/protocol/decode.ts";
+import { encodeSubscribe } from "../../src/protocol/encode.ts";
+import type { LibcCalls } from "../libc/calls.ts";
+import { POLLFD_REVENTS_OFFSET, pollOne } from "../libc/structs.ts";
+import { openProcSocket } from "../socket/proc_socket.ts";
+import { setTimeSlice } from "../socket/time_slice.ts";
+import type { WaitMechanism } from "../socket/wait_rule.ts";
+import {
+  isStartMessage,
+  type ReaderReply,
+  STOP_LOOK_MS,
+  STOP_WORD,
+  type ThreadPort,
+} from "./port.ts";
+
+/** The socket's receive buffer: execs only, so 1 MiB holds thousands. */
+const RECEIVE_BUFFER_BYTES = 1 << 20;
+const BATCH_SIZE = 16;
+const ONE_FD = 1;
+
+// The socket's own waiting is never used: the loop polls its fd itself.
+const NO_WATCH: WaitMechanism = {
+  keepsAlive: false,
+  watch() {},
+  stop() {},
+  release() {},
+};
+
+/**
+ * Answer the main thread's start message on `port`: run the reader loop
+ * (until the message's stop word is set), replying `ready` once
+ * subscribed (or `failed` with the reason), and `closed` at the end.
+ *
+ * @example
+ * ```ts
+ * import { serveReaderThread } from "./loop.ts";
+ * import type { LibcCalls } from "../libc/calls.ts";
+ * import type { ProcReader } from "../../src/context/proc_reader.ts";
+ * import type { ThreadPort } from "./port.ts";
+ * declare const calls: LibcCalls, reader: ProcReader, port: ThreadPort;
+ * serveReaderThread(calls, reader, port);
+ * ```
+ */
+export function serveReaderThread(
+  calls: LibcCalls,
+  reader: ProcReader,
+  port: ThreadPort,
+): void {
+  port.onMessage((data) => {
+    if (!isStartMessage(data)) return;
+    const reply = (r: ReaderReply) => port.post(r);
+    try {
+      runReaderLoop(
+        calls,
+        reader,
+        data.ring,
+        new Int32Array(data.control),
+        data.sliceUs,
+        () => reply({ kind: "ready" }),
+      );
+    } catch (e) {
+      reply({ kind: "failed", reason: e instanceof Error ? e.message : `${e}` });
+      return;
+    }
+    reply({ kind: "closed" });
+  });
+}
+
+/**
+ * The loop itself: open, subscribe, call `ready`, then read every exec
+ * until `control[STOP_WORD]` is set.
+ *
+ * @throws {SyscallError} when the socket cannot be opened or subscribed
+ *
+ * @example
+ * ```ts
+ * import { runReaderLoop } from "./loop.ts";
+ * import type { LibcCalls } from "../libc/calls.ts";
+ * import type { ProcReader } from "../../src/context/proc_reader.ts";
+ * declare const calls: LibcCalls, reader: ProcReader;
+ * declare const ring: SharedArrayBuffer, control: Int32Array;
+ * runReaderLoop(calls, reader, ring, control, 100, () => console.log("ready"));
+ * ```
+ */
+export function runReaderLoop(
+  calls: LibcCalls,
+  reader: ProcReader,
+  ringBuffer: SharedArrayBuffer,
+  control: Int32Array,
+  sliceUs: number,
+  ready: () => void,
+): void {
+  const ring = new ExecReadRing(ringBuffer);
+  const socket = openProcSocket(calls, () => NO_WATCH, {
+    receiveBufferBytes: RECEIVE_BUFFER_BYTES,
+    batchSize: BATCH_SIZE,
+    gatherIntervalMs: 0,
+    execSpinMs: 0,
+  });
+  try {
+    socket.send(encodeSubscribe({ op: "listen", events: ["exec"] }));
+    if (sliceUs > 0) {
+      const tid = threadId(reader);
+      if (tid !== undefined) setTimeSlice(calls, [tid], sliceUs);
+    }
+    ready();
+    const pollfd = pollOne(socket.fd);
+    const recording = new RecordingReader(reader);
+    const events: ProcEvent[] = [];
+    while (Atomics.load(control, STOP_WORD) === 0) {
+      pollfd.fill(0, POLLFD_REVENTS_OFFSET);
+      if (calls.poll(pollfd, ONE_FD, STOP_LOOK_MS) < 0) {
+        if (calls.errno() === EINTR) continue;
+        return;
+      }
+      for (let n = socket.receive(); n > 0; n = socket.receive()) {
+        events.length = 0;
+        decodeAll(socket, n, events);
+        for (const ev of events) {
+          if (ev.type !== "exec") continue;
+          recording.reset();
+          grabImage(recording, ev.pid);
+          ring.publish(ev.pid, ev.timestampNs, recording.bytes());
+        }
+      }
+    }
+  } finally {
+    socket.close();
+  }
+}
+
+// The events of the n datagrams just received; a datagram that does not
+// decode is skipped (the listener's own socket reports it).
+function decodeAll(
+  socket: { buffer: Uint8Array; lengths: Uint32Array; slotSize: number },
+  n: number,
+  out: ProcEvent[],
+): void {
+  const view = new DataView(
+    socket.buffer.buffer,
+    socket.buffer.byteOffset,
+    socket.buffer.byteLength,
+  );
+  for (let i = 0; i < n; i++) {
+    const start = i * socket.slotSize;
+    try {
+      decodeMessages(view, start, start + socket.lengths[i], out);
+    } catch {
+      // Skipped: see above.
+    }
+  }
+}
+
+// This thread's id, from /proc/thread-self ("<pid>/task/<tid>").
+function threadId(reader: ProcReader): number | undefined {
+  const link = reader.readLink("/proc/thread-self");
+  if (!(link instanceof Uint8Array)) return undefined;
+  const tid = Number(new TextDecoder().decode(link).split("/").pop());
+  return Number.isInteger(tid) && tid > 0 ? tid : undefined;
+}

@@ -1,0 +1,134 @@
+/**
+ * The main thread's side of the reader thread (`loop.ts` is the other):
+ * an adapter's `startReaderThread` makes the shared ring and the control
+ * word that stops the loop, starts its runtime's worker, and waits for it
+ * to say it is subscribed.
+ *
+ * @example
+ * ```ts
+ * import { startReaderThread } from "./start.ts";
+ * import { startWebWorker } from "./port.ts";
+ * const thread = await startReaderThread(
+ *   () => startWebWorker(new URL("../deno/reader_worker.ts", import.meta.url)),
+ * );
+ * thread.close();
+ * ```
+ *
+ * @module
+ */
+
+import { CnprocError } from "../../src/errors.ts";
+import { ExecReadRing } from "../../src/context/exec_read_ring.ts";
+import type { ReaderThread } from "../../src/context/reader_thread.ts";
+import { DEFAULT_TIME_SLICE_US } from "../../src/listener/options.ts";
+import {
+  CONTROL_BYTES,
+  isReaderReply,
+  type ReaderReply,
+  STOP_WORD,
+  type WorkerHandle,
+} from "./port.ts";
+
+/**
+ * How long a reader thread may take to start (load its runtime's FFI,
+ * open and subscribe its socket) before it is given up: 10 s.
+ *
+ * @example
+ * ```ts
+ * import { READER_START_TIMEOUT_MS } from "./start.ts";
+ * console.log(READER_START_TIMEOUT_MS); // 10000
+ * ```
+ */
+export const READER_START_TIMEOUT_MS = 10_000;
+
+/**
+ * Start a reader thread with `spawn` (a worker running the runtime's
+ * `reader_worker` entry).
+ *
+ * @param spawn starts the worker
+ * @param sliceUs the time slice the thread asks for (0: the kernel's)
+ * @param timeoutMs see {@link READER_START_TIMEOUT_MS}
+ * @throws {CnprocError} (`reader-thread`) when the worker fails to start,
+ *   with its reason
+ *
+ * @example
+ * ```ts
+ * import { startReaderThread } from "./start.ts";
+ * import { startWebWorker } from "./port.ts";
+ * const url = new URL("../bun/reader_worker.ts", import.meta.url);
+ * const thread = await startReaderThread(() => startWebWorker(url));
+ * console.log(thread.published());
+ * ```
+ */
+export async function startReaderThread(
+  spawn: () => WorkerHandle | Promise<WorkerHandle>,
+  sliceUs: number = DEFAULT_TIME_SLICE_US,
+  timeoutMs: number = READER_START_TIMEOUT_MS,
+): Promise<ReaderThread> {
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
+  const shared = new SharedArrayBuffer(ExecReadRing.bytesFor());
+  const ring = new ExecReadRing(shared);
+  let worker: WorkerHandle;
+  try {
+    worker = await spawn();
+  } catch (e) {
+    throw failed(e instanceof Error ? e.message : String(e), e);
+  }
+  let closed = false;
+  let loopEnded = false;
+  // Once the loop has ended (or never ran), the worker goes.
+  const finish = () => worker.terminate();
+  const started = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(failed(`it did not start within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const settle = (reply: ReaderReply) => {
+      clearTimeout(timer);
+      if (reply.kind === "ready") resolve();
+      else reject(failed(reply.kind === "failed" ? reply.reason : "it ended"));
+    };
+    worker.onMessage((data) => {
+      if (!isReaderReply(data)) return;
+      if (data.kind !== "ready") {
+        loopEnded = true;
+        if (closed) finish();
+      }
+      settle(data);
+    });
+    worker.onError((e) => {
+      // A web worker's error event would also be thrown on this thread.
+      (e as { preventDefault?: () => void }).preventDefault?.();
+      const message = (e as { message?: unknown }).message;
+      loopEnded = true;
+      settle({ kind: "failed", reason: String(message ?? e) });
+    });
+  });
+  worker.post({ kind: "start", ring: shared, control, sliceUs });
+  try {
+    await started;
+  } catch (e) {
+    closed = true;
+    finish();
+    throw e;
+  }
+  return {
+    find: (pid, timestampNs) => ring.find(pid, timestampNs),
+    published: () => ring.published,
+    close() {
+      if (closed) return;
+      closed = true;
+      if (loopEnded) return finish();
+      // The loop ends when it sees the word, and replies "closed".
+      Atomics.store(new Int32Array(control), STOP_WORD, 1);
+    },
+  };
+}
+
+function failed(reason: string, cause?: unknown): CnprocError {
+  return new CnprocError(
+    "reader-thread",
+    `The reader thread could not start (${reason}); the listener's own thread reads every exec instead.`,
+    cause === undefined ? undefined : { cause },
+  );
+}
