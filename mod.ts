@@ -48,6 +48,7 @@ export type {
   ForkWithContext,
   ImageFields,
   ProcessContext,
+  ReaderThreadStats,
 } from "./src/context/types.ts";
 export type {
   ContainerInfo,

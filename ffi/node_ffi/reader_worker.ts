@@ -27,4 +27,8 @@ if (ffi === undefined) {
     "This worker thread has no node:ffi.",
   );
 }
-serveReaderThread(nodeFfiLibc(ffi).calls, fsProcReader(), await nodeThreadPort());
+serveReaderThread(
+  nodeFfiLibc(ffi).calls,
+  fsProcReader(),
+  await nodeThreadPort(),
+);

@@ -49,6 +49,13 @@ import {
 const RECEIVE_BUFFER_BYTES = 1 << 20;
 const BATCH_SIZE = 16;
 const ONE_FD = 1;
+/**
+ * Reads of this process's own image before the loop starts, so that the
+ * first execs do not meet code the runtime has not compiled yet (in a
+ * fresh Bun worker the first few short-lived programs of a loop were gone
+ * before the cold reads reached them).
+ */
+const WARM_UP_READS = 50;
 
 // The socket's own waiting is never used: the loop polls its fd itself.
 const NO_WATCH: WaitMechanism = {
@@ -91,7 +98,10 @@ export function serveReaderThread(
         () => reply({ kind: "ready" }),
       );
     } catch (e) {
-      reply({ kind: "failed", reason: e instanceof Error ? e.message : `${e}` });
+      reply({
+        kind: "failed",
+        reason: e instanceof Error ? e.message : `${e}`,
+      });
       return;
     }
     reply({ kind: "closed" });
@@ -131,13 +141,17 @@ export function runReaderLoop(
   });
   try {
     socket.send(encodeSubscribe({ op: "listen", events: ["exec"] }));
-    if (sliceUs > 0) {
-      const tid = threadId(reader);
-      if (tid !== undefined) setTimeSlice(calls, [tid], sliceUs);
+    const self = selfIds(reader);
+    if (sliceUs > 0 && self !== undefined) {
+      setTimeSlice(calls, [self.tid], sliceUs);
+    }
+    const recording = new RecordingReader(reader);
+    for (let i = 0; self !== undefined && i < WARM_UP_READS; i++) {
+      recording.reset();
+      grabImage(recording, self.pid);
     }
     ready();
     const pollfd = pollOne(socket.fd);
-    const recording = new RecordingReader(reader);
     const events: ProcEvent[] = [];
     while (Atomics.load(control, STOP_WORD) === 0) {
       pollfd.fill(0, POLLFD_REVENTS_OFFSET);
@@ -183,10 +197,13 @@ function decodeAll(
   }
 }
 
-// This thread's id, from /proc/thread-self ("<pid>/task/<tid>").
-function threadId(reader: ProcReader): number | undefined {
+// This process's and thread's ids, from /proc/thread-self
+// ("<pid>/task/<tid>").
+function selfIds(
+  reader: ProcReader,
+): { pid: number; tid: number } | undefined {
   const link = reader.readLink("/proc/thread-self");
   if (!(link instanceof Uint8Array)) return undefined;
-  const tid = Number(new TextDecoder().decode(link).split("/").pop());
-  return Number.isInteger(tid) && tid > 0 ? tid : undefined;
+  const [pid, , tid] = new TextDecoder().decode(link).split("/").map(Number);
+  return pid > 0 && tid > 0 ? { pid, tid } : undefined;
 }

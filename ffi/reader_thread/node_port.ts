@@ -48,10 +48,10 @@ export async function nodeThreadPort(): Promise<ThreadPort> {
 export async function startNodeWorker(url: URL): Promise<WorkerHandle> {
   const { Worker } = await import("node:worker_threads");
   const worker = new Worker(url);
-  worker.unref();
+  // After each listener is added: adding a "message" one refs it again.
   return {
-    onMessage: (listener) => worker.on("message", listener),
-    onError: (listener) => worker.on("error", listener),
+    onMessage: (listener) => worker.on("message", listener).unref(),
+    onError: (listener) => worker.on("error", listener).unref(),
     post: (data) => worker.postMessage(data),
     terminate: () => void worker.terminate(),
   };

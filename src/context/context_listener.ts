@@ -24,7 +24,12 @@ import type { ProcessTable } from "./process_table.ts";
 import type { ProcReader } from "./proc_reader.ts";
 import type { ReaderThread } from "./reader_thread.ts";
 import { ContextTracker } from "./tracker.ts";
-import type { ContextEvent, ContextOptions, ProcessContext } from "./types.ts";
+import type {
+  ContextEvent,
+  ContextOptions,
+  ProcessContext,
+  ReaderThreadStats,
+} from "./types.ts";
 
 /**
  * What a {@link ContextListener} reads events from: a `Listener`, or any
@@ -52,9 +57,10 @@ export interface EventSource {
   /**
    * Install a function called in the receive path with each received
    * batch (a `Listener` has it); with it, exec images are read the moment
-   * the events arrive instead of when `next()` gets to them.
+   * the events arrive instead of when `next()` gets to them; `onClose` is
+   * called once when the source closes, however it closes.
    */
-  setReceiveHook?(hook: ReceiveHook | null): void;
+  setReceiveHook?(hook: ReceiveHook | null, onClose?: () => void): void;
 }
 
 const NOT_YET: Promise<null> = Promise.resolve(null);
@@ -114,9 +120,30 @@ export class ContextListener
     this.#tracker = new ContextTracker(reader, options, thread);
     this.#tracker.rescan();
     const tracker = this.#tracker;
-    source.setReceiveHook?.((events, start, end) =>
-      tracker.grabEarly(events, start, end)
+    source.setReceiveHook?.(
+      (events, start, end) => tracker.grabEarly(events, start, end),
+      () => thread?.close(),
     );
+  }
+
+  /**
+   * The reader thread's figures (`ContextOptions.readerThread`), or null
+   * without one: turned off, or it could not start (then the listener's own
+   * thread reads every exec).
+   *
+   * @example
+   * ```ts
+   * import type { ContextListener } from "./context_listener.ts";
+   * const early = (l: ContextListener) => l.readerThread?.execsTaken ?? 0;
+   * ```
+   */
+  get readerThread(): ReaderThreadStats | null {
+    const thread = this.#thread;
+    if (thread === undefined) return null;
+    return {
+      execsRead: thread.published(),
+      execsTaken: this.#tracker.replayedImages,
+    };
   }
 
   /** The process table. */

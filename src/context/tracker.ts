@@ -129,6 +129,11 @@ export class ContextTracker {
     this.#scanContext = options.scanContext ?? true;
   }
 
+  /** Exec images taken from the recordings rather than read here. */
+  get replayedImages(): number {
+    return this.#images.replayed;
+  }
+
   /**
    * Scan `/proc` into the table (after subscribing, and after a loss).
    *

@@ -245,6 +245,27 @@ export type ContextEvent =
   | LostEvent;
 
 /**
+ * The figures of a context listener's reader thread
+ * (`ContextListener.readerThread`).
+ *
+ * @example
+ * ```ts
+ * import type { ReaderThreadStats } from "./types.ts";
+ * const s: ReaderThreadStats = { execsRead: 10, execsTaken: 9 };
+ * ```
+ */
+export interface ReaderThreadStats {
+  /** Execs the reader thread has read. */
+  execsRead: number;
+  /**
+   * Execs whose context came from the thread's reads; the others were read
+   * by the listener's own thread (it got there first, or the thread had
+   * not read them).
+   */
+  execsTaken: number;
+}
+
+/**
  * Options of `ContextTracker` (`tracker.ts`), `ContextListener` and `withContext()`.
  *
  * @example

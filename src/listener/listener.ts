@@ -69,6 +69,7 @@ export class Listener
   #waiting: Pending | null = null;
   #signal?: AbortSignal;
   #onAbort = () => this.close();
+  #onClose: (() => void) | null = null;
 
   private constructor(socket: ProcSocket, receiver: Receiver) {
     this.#socket = socket;
@@ -253,17 +254,16 @@ export class Listener
         this.#socket.send(encodeSubscribe({ op: "ignore" }));
       }
     } catch {
-      // The socket is going away; the kernel forgets the subscription with
-      // it on Linux 6.6+, and nothing more can be done on older kernels.
+      // The socket is going away (on Linux 6.6+ with the subscription).
     } finally {
       this.#socket.close();
       this.#receiver.clear();
+      this.#onClose?.();
     }
   }
 
   /**
    * Ends a `for await` loop early (`break`, `return`, `throw`): closes.
-   *
    * @example
    * ```ts
    * import type { Listener } from "./listener.ts";
@@ -280,7 +280,6 @@ export class Listener
    * split the events); once a loop has ended another may start.
    *
    * @throws {CnprocError} `already-iterating` while another loop iterates it
-   *
    * @example
    * ```ts
    * import type { Listener } from "./listener.ts";
@@ -297,7 +296,6 @@ export class Listener
 
   /**
    * `await using` support: closes the listener.
-   *
    * @example
    * ```ts
    * import { Listener } from "./listener.ts";
@@ -319,7 +317,6 @@ export class Listener
    * does, to read `/proc` before short-lived programs are gone).
    *
    * @throws {CnprocError} `invalid-argument` outside 0 to 1,000 ms
-   *
    * @example
    * ```ts
    * import type { Listener } from "./listener.ts";
@@ -341,6 +338,9 @@ export class Listener
    * array is the listener's queue: read it, do not keep or change it. A hook
    * that throws closes the listener: the pending `next()` rejects with a
    * `callback-failed` {@link CnprocError} whose `cause` is the hook's error.
+   * `onClose`, if given, is called once when the listener closes (however:
+   * `close()`, the signal, a failure), so what the hook's owner started
+   * ends with it (`withContext`'s reader thread).
    *
    * @example
    * ```ts
@@ -354,8 +354,9 @@ export class Listener
    * };
    * ```
    */
-  setReceiveHook(hook: ReceiveHook | null): void {
+  setReceiveHook(hook: ReceiveHook | null, onClose?: () => void): void {
     this.#receiver.onReceive = hook;
+    this.#onClose = onClose ?? null;
   }
 
   /**
@@ -363,7 +364,6 @@ export class Listener
    * (`ListenOptions.busyPollMs`); 0 turns it off.
    *
    * @throws {CnprocError} `invalid-argument` outside 0 to 100 ms
-   *
    * @example
    * ```ts
    * import type { Listener } from "./listener.ts";
