@@ -29,10 +29,7 @@ import {
 const PID_MAX_LIMIT = 4194304;
 /** The longest --duration: ten years, in seconds. */
 const MAX_DURATION_S = 10 * 365 * 86400;
-/**
- * The longest --busy-poll, in ms: the spin blocks the event loop, and a stop
- * must still act within about a second.
- */
+/** The longest --busy-poll, in ms: the spin holds the event loop (stops). */
 const MAX_BUSY_POLL_MS = 100;
 
 interface OptionSpec {
@@ -108,6 +105,11 @@ const OPTIONS = {
     type: "boolean",
     help:
       "never look for a new process's exec before sleeping (by default for up to 1 ms after its fork, and for the next event while new processes come 500 a second or more, half the time at most): less CPU, many more command lines of short-lived programs missed",
+  },
+  "no-reader-thread": {
+    type: "boolean",
+    help:
+      "read each new program's /proc files on the listener's own thread (by default a worker sleeps until an exec arrives and reads at once): no worker, more command lines of short-lived programs missed",
   },
   "no-time-slice": {
     type: "boolean",
@@ -188,6 +190,8 @@ export interface Config {
   busyPollMs?: number;
   /** --no-spin: 0 (never spin for an exec); else left to the default. */
   execSpinMs?: number;
+  /** --no-reader-thread: false; else left to the library. */
+  readerThread?: boolean;
   /** --no-time-slice: 0 (leave the slices alone); else the default. */
   timeSliceUs?: number;
   /** --container: the id prefix of the one container to show (lowercase hex). */
@@ -345,6 +349,7 @@ export function parseConfig(args: string[]): Config | "help" | "version" {
   }
   if (values["no-spin"]) config.execSpinMs = 0;
   if (values["no-time-slice"]) config.timeSliceUs = 0;
+  if (values["no-reader-thread"]) config.readerThread = false;
   if (values.record !== undefined && values.replay !== undefined) {
     throw new UsageError("--record and --replay cannot be used together");
   }

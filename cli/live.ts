@@ -137,7 +137,9 @@ export async function live(
     if (durationOver) stop();
     // --context: fork, exec and exit get /proc context (the table is
     // seeded by a /proc scan now, right after subscribing).
-    const contexts = config.context ? await withContext(listener) : undefined;
+    const contexts = config.context
+      ? await withContext(listener, { readerThread: config.readerThread })
+      : undefined;
     if (contexts && config.tree) {
       render.tree = new TreePrinter(contexts.table, config.pid ?? 1);
     }

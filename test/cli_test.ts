@@ -55,6 +55,7 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
         "--record",
         "--replay",
         "--no-spin",
+        "--no-reader-thread",
         "--help",
         "--version",
       ]
@@ -72,6 +73,10 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
       (parseConfig(args) as { execSpinMs?: number }).execSpinMs;
     assert.equal(spinOf(["--no-spin"]), 0);
     assert.equal(spinOf([]), undefined);
+    const threadOf = (args: string[]) =>
+      (parseConfig(args) as { readerThread?: boolean }).readerThread;
+    assert.equal(threadOf(["--no-reader-thread"]), false);
+    assert.equal(threadOf([]), undefined);
   });
 
   it("a usage error exits 2 with a one-line reason and a hint", () => {

@@ -12,7 +12,11 @@ import { Listener } from "../src/listener/listener.ts";
 import type { WaitHint } from "../src/listener/socket.ts";
 import { DEFAULT_EXEC_SPIN_MS } from "../src/listener/options.ts";
 import { FORK_STORM_GAP_MS, ForkPace } from "../ffi/socket/fork_pace.ts";
-import { EXEC_SPIN_LOOK_MS, GatheringWaiter } from "../ffi/socket/gathering.ts";
+import {
+  EXEC_SPIN_LOOK_MS,
+  GatheringWaiter,
+  LOOKS_PER_CLOCK_READING,
+} from "../ffi/socket/gathering.ts";
 import {
   SPIN_BURST_MS,
   SPIN_SHARE,
@@ -38,13 +42,14 @@ class FakeInner implements Waiter {
 }
 
 /**
- * A socket whose readiness check counts looks and turns readable after
- * `readyAfter` looks (Infinity: never), and a clock that advances `step` ms
- * at every reading (plus what the test adds), so that a spin's length is a
- * known number of looks however fast the machine is.
+ * A socket whose readiness check counts looks, each taking `step` ms on
+ * the clock, and turns readable after `readyAfter` looks (Infinity: never),
+ * so that a spin's length is a known number of looks however fast the
+ * machine is and however often the waiter reads the clock (`readings`).
  */
 class Scene {
   looks = 0;
+  readings = 0;
   readyAfter = Infinity;
   now = 0;
   readonly inner = new FakeInner();
@@ -58,10 +63,16 @@ class Scene {
     execSpinMs = DEFAULT_EXEC_SPIN_MS,
     napAfterMs = 0,
   ) {
-    this.clock = () => (this.now += step);
+    this.clock = () => {
+      this.readings++;
+      return this.now;
+    };
     this.waiter = new GatheringWaiter(
       this.inner,
-      () => ++this.looks >= this.readyAfter,
+      () => {
+        this.now += step;
+        return ++this.looks >= this.readyAfter;
+      },
       undefined,
       this.clock,
       execSpinMs,
@@ -161,9 +172,33 @@ describe("the spin for an exec (GatheringWaiter)", () => {
     const s = new Scene(step, 1);
     assert.equal(await s.waiter.wait(undefined, "exec-expected"), true);
     assert.equal(s.inner.waits, 1);
-    // 1 ms of 0.1 ms looks (and the clock read before the first).
-    assert.ok(s.looks <= 1 / step + 1, `${s.looks} looks`);
+    // 1 ms of 0.1 ms looks, ending at the first reading of the clock after.
+    assert.ok(
+      s.looks <= 1 / step + LOOKS_PER_CLOCK_READING,
+      `${s.looks} looks`,
+    );
     assert.ok(s.looks >= 1 / step - 2, `${s.looks} looks`);
+  });
+
+  it("reads the clock once per LOOKS_PER_CLOCK_READING looks until it naps", async () => {
+    // No nap: the whole 1 ms spin of 0.001 ms looks.
+    const plain = new Scene(0.001, 1, Infinity);
+    await plain.waiter.wait(undefined, "exec-expected");
+    assert.ok(plain.looks >= 900, `${plain.looks} looks`);
+    const reads = plain.readings;
+    assert.ok(
+      reads <= plain.looks / LOOKS_PER_CLOCK_READING + 5,
+      `${reads} readings for ${plain.looks} looks`,
+    );
+    // Napping from the start: a reading per look, each look then a nap.
+    const napping = new Scene(0.001);
+    napping.napMs = 0.05;
+    await napping.waiter.wait(undefined, "exec-expected");
+    assert.ok(napping.naps > 10, `${napping.naps} naps`);
+    assert.ok(
+      napping.readings >= napping.looks,
+      `${napping.readings} readings`,
+    );
   });
 
   it("execSpinMs 0, or setExecSpin(0), never spins", async () => {

@@ -21,7 +21,7 @@
  */
 
 import { EFD_CLOEXEC, EFD_NONBLOCK } from "../../src/protocol/constants.ts";
-import { SyscallError } from "../../src/errors.ts";
+import { CnprocError, SyscallError } from "../../src/errors.ts";
 import type { Adapter } from "../../src/adapter.ts";
 import { libcProcReader } from "../proc_reader.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
@@ -145,8 +145,47 @@ export const adapter: Adapter = {
     timeSlicer(denoLibc().calls, () => libcProcReader(denoLibc().files))(
       sliceUs,
     ),
-  startReaderThread: () =>
-    startReaderThread(
-      () => startWebWorker(besideModule(import.meta.url, "reader_worker")),
-    ),
+  startReaderThread: () => {
+    const entry = besideModule(import.meta.url, "reader_worker");
+    const refused = workerRefusal(entry);
+    if (refused !== undefined) {
+      return Promise.reject(
+        new CnprocError("reader-thread", refused),
+      );
+    }
+    return startReaderThread(() => startWebWorker(entry));
+  },
 };
+
+// The root of cnproc's files, for the read permission its worker needs.
+const PACKAGE_ROOT = new URL("../../", import.meta.url);
+
+/**
+ * Why Deno would refuse to load the reader thread's worker from `entry`,
+ * or undefined when it will load it. A worker's module is read like a file,
+ * and `--allow-ffi` alone does not allow that: asking first keeps Deno from
+ * reporting the refusal as an uncaught error of the program.
+ *
+ * @example
+ * ```ts
+ * import { workerRefusal } from "./adapter.ts";
+ * workerRefusal(new URL("https://jsr.io/x.ts")); // undefined: not a file
+ * ```
+ */
+export function workerRefusal(entry: URL): string | undefined {
+  if (entry.protocol !== "file:") return undefined;
+  const permissions = (globalThis as unknown as {
+    Deno: {
+      permissions: {
+        querySync(d: { name: "read"; path: URL }): { state: string };
+      };
+    };
+  }).Deno.permissions;
+  if (
+    permissions.querySync({ name: "read", path: PACKAGE_ROOT }).state ===
+      "granted"
+  ) {
+    return undefined;
+  }
+  return `Deno may not read cnproc's own files (${PACKAGE_ROOT.pathname}) to start the reader thread's worker: add --allow-read=${PACKAGE_ROOT.pathname} (or run with -A); the listener's own thread reads every exec instead`;
+}

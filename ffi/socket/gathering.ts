@@ -248,7 +248,7 @@ export class GatheringWaiter implements Waiter {
     let until = start + spinMs;
     if (timeoutMs !== undefined) until = Math.min(until, start + timeoutMs);
     const napFrom = start + this.#napAfterMs;
-    let napping = false;
+    let napping = nap !== undefined && this.#napAfterMs <= 0;
     for (let look = 1;; look++) {
       if (this.#readable()) return true;
       if (!napping && look % LOOKS_PER_CLOCK_READING !== 0) continue;
