@@ -1,6 +1,7 @@
 /**
  * Build the single-file executable `dist/cnproc` with Bun
- * (`bun build --compile cli.ts`): the CLI with the Bun runtime inside, for
+ * (`bun build --compile cli.ts ffi/bun/reader_worker.ts`): the CLI and the
+ * reader thread's worker with the Bun runtime inside, for
  * this machine's OS and CPU; it runs without Deno, Bun or Node installed.
  *
  * `deno compile` is not used: it downloads its runtime (`denort`) from
@@ -17,13 +18,20 @@ import { mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { STANDALONE_ENTRIES } from "../ffi/bun/standalone.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 // Where the executable is written, relative to the repository root.
 const OUTFILE = "dist/cnproc";
 
 mkdirSync(join(ROOT, "dist"), { recursive: true });
-const args = ["build", "--compile", "cli.ts", "--outfile", OUTFILE];
+const args = [
+  "build",
+  "--compile",
+  ...STANDALONE_ENTRIES,
+  "--outfile",
+  OUTFILE,
+];
 console.log(`node_modules/.bin/bun ${args.join(" ")}`);
 const r = spawnSync(join(ROOT, "node_modules/.bin/bun"), args, {
   cwd: ROOT,

@@ -17,7 +17,12 @@ import {
   waitFor,
   waitUntilListening,
 } from "./helpers/cli_runner.ts";
-import { liveSkipReason } from "./helpers/live.ts";
+import {
+  connectorSocketDrops,
+  liveSkipReason,
+  socketInodes,
+} from "./helpers/live.ts";
+import { STANDALONE_ENTRIES } from "../ffi/bun/standalone.ts";
 
 const EXECUTABLE = join(ROOT, "dist", "cnproc");
 const SOURCES = [
@@ -50,7 +55,7 @@ function build(): void {
   const tmp = join(ROOT, "dist", `.cnproc-${process.pid}`);
   const r = spawnSync(
     join(ROOT, "node_modules", ".bin", "bun"),
-    ["build", "--compile", "cli.ts", "--outfile", tmp],
+    ["build", "--compile", ...STANDALONE_ENTRIES, "--outfile", tmp],
     { cwd: ROOT, encoding: "utf8", timeout: 240_000 },
   );
   if (r.status !== 0) {
@@ -103,4 +108,29 @@ describe("single-file executable dist/cnproc", () => {
       run.stop("SIGKILL");
     }
   });
+
+  it(
+    "runs the reader thread's worker: two connector sockets with context, one without",
+    {
+      skip: liveSkip,
+    },
+    async () => {
+      for (
+        const [args, sockets] of [[[], 2], [["--no-reader-thread"], 1]] as const
+      ) {
+        const run = startCli(["--json", ...args], { command: [EXECUTABLE] });
+        try {
+          await waitUntilListening(run);
+          const connector = connectorSocketDrops();
+          const mine = [...socketInodes(run.child.pid!)]
+            .filter((inode) => connector.has(inode));
+          assert.equal(mine.length, sockets, `${args}: ${run.stderr()}`);
+          run.stop("SIGTERM");
+          assert.equal((await run.done).code, 0);
+        } finally {
+          run.stop("SIGKILL");
+        }
+      }
+    },
+  );
 });

@@ -24,6 +24,7 @@ import { timeSlicer } from "../socket/time_slice.ts";
 import { fsProcReader } from "../proc_reader.ts";
 import { besideModule, startWebWorker } from "../reader_thread/port.ts";
 import { startReaderThread } from "../reader_thread/start.ts";
+import { readerWorkerUrl } from "./standalone.ts";
 import type { WaitMechanism } from "../socket/wait_rule.ts";
 import { bunLibc } from "./libc.ts";
 import { type SignalProcess, SignalWatch } from "../socket/signal_watch.ts";
@@ -106,7 +107,13 @@ export async function createBunAdapter(
     setTimeSlice: timeSlicer(libc.calls, () => fsProcReader()),
     startReaderThread: () =>
       startReaderThread(
-        () => startWebWorker(besideModule(import.meta.url, "reader_worker")),
+        () =>
+          startWebWorker(
+            readerWorkerUrl(
+              import.meta.url,
+              besideModule(import.meta.url, "reader_worker"),
+            ),
+          ),
       ),
   };
 }
