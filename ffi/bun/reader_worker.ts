@@ -4,7 +4,8 @@
  *
  * @example
  * ```ts
- * const worker = new Worker(new URL("./reader_worker.ts", import.meta.url).href, { type: "module" });
+ * import { besideModule, startWebWorker } from "../reader_thread/port.ts";
+ * const worker = startWebWorker(besideModule(import.meta.url, "reader_worker"));
  * worker.terminate();
  * ```
  *

@@ -167,7 +167,8 @@ interface WebWorker {
  * @example
  * ```ts
  * import { startWebWorker } from "./port.ts";
- * const worker = startWebWorker(new URL("./entry.ts", import.meta.url));
+ * import { besideModule } from "./port.ts";
+ * const worker = startWebWorker(besideModule(import.meta.url, "entry"));
  * ```
  */
 export function startWebWorker(url: URL): WorkerHandle {

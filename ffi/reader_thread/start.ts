@@ -7,9 +7,9 @@
  * @example
  * ```ts
  * import { startReaderThread } from "./start.ts";
- * import { startWebWorker } from "./port.ts";
+ * import { besideModule, startWebWorker } from "./port.ts";
  * const thread = await startReaderThread(
- *   () => startWebWorker(new URL("../deno/reader_worker.ts", import.meta.url)),
+ *   () => startWebWorker(besideModule(import.meta.url, "reader_worker")),
  * );
  * thread.close();
  * ```
@@ -54,8 +54,8 @@ export const READER_START_TIMEOUT_MS = 10_000;
  * @example
  * ```ts
  * import { startReaderThread } from "./start.ts";
- * import { startWebWorker } from "./port.ts";
- * const url = new URL("../bun/reader_worker.ts", import.meta.url);
+ * import { besideModule, startWebWorker } from "./port.ts";
+ * const url = besideModule(import.meta.url, "reader_worker");
  * const thread = await startReaderThread(() => startWebWorker(url));
  * console.log(thread.published());
  * ```
