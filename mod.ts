@@ -180,7 +180,10 @@ export async function withContext(
     warmedUp = true;
     warmUp(reader, options);
   }
-  return new ContextListener(listener, reader, options, await thread);
+  const events = new ContextListener(listener, reader, options, await thread);
+  // Closed meanwhile (its signal, say): its close hook came too early.
+  if (listener.closed) events.close();
+  return events;
 }
 
 // The runtime's reader thread, or undefined when it has none or it could

@@ -25,8 +25,8 @@ import {
   sleep,
   spawnKnown,
   waitForOutput,
-  withTimeout,
 } from "./helpers/live.ts";
+import { assertPromptExit } from "./helpers/prompt_exit.ts";
 
 const liveSkip = liveSkipReason();
 const LIVE_TIMEOUT_MS = 30_000;
@@ -206,17 +206,13 @@ describe(`the reader thread on the real kernel (${RUNTIME})`, () => {
           );
           await spawnKnown("/bin/true", []).exited;
         }
-        await waitForOutput(child, "closed", LIVE_TIMEOUT_MS / 2);
-        const exit = await withTimeout(
-          child.exited,
+        await assertPromptExit(
+          child,
+          ["listening with a reader thread", "closed"],
+          LIVE_TIMEOUT_MS / 2,
           EXIT_AFTER_CLOSE_MS,
-          `the ${RUNTIME} child to exit after ${mode}`,
+          `the ${RUNTIME} child (${mode})`,
         );
-        assert.deepEqual(exit, { code: 0, signal: null }, child.stderr());
-        assert.deepEqual(child.stdout().trim().split("\n"), [
-          "listening with a reader thread",
-          "closed",
-        ]);
       } finally {
         child.process.kill("SIGKILL");
       }
