@@ -133,6 +133,14 @@ class FakeLibc implements LibcCalls {
     this.calls.push({ name: "syscall", args: [nr, a1, a3, a4] });
     return 0;
   }
+  eventfd(initval: number, flags: number): number {
+    this.calls.push({ name: "eventfd", args: [initval, flags] });
+    return 9;
+  }
+  write(fd: number, _buf: Uint8Array, count: number): number {
+    this.calls.push({ name: "write", args: [fd, count] });
+    return count;
+  }
   recvmmsg(fd: number, vec: Uint8Array, vlen: number, flags: number): number {
     this.calls.push({ name: "recvmmsg", args: [fd, vlen, flags] });
     if (this.#fail("recvmmsg")) return -1;

@@ -13,7 +13,6 @@ import { ExecReadRing } from "../src/context/exec_read_ring.ts";
 import {
   isStartMessage,
   type StartMessage,
-  STOP_WORD,
   type WorkerHandle,
 } from "../ffi/reader_thread/port.ts";
 import { startReaderThread } from "../ffi/reader_thread/start.ts";
@@ -31,7 +30,7 @@ import { assertPromptExit } from "./helpers/prompt_exit.ts";
 const liveSkip = liveSkipReason();
 const LIVE_TIMEOUT_MS = 30_000;
 // How soon a child runtime must exit once its context listener is closed
-// (the worker looks at its stop word every 100 ms).
+// (its worker ends once the eventfd is written).
 const EXIT_AFTER_CLOSE_MS = 2000;
 const PROBES = 50;
 const CYCLES = 5;
@@ -66,31 +65,59 @@ class FakeWorker implements WorkerHandle {
   }
 }
 
+/** The eventfd calls of the main thread, recorded. */
+class FakeCalls {
+  opened: number[] = [];
+  closed: number[] = [];
+  written: { fd: number; value: bigint }[] = [];
+  #next = 40;
+  eventfd(): number {
+    this.opened.push(this.#next);
+    return this.#next++;
+  }
+  write(fd: number, buf: Uint8Array, count: number): number {
+    const value = new DataView(buf.buffer).getBigUint64(0, true);
+    this.written.push({ fd, value });
+    return count;
+  }
+  close(fd: number): number {
+    this.closed.push(fd);
+    return 0;
+  }
+  errno(): number {
+    return 0;
+  }
+}
+
 describe("starting and stopping the reader thread (fake worker)", () => {
-  it("shares the ring, and stops the loop through the stop word", async () => {
+  it("shares the ring, and stops the loop through its eventfd", async () => {
     const worker = new FakeWorker("ready");
-    const thread = await startReaderThread(() => worker, 100);
+    const calls = new FakeCalls();
+    const thread = await startReaderThread(calls, () => worker, 100);
     const start = worker.started!;
     assert.equal(start.sliceUs, 100);
+    assert.deepEqual(calls.opened, [start.wakeFd]);
     // What the worker publishes, the thread finds.
     new ExecReadRing(start.ring).publish(8, 80n, new Uint8Array([1]));
     assert.deepEqual(thread.find(8, 80n), new Uint8Array([1]));
     assert.equal(thread.published(), 1);
-    const control = new Int32Array(start.control);
-    assert.equal(Atomics.load(control, STOP_WORD), 0);
+    assert.deepEqual(calls.written, []);
     thread.close();
     thread.close();
-    assert.equal(Atomics.load(control, STOP_WORD), 1);
+    assert.deepEqual(calls.written, [{ fd: start.wakeFd, value: 1n }]);
     assert.equal(worker.terminated, 0, "the loop ends first");
+    assert.deepEqual(calls.closed, [], "the loop still polls the eventfd");
     worker.reply({ kind: "closed" });
     assert.equal(worker.terminated, 1);
+    assert.deepEqual(calls.closed, [start.wakeFd]);
   });
 
   for (const answer of ["failed", "error"] as const) {
     it(`rejects with a reader-thread error naming the reason (${answer})`, async () => {
       const worker = new FakeWorker(answer);
+      const calls = new FakeCalls();
       await assert.rejects(
-        startReaderThread(() => worker),
+        startReaderThread(calls, () => worker),
         (e: Error) =>
           e instanceof CnprocError && e.kind === "reader-thread" &&
           e.message.includes(
@@ -99,23 +126,27 @@ describe("starting and stopping the reader thread (fake worker)", () => {
           e.message.includes("reads every exec instead"),
       );
       assert.equal(worker.terminated, 1);
+      assert.deepEqual(calls.closed, calls.opened);
     });
   }
 
   it("gives up on a worker that never answers, and on one that cannot start", async () => {
     const silent = new FakeWorker("silent");
+    const calls = new FakeCalls();
     await assert.rejects(
-      startReaderThread(() => silent, 100, 50),
+      startReaderThread(calls, () => silent, 100, 50),
       /did not start within 50 ms/,
     );
     assert.equal(silent.terminated, 1);
     const cause = new Error("Worker is not defined");
     await assert.rejects(
-      startReaderThread(() => {
+      startReaderThread(calls, () => {
         throw cause;
       }),
       (e: Error) => e instanceof CnprocError && e.cause === cause,
     );
+    assert.equal(calls.opened.length, 2);
+    assert.deepEqual(calls.closed, calls.opened, "no eventfd left open");
   });
 });
 

@@ -107,6 +107,7 @@ export async function createBunAdapter(
     setTimeSlice: timeSlicer(libc.calls, () => fsProcReader()),
     startReaderThread: () =>
       startReaderThread(
+        libc.calls,
         () =>
           startWebWorker(
             readerWorkerUrl(

@@ -153,7 +153,10 @@ export const adapter: Adapter = {
         new CnprocError("reader-thread", refused),
       );
     }
-    return startReaderThread(() => startWebWorker(entry));
+    return startReaderThread(
+      denoLibc().calls,
+      () => startWebWorker(entry),
+    );
   },
 };
 

@@ -148,6 +148,8 @@ export const SOCKET_SYMBOLS = [
   "poll",
   "usleep",
   "syscall",
+  "eventfd",
+  "write",
 ] as const satisfies readonly LibcSymbol[];
 
 /**
@@ -212,6 +214,10 @@ export interface LibcCalls {
    * (ffi/socket/time_slice.ts); the bound one's, with a number result.
    */
   syscall(...args: Parameters<LibcBinding["syscall"]>): number;
+  /** int eventfd(unsigned int initval, int flags); (the reader thread's stop) */
+  eventfd(initval: number, flags: number): number;
+  /** ssize_t write(int fd, const void *buf, size_t count); */
+  write(fd: number, buf: Uint8Array, count: number): number;
   /** errno of the last failed call, read on the thread that made it. */
   errno(): number;
   /** The address of a buffer's first byte (for pointers inside structs). */
@@ -279,6 +285,8 @@ export function forwardLibc(
     poll: (fds, nfds, timeout) => bound.poll(fds, nfds, timeout),
     usleep: (usec) => bound.usleep(usec),
     syscall: (nr, a1, a2, a3, a4) => Number(bound.syscall(nr, a1, a2, a3, a4)),
+    eventfd: (initval, flags) => bound.eventfd(initval, flags),
+    write: (fd, buf, count) => Number(bound.write(fd, buf, count)),
     errno,
     addressOf,
   };

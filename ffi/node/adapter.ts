@@ -46,6 +46,7 @@ function makeAdapter(koffi: KoffiApi): Adapter {
     setTimeSlice: timeSlicer(libc, () => fsProcReader()),
     startReaderThread: () =>
       startReaderThread(
+        libc,
         () => startNodeWorker(besideModule(import.meta.url, "reader_worker")),
       ),
   };

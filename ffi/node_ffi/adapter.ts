@@ -116,6 +116,7 @@ export function createNodeFfiAdapter(
     setTimeSlice: timeSlicer(libc.calls, () => fsProcReader()),
     startReaderThread: () =>
       startReaderThread(
+        libc.calls,
         () => startNodeWorker(besideModule(import.meta.url, "reader_worker")),
       ),
   };

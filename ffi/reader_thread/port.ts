@@ -13,42 +13,22 @@
  */
 
 /**
- * What the main thread sends once: the ring to publish into, the control
- * words (see {@link STOP_WORD}), and the time slice to ask for.
+ * What the main thread sends once: the ring to publish into, the eventfd
+ * whose writing ends the loop (this process's own descriptor, shared by
+ * every thread), and the time slice to ask for.
  *
  * @example
  * ```ts
  * import type { StartMessage } from "./port.ts";
- * const m: StartMessage = { kind: "start", ring: new SharedArrayBuffer(16), control: new SharedArrayBuffer(4), sliceUs: 100 };
+ * const m: StartMessage = { kind: "start", ring: new SharedArrayBuffer(16), wakeFd: 5, sliceUs: 100 };
  * ```
  */
 export interface StartMessage {
   kind: "start";
   ring: SharedArrayBuffer;
-  control: SharedArrayBuffer;
+  wakeFd: number;
   sliceUs: number;
 }
-
-/**
- * The index of the 32-bit control word the main thread sets to 1 to stop
- * the loop (it looks at it every {@link STOP_LOOK_MS} at the latest).
- *
- * @example
- * ```ts
- * import { CONTROL_BYTES, STOP_WORD } from "./port.ts";
- * const control = new Int32Array(new SharedArrayBuffer(CONTROL_BYTES));
- * Atomics.store(control, STOP_WORD, 1);
- * ```
- */
-export const STOP_WORD = 0;
-/** The size of the control words, in bytes. */
-export const CONTROL_BYTES = 4;
-/**
- * How often a sleeping reader loop wakes to look at {@link STOP_WORD}:
- * every 100 ms (a few microseconds of CPU each), so that a closed
- * listener's worker is gone soon after (Deno waits for it at exit).
- */
-export const STOP_LOOK_MS = 100;
 
 /**
  * What the reader thread answers: `ready` once subscribed, `failed` (with
@@ -71,15 +51,15 @@ export type ReaderReply =
  * @example
  * ```ts
  * import { isStartMessage } from "./port.ts";
- * const ring = new SharedArrayBuffer(16), control = new SharedArrayBuffer(4);
- * isStartMessage({ kind: "start", ring, control, sliceUs: 0 }); // true
+ * const ring = new SharedArrayBuffer(16);
+ * isStartMessage({ kind: "start", ring, wakeFd: 5, sliceUs: 0 }); // true
  * ```
  */
 export function isStartMessage(data: unknown): data is StartMessage {
   const m = data as Partial<StartMessage> | null;
   return typeof m === "object" && m !== null && m.kind === "start" &&
-    m.ring instanceof SharedArrayBuffer &&
-    m.control instanceof SharedArrayBuffer && typeof m.sliceUs === "number";
+    m.ring instanceof SharedArrayBuffer && Number.isInteger(m.wakeFd) &&
+    typeof m.sliceUs === "number";
 }
 
 /**

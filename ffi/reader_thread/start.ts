@@ -1,14 +1,17 @@
 /**
  * The main thread's side of the reader thread (`loop.ts` is the other):
- * an adapter's `startReaderThread` makes the shared ring and the control
- * word that stops the loop, starts its runtime's worker, and waits for it
+ * an adapter's `startReaderThread` makes the shared ring and the eventfd
+ * that stops the loop, starts its runtime's worker, and waits for it
  * to say it is subscribed.
  *
  * @example
  * ```ts
  * import { startReaderThread } from "./start.ts";
  * import { besideModule, startWebWorker } from "./port.ts";
+ * import type { LibcCalls } from "../libc/calls.ts";
+ * declare const calls: LibcCalls;
  * const thread = await startReaderThread(
+ *   calls,
  *   () => startWebWorker(besideModule(import.meta.url, "reader_worker")),
  * );
  * thread.close();
@@ -17,17 +20,16 @@
  * @module
  */
 
-import { CnprocError } from "../../src/errors.ts";
+import { CnprocError, SyscallError } from "../../src/errors.ts";
 import { ExecReadRing } from "../../src/context/exec_read_ring.ts";
 import type { ReaderThread } from "../../src/context/reader_thread.ts";
 import { DEFAULT_TIME_SLICE_US } from "../../src/listener/options.ts";
-import {
-  CONTROL_BYTES,
-  isReaderReply,
-  type ReaderReply,
-  STOP_WORD,
-  type WorkerHandle,
-} from "./port.ts";
+import { isReaderReply, type ReaderReply, type WorkerHandle } from "./port.ts";
+import { EFD_CLOEXEC, EFD_NONBLOCK } from "../../src/protocol/constants.ts";
+import { LITTLE_ENDIAN } from "../../src/protocol/layout.ts";
+import type { LibcCalls } from "../libc/calls.ts";
+
+const EVENTFD_VALUE_SIZE = 8;
 
 /**
  * How long a reader thread may take to start (load its runtime's FFI,
@@ -45,9 +47,11 @@ export const READER_START_TIMEOUT_MS = 10_000;
  * Start a reader thread with `spawn` (a worker running the runtime's
  * `reader_worker` entry).
  *
+ * @param calls the main thread's libc (the eventfd)
  * @param spawn starts the worker
  * @param sliceUs the time slice the thread asks for (0: the kernel's)
  * @param timeoutMs see {@link READER_START_TIMEOUT_MS}
+ * @throws {SyscallError} when `eventfd` fails
  * @throws {CnprocError} (`reader-thread`) when the worker fails to start,
  *   with its reason
  *
@@ -55,29 +59,37 @@ export const READER_START_TIMEOUT_MS = 10_000;
  * ```ts
  * import { startReaderThread } from "./start.ts";
  * import { besideModule, startWebWorker } from "./port.ts";
+ * import type { LibcCalls } from "../libc/calls.ts";
+ * declare const calls: LibcCalls;
  * const url = besideModule(import.meta.url, "reader_worker");
- * const thread = await startReaderThread(() => startWebWorker(url));
+ * const thread = await startReaderThread(calls, () => startWebWorker(url));
  * console.log(thread.published());
  * ```
  */
 export async function startReaderThread(
+  calls: Pick<LibcCalls, "eventfd" | "write" | "close" | "errno">,
   spawn: () => WorkerHandle | Promise<WorkerHandle>,
   sliceUs: number = DEFAULT_TIME_SLICE_US,
   timeoutMs: number = READER_START_TIMEOUT_MS,
 ): Promise<ReaderThread> {
-  const control = new SharedArrayBuffer(CONTROL_BYTES);
+  const wakeFd = calls.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wakeFd < 0) throw new SyscallError("eventfd", calls.errno());
   const shared = new SharedArrayBuffer(ExecReadRing.bytesFor());
   const ring = new ExecReadRing(shared);
   let worker: WorkerHandle;
   try {
     worker = await spawn();
   } catch (e) {
+    calls.close(wakeFd);
     throw failed(e instanceof Error ? e.message : String(e), e);
   }
   let closed = false;
   let loopEnded = false;
-  // Once the loop has ended (or never ran), the worker goes.
-  const finish = () => worker.terminate();
+  // Once the loop has ended (or never ran), the worker and eventfd go.
+  const finish = () => {
+    worker.terminate();
+    calls.close(wakeFd);
+  };
   const started = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(failed(`it did not start within ${timeoutMs} ms`)),
@@ -104,7 +116,7 @@ export async function startReaderThread(
       settle({ kind: "failed", reason: String(message ?? e) });
     });
   });
-  worker.post({ kind: "start", ring: shared, control, sliceUs });
+  worker.post({ kind: "start", ring: shared, wakeFd, sliceUs });
   try {
     await started;
   } catch (e) {
@@ -120,7 +132,9 @@ export async function startReaderThread(
       closed = true;
       if (loopEnded) return finish();
       // The loop ends when it sees the word, and replies "closed".
-      Atomics.store(new Int32Array(control), STOP_WORD, 1);
+      const one = new Uint8Array(EVENTFD_VALUE_SIZE);
+      new DataView(one.buffer).setBigUint64(0, 1n, LITTLE_ENDIAN);
+      calls.write(wakeFd, one, EVENTFD_VALUE_SIZE);
     },
   };
 }
