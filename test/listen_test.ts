@@ -22,7 +22,7 @@ import {
   type ProcEvent,
 } from "../mod.ts";
 import { compileHelper, removeHelper } from "./helpers/c_helper.ts";
-import { assertPromptExit } from "./helpers/prompt_exit.ts";
+import { checkPromptExit } from "./helpers/prompt_exit.ts";
 import {
   connectorSocketDrops,
   denoFixtureCommand,
@@ -35,7 +35,6 @@ import {
   sleep,
   socketInodes,
   spawnKnown,
-  waitForOutput,
   withTimeout,
 } from "./helpers/live.ts";
 
@@ -363,24 +362,13 @@ describe("listen() against the kernel", { timeout: 120_000 }, () => {
       timeout: CHILD_RUNTIME_MS + 5000,
       skip: NEEDS_ROOT_OR_66,
     }, async () => {
-      const { command, args } = fixtureCommand("live_close", [mode]);
-      const child = spawnKnown(command, args);
-      try {
-        if (mode === "break") {
-          // Give the loop an event to break on: a quiet machine has none.
-          await waitForOutput(child, "listening", CHILD_RUNTIME_MS);
-          await spawnKnown("/bin/true", []).exited;
-        }
-        await assertPromptExit(
-          child,
-          ["listening", "ended", "closed"],
-          CHILD_RUNTIME_MS,
-          EXIT_AFTER_CLOSE_MS,
-          `the ${RUNTIME} child (${mode})`,
-        );
-      } finally {
-        child.process.kill("SIGKILL");
-      }
+      await checkPromptExit(
+        "live_close",
+        mode,
+        ["listening", "ended", "closed"],
+        CHILD_RUNTIME_MS,
+        EXIT_AFTER_CLOSE_MS,
+      );
     });
   }
 

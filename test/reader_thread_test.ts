@@ -16,16 +16,8 @@ import {
   type WorkerHandle,
 } from "../ffi/reader_thread/port.ts";
 import { startReaderThread } from "../ffi/reader_thread/start.ts";
-import {
-  fixtureCommand,
-  liveSkipReason,
-  openFdCount,
-  RUNTIME,
-  sleep,
-  spawnKnown,
-  waitForOutput,
-} from "./helpers/live.ts";
-import { assertPromptExit } from "./helpers/prompt_exit.ts";
+import { liveSkipReason, openFdCount, RUNTIME, sleep } from "./helpers/live.ts";
+import { checkPromptExit } from "./helpers/prompt_exit.ts";
 
 const liveSkip = liveSkipReason();
 const LIVE_TIMEOUT_MS = 30_000;
@@ -226,27 +218,13 @@ describe(`the reader thread on the real kernel (${RUNTIME})`, () => {
       skip: liveSkip,
       timeout: LIVE_TIMEOUT_MS,
     }, async () => {
-      const { command, args } = fixtureCommand("live_context_close", [mode]);
-      const child = spawnKnown(command, args);
-      try {
-        if (mode === "break") {
-          await waitForOutput(
-            child,
-            "listening with a reader thread",
-            LIVE_TIMEOUT_MS / 2,
-          );
-          await spawnKnown("/bin/true", []).exited;
-        }
-        await assertPromptExit(
-          child,
-          ["listening with a reader thread", "closed"],
-          LIVE_TIMEOUT_MS / 2,
-          EXIT_AFTER_CLOSE_MS,
-          `the ${RUNTIME} child (${mode})`,
-        );
-      } finally {
-        child.process.kill("SIGKILL");
-      }
+      await checkPromptExit(
+        "live_context_close",
+        mode,
+        ["listening with a reader thread", "closed"],
+        LIVE_TIMEOUT_MS / 2,
+        EXIT_AFTER_CLOSE_MS,
+      );
     });
   }
 });
