@@ -17,12 +17,8 @@
  * @module
  */
 
-import {
-  EFD_CLOEXEC,
-  EFD_NONBLOCK,
-  POLLIN,
-} from "../../src/protocol/constants.ts";
-import { SyscallError } from "../../src/errors.ts";
+import { POLLIN } from "../../src/protocol/constants.ts";
+import { openEventfd, signalEventfd } from "../libc/eventfd.ts";
 import {
   POLLFD_EVENTS_OFFSET,
   POLLFD_FD_OFFSET,
@@ -42,8 +38,6 @@ import {
 // One Blob URL for every worker, kept: revoking it before a worker has
 // loaded its program would leave that worker without one.
 let workerUrl: string | undefined;
-
-const EVENTFD_COUNTER_SIZE = 8;
 
 interface BunWorker {
   onmessage: ((e: { data: number }) => void) | null;
@@ -85,9 +79,7 @@ export class WorkerWatch implements WaitMechanism {
   constructor(libc: BoundLibc, fd: number) {
     this.#libc = libc;
     this.#pollfd = pollOne(fd);
-    const wake = libc.bound.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (wake < 0) throw new SyscallError("eventfd", libc.calls.errno());
-    this.#wake = wake;
+    this.#wake = openEventfd(libc.calls);
     this.#state = new Int32Array(
       new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
     );
@@ -105,7 +97,7 @@ export class WorkerWatch implements WaitMechanism {
     };
     this.#worker.postMessage({
       fd,
-      wake,
+      wake: this.#wake,
       state: this.#state.buffer,
       layout: {
         size: POLLFD_SIZE,
@@ -142,9 +134,7 @@ export class WorkerWatch implements WaitMechanism {
     this.#ready = null;
     Atomics.store(this.#state, 0, WORKER_STATE.STOP);
     Atomics.notify(this.#state, 0);
-    const one = new Uint8Array(EVENTFD_COUNTER_SIZE);
-    one[0] = 1;
-    this.#libc.bound.write(this.#wake, one, EVENTFD_COUNTER_SIZE);
+    signalEventfd(this.#libc.calls, this.#wake);
     // The eventfd stays open until the worker has left poll (a closed and
     // reused number could block it); terminate() frees the thread after.
   }

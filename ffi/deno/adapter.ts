@@ -20,8 +20,8 @@
  * @module
  */
 
-import { EFD_CLOEXEC, EFD_NONBLOCK } from "../../src/protocol/constants.ts";
-import { CnprocError, SyscallError } from "../../src/errors.ts";
+import { CnprocError } from "../../src/errors.ts";
+import { openEventfd } from "../libc/eventfd.ts";
 import type { Adapter } from "../../src/adapter.ts";
 import { libcProcReader } from "../proc_reader.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
@@ -104,9 +104,7 @@ export function denoWatch(
   if (strategy === "signal") {
     return new SignalWatch({ bound, calls }, fd, denoProcess());
   }
-  const wakeFd = bound.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wakeFd < 0) throw new SyscallError("eventfd", calls.errno());
-  return new DenoPollWatch(bound, fd, wakeFd);
+  return new DenoPollWatch(bound, fd, openEventfd(calls));
 }
 
 /**

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { LITTLE_ENDIAN } from "../../src/protocol/layout.ts";
+import { EVENTFD_COUNTER_SIZE, signalEventfd } from "../libc/eventfd.ts";
 import { POLLFD_SIZE, revents, setPollfd } from "../libc/structs.ts";
 import type { WaitMechanism } from "../socket/wait_rule.ts";
 import type { DenoBinding } from "./libc.ts";
@@ -25,7 +25,6 @@ import type { DenoBinding } from "./libc.ts";
 const POLL_FDS = 2;
 const NETLINK_SLOT = 0;
 const WAKE_SLOT = 1;
-const EVENTFD_VALUE_SIZE = 8;
 // poll(2) takes an int of milliseconds; -1 waits forever. The waiting rule
 // keeps the time (timeouts stop the watch through the eventfd).
 const POLL_FOREVER = -1;
@@ -49,7 +48,7 @@ export class DenoPollWatch implements WaitMechanism {
   #wakeFd: number;
   // Referenced for as long as a poll may write revents into it.
   #pollfds = new Uint8Array(POLL_FDS * POLLFD_SIZE);
-  #wakeValue = new Uint8Array(EVENTFD_VALUE_SIZE);
+  #wakeValue = new Uint8Array(EVENTFD_COUNTER_SIZE);
   #ready: (() => void) | null = null;
   #polling = false;
   #closed = false;
@@ -113,13 +112,11 @@ export class DenoPollWatch implements WaitMechanism {
   }
 
   #wake(): void {
-    const one = new DataView(this.#wakeValue.buffer);
-    one.setBigUint64(0, 1n, LITTLE_ENDIAN);
-    this.#libc.write(this.#wakeFd, this.#wakeValue, EVENTFD_VALUE_SIZE);
+    signalEventfd(this.#libc, this.#wakeFd);
   }
 
   // Reset the eventfd's counter, so that the next poll sleeps again.
   #drainWake(): void {
-    this.#libc.read(this.#wakeFd, this.#wakeValue, EVENTFD_VALUE_SIZE);
+    this.#libc.read(this.#wakeFd, this.#wakeValue, EVENTFD_COUNTER_SIZE);
   }
 }

@@ -149,12 +149,12 @@ export function runReaderLoop(
       grabImage(recording, self.pid);
     }
     ready();
+    // poll rewrites only each revents, every time it returns.
     const fds = new Uint8Array(POLL_FDS * POLLFD_SIZE);
+    setPollfd(fds, SOCKET_SLOT, socket.fd);
+    setPollfd(fds, WAKE_SLOT, wakeFd);
     const events: ProcEvent[] = [];
     for (;;) {
-      // Every field again: the kernel wrote revents.
-      setPollfd(fds, SOCKET_SLOT, socket.fd);
-      setPollfd(fds, WAKE_SLOT, wakeFd);
       if (calls.poll(fds, POLL_FDS, POLL_FOREVER) < 0) {
         if (calls.errno() === EINTR) continue;
         return;

@@ -20,16 +20,13 @@
  * @module
  */
 
-import { CnprocError, SyscallError } from "../../src/errors.ts";
+import { CnprocError } from "../../src/errors.ts";
 import { ExecReadRing } from "../../src/context/exec_read_ring.ts";
 import type { ReaderThread } from "../../src/context/reader_thread.ts";
 import { DEFAULT_TIME_SLICE_US } from "../../src/listener/options.ts";
 import { isReaderReply, type ReaderReply, type WorkerHandle } from "./port.ts";
-import { EFD_CLOEXEC, EFD_NONBLOCK } from "../../src/protocol/constants.ts";
-import { LITTLE_ENDIAN } from "../../src/protocol/layout.ts";
 import type { LibcCalls } from "../libc/calls.ts";
-
-const EVENTFD_VALUE_SIZE = 8;
+import { openEventfd, signalEventfd } from "../libc/eventfd.ts";
 
 /**
  * How long a reader thread may take to start (load its runtime's FFI,
@@ -72,8 +69,7 @@ export async function startReaderThread(
   sliceUs: number = DEFAULT_TIME_SLICE_US,
   timeoutMs: number = READER_START_TIMEOUT_MS,
 ): Promise<ReaderThread> {
-  const wakeFd = calls.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wakeFd < 0) throw new SyscallError("eventfd", calls.errno());
+  const wakeFd = openEventfd(calls);
   const shared = new SharedArrayBuffer(ExecReadRing.bytesFor());
   const ring = new ExecReadRing(shared);
   let worker: WorkerHandle;
@@ -131,10 +127,8 @@ export async function startReaderThread(
       if (closed) return;
       closed = true;
       if (loopEnded) return finish();
-      // The loop ends when it sees the word, and replies "closed".
-      const one = new Uint8Array(EVENTFD_VALUE_SIZE);
-      new DataView(one.buffer).setBigUint64(0, 1n, LITTLE_ENDIAN);
-      calls.write(wakeFd, one, EVENTFD_VALUE_SIZE);
+      // The loop ends when it sees the eventfd, and replies "closed".
+      signalEventfd(calls, wakeFd);
     },
   };
 }
