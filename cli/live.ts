@@ -19,6 +19,7 @@
  * @module
  */
 
+import process from "node:process";
 import { listen, withContext } from "../mod.ts";
 import type { ListenerEvent } from "../src/events.ts";
 import type { ProcessTable } from "../src/context/process_table.ts";
@@ -49,6 +50,20 @@ export interface Flow {
   /** Aborted when a stop signal arrives. */
   interrupted?: AbortSignal;
 }
+
+/**
+ * What the CLI says on stderr when process context runs without its reader
+ * thread although it was not turned off: on Deno, a worker's module is read
+ * like a file, and `--allow-ffi` alone does not allow that.
+ *
+ * @example
+ * ```ts
+ * import { READER_THREAD_NOTICE } from "./live.ts";
+ * READER_THREAD_NOTICE.includes("--allow-read"); // true
+ * ```
+ */
+export const READER_THREAD_NOTICE =
+  "cnproc: process context runs without its reader thread (on Deno it needs --allow-read of cnproc's directory, or -A): more command lines of short-lived programs may be missed; --no-reader-thread hides this notice\n";
 
 /**
  * Listen and pass every event to `emit` until it returns false (`--count`),
@@ -140,6 +155,12 @@ export async function live(
     const contexts = config.context
       ? await withContext(listener, { readerThread: config.readerThread })
       : undefined;
+    if (
+      contexts && config.readerThread !== false &&
+      contexts.readerThread === null
+    ) {
+      process.stderr.write(READER_THREAD_NOTICE);
+    }
     if (contexts && config.tree) {
       render.tree = new TreePrinter(contexts.table, config.pid ?? 1);
     }

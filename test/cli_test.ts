@@ -16,6 +16,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { parseConfig } from "../cli/args.ts";
+import { READER_THREAD_NOTICE } from "../cli/live.ts";
 import { join } from "node:path";
 import {
   cliCommand,
@@ -433,6 +434,34 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
     assert.ok(Date.now() - t0 >= 500);
   });
 
+  it(
+    "says on stderr when process context runs without its reader thread, and only then",
+    {
+      skip: liveSkip,
+    },
+    () => {
+      // Deno with --allow-ffi alone may not load the worker's module; with
+      // --allow-read of cnproc's directory (as `npm start` runs it) it may.
+      const plain = runCli(["--json", "--duration", "0.3"]);
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.equal(
+        plain.stderr.includes(READER_THREAD_NOTICE),
+        RUNTIME === "deno",
+        plain.stderr,
+      );
+      const allowed = runCli(
+        ["--json", "--duration", "0.3"],
+        { denoPermissions: [`--allow-read=${ROOT}`] },
+      );
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.ok(!allowed.stderr.includes(READER_THREAD_NOTICE), allowed.stderr);
+      // Turned off on purpose: nothing to say.
+      const off = runCli(["--json", "--duration", "0.3", "--no-reader-thread"]);
+      assert.equal(off.code, 0, off.stderr);
+      assert.ok(!off.stderr.includes(READER_THREAD_NOTICE), off.stderr);
+    },
+  );
+
   it("colours only on a terminal, and never with NO_COLOR set", {
     skip: liveSkip ??
       (existsSync("/usr/bin/script")
@@ -479,7 +508,10 @@ describe(`cnproc CLI under ${RUNTIME}`, () => {
   it("ends quietly with status 0 when stdout is closed (cnproc | head -1)", {
     skip: liveSkip,
   }, async () => {
-    const quoted = cliCommand([]).map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+    // With its reader thread (as `npm start` runs it): nothing on stderr.
+    const quoted = cliCommand([], [`--allow-read=${ROOT}`]).map((a) =>
+      `'${a.replaceAll("'", "'\\''")}'`
+    )
       .join(" ");
     const sh = spawn("/bin/sh", [
       "-c",
