@@ -126,7 +126,9 @@ export function cliCommand(
         `--allow-net=127.0.0.1:${port}`,
         "--allow-env=OTEL_*",
         "--allow-sys=hostname",
-        "--allow-read=/etc/machine-id",
+        // /etc/machine-id for host.id, cnproc's directory for the reader
+        // thread (docs/OTLP.md).
+        `--allow-read=/etc/machine-id,${REPO_ROOT}`,
         REPO_ROOT + "cli.ts",
         ...args,
       ];
