@@ -36,7 +36,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { listen, type ListenOptions, withContext } from "../mod.ts";
+import {
+  listen,
+  type ListenOptions,
+  type ReaderThreadStats,
+  withContext,
+} from "../mod.ts";
 import { currentAdapterName, detectRuntime } from "../ffi/runtime.ts";
 import { forkstatExecs, type Tally, tally } from "./argv/tally.ts";
 import { hasCommand } from "./harness/children.ts";
@@ -114,6 +119,11 @@ export interface ArgvRunResult {
   cnproc: Omit<Tally, "examplesWrong">;
   /** Why cnproc had no command line, per reason. */
   nullReasons: Record<string, number>;
+  /**
+   * The reader thread's figures at the end of the run (every exec it read,
+   * and those whose context came from its reads), or null without one.
+   */
+  readerThread: ReaderThreadStats | null;
   /**
    * The share of the machine's CPU time (all CPUs) that the hypervisor gave
    * to other guests during the storm, in percent: a sign of a noisy host.
@@ -268,6 +278,7 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
   stormDone = true;
   await sleep(SETTLE_MS);
   const lost = listener.stats().lost;
+  const readerThread = events.readerThread;
   events.close();
   await consume;
 
@@ -306,7 +317,12 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
       pct(cn.right)
     } %), missed ${cn.missed}, wrong ${cn.wrong}` +
       `  null reasons ${JSON.stringify(Object.fromEntries(reasons))}` +
-      `  missed by tenth ${missedByTenth.join(" ")}`,
+      `  missed by tenth ${missedByTenth.join(" ")}` +
+      `  reader thread ${
+        readerThread === null
+          ? "none"
+          : `read ${readerThread.execsRead}, taken ${readerThread.execsTaken}`
+      }`,
   );
   for (const w of cn.examplesWrong) console.log(`  cnproc wrong: ${w}`);
   const grades = (t: Tally) => ({
@@ -327,6 +343,7 @@ async function oneRun(index: number): Promise<ArgvRunResult> {
     quiet,
     cnproc: grades(cn),
     nullReasons: Object.fromEntries(reasons),
+    readerThread,
     stealPct,
     missedByTenth,
     forkstat: await forkstatRun(index),

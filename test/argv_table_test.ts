@@ -37,6 +37,7 @@ function run(
     quiet: true,
     cnproc: { right, missed: COUNT - right - wrong, wrong },
     nullReasons: {},
+    readerThread: { execsRead: COUNT, execsTaken: right },
     stealPct: right / 1000,
     missedByTenth: new Array(10).fill(0),
     forkstat: forkstatRight === null
