@@ -186,12 +186,13 @@ export async function withContext(
   return events;
 }
 
-// The runtime's reader thread, or undefined when it has none or it could
-// not start (the listener's thread then reads every exec).
-async function startReaderThread(): Promise<ReaderThread | undefined> {
+// The runtime's reader thread, undefined when it has none, or why it could
+// not start (the listener's thread then reads every exec; the error is kept
+// as ContextListener.readerThreadError).
+async function startReaderThread(): Promise<ReaderThread | Error | undefined> {
   try {
     return await (await loadAdapter()).startReaderThread?.();
-  } catch {
-    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
   }
 }

@@ -53,17 +53,23 @@ export interface Flow {
 
 /**
  * What the CLI says on stderr when process context runs without its reader
- * thread although it was not turned off: on Deno, a worker's module is read
- * like a file, and `--allow-ffi` alone does not allow that.
+ * thread although it was not turned off: the adapter's reason, which says
+ * what to change (on Deno a worker's module is read like a file, and
+ * `--allow-ffi` alone does not allow that), and what it costs.
+ *
+ * @param reason why the thread could not start
+ *   (`ContextListener.readerThreadError`)
+ * @returns one line, ending in a newline
  *
  * @example
  * ```ts
- * import { READER_THREAD_NOTICE } from "./live.ts";
- * READER_THREAD_NOTICE.includes("--allow-read"); // true
+ * import { readerThreadNotice } from "./live.ts";
+ * readerThreadNotice(new Error("no workers here")).startsWith("cnproc:"); // true
  * ```
  */
-export const READER_THREAD_NOTICE =
-  "cnproc: process context runs without its reader thread (on Deno it needs --allow-read of cnproc's directory, or -A): more command lines of short-lived programs may be missed; --no-reader-thread hides this notice\n";
+export function readerThreadNotice(reason: Error): string {
+  return `cnproc: process context runs without its reader thread: ${reason.message}; more command lines of short-lived programs may be missed; --no-reader-thread hides this notice\n`;
+}
 
 /**
  * Listen and pass every event to `emit` until it returns false (`--count`),
@@ -155,12 +161,8 @@ export async function live(
     const contexts = config.context
       ? await withContext(listener, { readerThread: config.readerThread })
       : undefined;
-    if (
-      contexts && config.readerThread !== false &&
-      contexts.readerThread === null
-    ) {
-      process.stderr.write(READER_THREAD_NOTICE);
-    }
+    const threadError = contexts?.readerThreadError;
+    if (threadError) process.stderr.write(readerThreadNotice(threadError));
     if (contexts && config.tree) {
       render.tree = new TreePrinter(contexts.table, config.pid ?? 1);
     }

@@ -505,6 +505,28 @@ describe("context over a fake /proc", () => {
     assert.equal(hook, null, "close() removes the hook");
   });
 
+  it("keeps why the reader thread could not start, and reads every exec itself", async () => {
+    put({ pid: 840, ppid: 1, startTime: 60, comm: "x", argv: ["x", "2"] });
+    const refusal = new Error("may not load the worker: add --allow-read");
+    const l = new ContextListener(
+      queueSource([forkEv(1, 840), execEv(840)]),
+      reader,
+      {},
+      refusal,
+    );
+    assert.equal(l.readerThreadError, refusal);
+    assert.equal(l.readerThread, null, "no thread's figures without a thread");
+    const seen: ContextEvent[] = [];
+    for await (const ev of l) seen.push(ev);
+    const exec = seen[1] as Extract<ContextEvent, { type: "exec" }>;
+    assert.deepEqual(exec.context?.argv, ["x", "2"]);
+    // Turned off, or never asked for: nothing to report.
+    assert.equal(
+      new ContextListener(queueSource([]), reader).readerThreadError,
+      null,
+    );
+  });
+
   it("without the receive hook, the same late read finds the process gone", async () => {
     put({ pid: 830, ppid: 1, startTime: 50, comm: "sh", argv: ["sh"] });
     put({ pid: 831, ppid: 830, startTime: 51, comm: "short", argv: ["short"] });

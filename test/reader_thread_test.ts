@@ -173,9 +173,10 @@ async function probesWhileBlocked(readerThread: boolean) {
   ]);
   await sleep(300);
   const stats = events.readerThread;
+  const error = events.readerThreadError;
   events.close();
   await loop;
-  return { ...seen, stats };
+  return { ...seen, stats, error };
 }
 
 describe(`the reader thread on the real kernel (${RUNTIME})`, () => {
@@ -185,6 +186,7 @@ describe(`the reader thread on the real kernel (${RUNTIME})`, () => {
   }, async () => {
     const on = await probesWhileBlocked(true);
     assert.ok(on.stats !== null, "a reader thread runs");
+    assert.equal(on.error, null);
     assert.ok(on.stats.execsRead >= PROBES, JSON.stringify(on));
     assert.ok(on.stats.execsTaken > 0, JSON.stringify(on));
     assert.ok(on.right > 0, JSON.stringify(on));
@@ -192,6 +194,7 @@ describe(`the reader thread on the real kernel (${RUNTIME})`, () => {
     // Without it, every probe has exited before this thread reads it.
     const off = await probesWhileBlocked(false);
     assert.equal(off.stats, null);
+    assert.equal(off.error, null, "turned off is not a failure");
     assert.equal(off.right, 0, JSON.stringify(off));
     assert.equal(off.wrong, 0);
   });

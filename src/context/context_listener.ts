@@ -99,6 +99,7 @@ export class ContextListener
   #carry: ListenerEvent[] = [];
   #done = false;
   #thread: ReaderThread | undefined;
+  #threadError: Error | null;
 
   /**
    * Wrap a source. Scans `/proc` at once (call this right after subscribing).
@@ -106,17 +107,20 @@ export class ContextListener
    * @param source the listener
    * @param reader where `/proc` is read
    * @param options see {@link ContextOptions}
-   * @param thread the reader thread, whose exec reads are taken first;
-   *   closed with this listener
+   * @param started the reader thread, whose exec reads are taken first
+   *   and which is closed with this listener; or why it could not start
+   *   (kept for {@link ContextListener.readerThreadError})
    */
   constructor(
     source: EventSource,
     reader: ProcReader,
     options: ContextOptions = {},
-    thread?: ReaderThread,
+    started?: ReaderThread | Error,
   ) {
+    const thread = started instanceof Error ? undefined : started;
     this.#source = source;
     this.#thread = thread;
+    this.#threadError = started instanceof Error ? started : null;
     this.#tracker = new ContextTracker(reader, options, thread);
     this.#tracker.rescan();
     const tracker = this.#tracker;
@@ -144,6 +148,25 @@ export class ContextListener
       execsRead: thread.published(),
       execsTaken: this.#tracker.replayedImages,
     };
+  }
+
+  /**
+   * Why the reader thread could not start, or null: it runs, or it was
+   * turned off (`ContextOptions.readerThread: false`). Without it the
+   * listener's own thread reads every exec, and more command lines of
+   * short-lived programs are missed; the error's message says what to
+   * change (on Deno: the read permission the thread's worker needs).
+   *
+   * @example
+   * ```ts
+   * import type { ContextListener } from "./context_listener.ts";
+   * const warn = (l: ContextListener) => {
+   *   if (l.readerThreadError) console.error(l.readerThreadError.message);
+   * };
+   * ```
+   */
+  get readerThreadError(): Error | null {
+    return this.#threadError;
   }
 
   /** The process table. */
