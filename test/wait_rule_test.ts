@@ -11,6 +11,27 @@ import {
   type WaitMechanism,
   WaitRule,
 } from "../ffi/socket/wait_rule.ts";
+import type { KeepAlive } from "../ffi/socket/keep_alive.ts";
+
+/** A keep-alive that only records what it is asked. */
+class FakeKeepAlive implements KeepAlive {
+  held = false;
+  disposed = false;
+  log: string[] = [];
+  hold(): void {
+    this.log.push("hold");
+    this.held = true;
+  }
+  release(): void {
+    this.log.push("release");
+    this.held = false;
+  }
+  dispose(): void {
+    this.log.push("dispose");
+    this.held = false;
+    this.disposed = true;
+  }
+}
 
 /** Timers that run only when the test advances their clock. */
 class FakeTimers implements Timers {
@@ -29,6 +50,14 @@ class FakeTimers implements Timers {
 
   clear(timer: unknown): void {
     this.pending.delete(timer as number);
+  }
+
+  /** Every keep-alive made, in order. */
+  readonly keepAlives: FakeKeepAlive[] = [];
+  keepAlive(): KeepAlive {
+    const k = new FakeKeepAlive();
+    this.keepAlives.push(k);
+    return k;
   }
 
   /** The delays of the timers still pending, in the order they were set. */
@@ -251,32 +280,56 @@ describe("WaitRule: timeouts and keeping the process alive", () => {
     assert.equal(b.value, true);
   });
 
-  it("otherwise one keep-alive timer is held while watching, re-armed so that it never overflows", async () => {
+  it("otherwise holds one keep-alive while watching, the same one for every wait", async () => {
     const { timers, mechanism, rule } = setup(false);
+    assert.equal(timers.keepAlives.length, 0, "none before the first wait");
     const a = track(rule.wait());
     const b = track(rule.wait(Infinity));
-    assert.deepEqual(timers.delays, [MAX_TIMER_MS], "one keep-alive timer");
-    for (let i = 0; i < 3; i++) {
-      timers.advance(MAX_TIMER_MS);
-      assert.deepEqual(timers.delays, [MAX_TIMER_MS], `re-armed (${i})`);
-    }
+    assert.equal(timers.keepAlives.length, 1);
+    const alive = timers.keepAlives[0];
+    assert.equal(alive.held, true);
+    assert.deepEqual(timers.delays, [], "no timer per wait");
     await flush();
     assert.equal(a.settled || b.settled, false, "still waiting");
     mechanism.fire();
     await flush();
     assert.equal(a.value, true);
     assert.equal(b.value, true);
-    assert.deepEqual(timers.delays, [], "nothing keeps the process alive");
+    assert.equal(alive.held, false, "nothing keeps the process alive");
+    // Later waits hold the same keep-alive again.
+    for (let i = 0; i < 3; i++) {
+      const w = track(rule.wait());
+      assert.equal(alive.held, true);
+      mechanism.fire();
+      await flush();
+      assert.equal(w.value, true);
+      assert.equal(alive.held, false);
+    }
+    assert.equal(timers.keepAlives.length, 1, "made once");
+    rule.close();
+    assert.deepEqual(alive.log.slice(-2), ["release", "dispose"]);
   });
 
-  it("a timed wait on such a mechanism holds its timer and the keep-alive one, then neither", async () => {
+  it("a timed wait on such a mechanism holds its timer and the keep-alive, then neither", async () => {
     const { timers, rule } = setup(false);
     const w = track(rule.wait(20));
-    assert.deepEqual(timers.delays.sort((x, y) => x - y), [20, MAX_TIMER_MS]);
+    assert.deepEqual(timers.delays, [20]);
+    assert.equal(timers.keepAlives[0].held, true);
     timers.advance(20);
     await flush();
     assert.deepEqual(w, { settled: true, value: false });
     assert.deepEqual(timers.delays, []);
+    assert.equal(timers.keepAlives[0].held, false);
+  });
+
+  it("a mechanism that keeps the process alive gets no keep-alive", async () => {
+    const { timers, mechanism, rule } = setup(true);
+    const w = track(rule.wait());
+    mechanism.fire();
+    await flush();
+    assert.equal(w.value, true);
+    rule.close();
+    assert.equal(timers.keepAlives.length, 0);
   });
 });
 
@@ -292,6 +345,11 @@ describe("WaitRule: close()", () => {
     assert.deepEqual(b, { settled: true, value: false });
     assert.deepEqual(mechanism.log, ["watch", "stop", "release"]);
     assert.deepEqual(timers.delays, []);
+    assert.equal(
+      timers.keepAlives[0].disposed,
+      true,
+      "the keep-alive is freed",
+    );
   });
 
   it("without a pending wait only releases; later waits are false without watching", async () => {

@@ -10,12 +10,13 @@
  *   bounded by its own timeout; readiness resolves them all.
  * - A timeout is capped at {@link MAX_TIMER_MS} (2^31 - 1 ms, the longest
  *   timer delay); a negative or NaN one counts as 0; none (or `Infinity`)
- *   waits until readable or closed, and then a keep-alive timer, when the
- *   mechanism needs one, is re-armed so that it never overflows.
+ *   waits until readable or closed.
  * - `close()` resolves every pending wait false, then releases the
  *   mechanism; a wait after that resolves false at once.
  * - The process is kept alive while a wait is pending, and only then: the
- *   mechanism watches only between a wait and its end.
+ *   mechanism watches only between a wait and its end, and a mechanism that
+ *   does not keep the process alive by watching gets a
+ *   {@link KeepAlive} held for as long (one per waiter, made once).
  *
  * @example
  * ```ts
@@ -34,17 +35,9 @@
  * @module
  */
 
-/**
- * Longest delay a timer takes (2^31 - 1 ms), and so the longest timeout a
- * wait honours.
- *
- * @example
- * ```ts
- * import { MAX_TIMER_MS } from "./wait_rule.ts";
- * console.log(MAX_TIMER_MS / 86_400_000); // about 24.8 days
- * ```
- */
-export const MAX_TIMER_MS = 0x7fffffff;
+import { type KeepAlive, MAX_TIMER_MS, timerKeepAlive } from "./keep_alive.ts";
+
+export { MAX_TIMER_MS };
 
 /**
  * A way of waiting for a file descriptor to become readable.
@@ -113,9 +106,11 @@ export interface WaitMechanism {
  * @example
  * ```ts
  * import type { Timers } from "./wait_rule.ts";
+ * import { timerKeepAlive } from "./keep_alive.ts";
  * const real: Timers = {
  *   set: (callback, ms) => setTimeout(callback, ms),
  *   clear: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
+ *   keepAlive: timerKeepAlive,
  * };
  * ```
  */
@@ -124,11 +119,14 @@ export interface Timers {
   set(callback: () => void, ms: number): unknown;
   /** Cancel a timer from `set` (a fired or cancelled one is harmless). */
   clear(timer: unknown): void;
+  /** What keeps the process alive while a wait is pending. */
+  keepAlive(): KeepAlive;
 }
 
 const GLOBAL_TIMERS: Timers = {
   set: (callback, ms) => setTimeout(callback, ms),
   clear: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
+  keepAlive: timerKeepAlive,
 };
 
 // One pending wait: its resolver and its timeout's timer (if it has one).
@@ -161,12 +159,11 @@ export class WaitRule implements Waiter {
   #timers: Timers;
   #pending: Pending[] = [];
   #watching = false;
-  #keepAlive: unknown = undefined;
+  // Made at the first watch of a mechanism that does not keep the process
+  // alive, held while watching.
+  #keepAlive: KeepAlive | undefined = undefined;
   #closed = false;
   #onReady = (): void => this.#finish(true);
-  #onKeepAlive = (): void => {
-    this.#keepAlive = this.#timers.set(this.#onKeepAlive, MAX_TIMER_MS);
-  };
 
   /**
    * The rule over one mechanism.
@@ -198,6 +195,7 @@ export class WaitRule implements Waiter {
     if (this.#closed) return;
     this.#closed = true;
     this.#finish(false);
+    this.#keepAlive?.dispose();
     this.#mechanism.release();
   }
 
@@ -210,7 +208,10 @@ export class WaitRule implements Waiter {
       this.#pending = [];
       throw e;
     }
-    if (this.#watching && !this.#mechanism.keepsAlive) this.#onKeepAlive();
+    if (this.#watching && !this.#mechanism.keepsAlive) {
+      this.#keepAlive ??= this.#timers.keepAlive();
+      this.#keepAlive.hold();
+    }
   }
 
   // End the watch and resolve every pending wait.
@@ -236,10 +237,7 @@ export class WaitRule implements Waiter {
 
   #unwatch(): void {
     this.#watching = false;
-    if (this.#keepAlive !== undefined) {
-      this.#timers.clear(this.#keepAlive);
-      this.#keepAlive = undefined;
-    }
+    this.#keepAlive?.release();
     this.#mechanism.stop();
   }
 }
