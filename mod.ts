@@ -24,6 +24,7 @@ import type { ReaderThread } from "./src/context/reader_thread.ts";
 import type { ContextOptions } from "./src/context/types.ts";
 import { warmUp } from "./src/context/warm_up.ts";
 import { Listener } from "./src/listener/listener.ts";
+import { warmUpListener } from "./src/listener/warm_up.ts";
 import {
   type ListenOptions,
   resolveListenOptions,
@@ -95,7 +96,10 @@ export { escapeBytes, escapeText } from "./src/escape.ts";
  * Subscribe to process events. Resolves once the kernel has accepted the
  * subscription, to a {@link Listener}: an async iterable of events (and
  * `{ type: "lost", count }` reports), closed by `close()`, `await using`,
- * `break`, or `options.signal`.
+ * `break`, or `options.signal`. The first call in a process first runs the
+ * receive path on synthetic events (20–40 ms, nothing sent to the kernel),
+ * so that the first real events are not handled by code the runtime is
+ * still compiling.
  *
  * @throws {CnprocError} `unsupported-platform` (not Linux, no FFI),
  *   `ffi-permission` (Deno without `--allow-ffi`), `missing-module` (Node
@@ -117,6 +121,12 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const resolved = resolveListenOptions(options);
   resolved.signal?.throwIfAborted();
   const adapter = await loadAdapter();
+  // Once per process, before subscribing: no real event waits for it.
+  if (!listenerWarmedUp) {
+    listenerWarmedUp = true;
+    await warmUpListener();
+    resolved.signal?.throwIfAborted();
+  }
   const socket = adapter.open({
     receiveBufferBytes: resolved.receiveBufferBytes,
     batchSize: resolved.batchSize,
@@ -127,6 +137,9 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   if (resolved.timeSliceUs > 0) adapter.setTimeSlice?.(resolved.timeSliceUs);
   return await Listener.open(socket, options);
 }
+
+// Whether listen() has warmed the receive path up in this process.
+let listenerWarmedUp = false;
 
 // Whether withContext has warmed the context path up in this process.
 let warmedUp = false;

@@ -70,6 +70,7 @@ const NODE_SUBSET = [
   "listen_errors_test.js",
   "proc_socket_test.js",
   "wait_rule_test.js",
+  "keep_alive_test.js",
   "cli_test.js",
   "context_test.js",
 ];

@@ -29,6 +29,7 @@
  */
 
 import type { ListenerEvent, ProcEvent } from "../events.ts";
+import { SIGCHLD } from "../protocol/constants.ts";
 import { decodeMessages } from "../protocol/decode.ts";
 import { encodeEvent } from "../protocol/encode_event.ts";
 import { NS_PER_TICK, parseStat } from "./proc_parse.ts";
@@ -50,8 +51,6 @@ import type { ContextOptions } from "./types.ts";
  */
 export const WARM_UP_ROUNDS = 100;
 
-/** The exit signal of a child that ends normally: SIGCHLD. */
-const SIGCHLD = 17;
 const SELF_STAT = "/proc/self/stat";
 const PROC_DIR = "/proc";
 

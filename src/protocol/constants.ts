@@ -109,3 +109,5 @@ export const F_SETFL = 4;
 export const F_SETOWN = 8;
 /** `O_ASYNC`: file status flag, raise `SIGIO` when input arrives. */
 export const O_ASYNC = 0o20000;
+/** `SIGCHLD`: the exit signal of a child that ends normally. */
+export const SIGCHLD = 17;

@@ -1,0 +1,223 @@
+/**
+ * The receive path's warm-up ({@link warmUpListener}): before a process's
+ * first real listener, a {@link Listener} over a socket that serves
+ * synthetic datagrams ({@link SyntheticSocket}) subscribes and takes a few
+ * thousand fork, exec and exit events, so that the runtime compiles the
+ * decoder, the receiver and `next()` before the first real events need
+ * them. Measured on Deno at light load: the p99 delivery latency was lower
+ * in 6 of 8 alternate pairs, median 657 against 517 µs
+ * (docs/benchmarks/2026-12-03-light-load-cpu.md).
+ *
+ * Pure: no I/O, no timers, no runtime globals; nothing here reaches the
+ * kernel or the caller's listener.
+ *
+ * @module
+ */
+
+import { PROC_CN_MCAST_LISTEN, SIGCHLD } from "../protocol/constants.ts";
+import { encodeEvent } from "../protocol/encode_event.ts";
+import {
+  CN_MSG_ACK_OFFSET,
+  CN_MSG_LEN,
+  CN_MSG_SEQ_OFFSET,
+  LITTLE_ENDIAN,
+  NLMSG_HDRLEN,
+  NLMSG_SEQ_OFFSET,
+  PROC_INPUT_OP_LEN,
+  PROC_INPUT_OP_OFFSET,
+} from "../protocol/layout.ts";
+import type { ListenerEvent } from "../events.ts";
+import { Listener } from "./listener.ts";
+import type { ProcSocket } from "./socket.ts";
+
+/** New processes (a fork, an exec and an exit each) the warm-up delivers. */
+export const WARM_UP_PROCESSES = 2000;
+// As the adapters' sockets: datagrams per receive, and the room of one.
+const BATCH = 64;
+const SLOT_BYTES = 128;
+const EVENTS_PER_PROCESS = 3;
+// Processes whose datagrams are encoded once and served again each round:
+// the events of a few wakes.
+const PROCESSES_PER_ROUND = 16;
+// Pids the synthetic processes take (a range no real pid needs to match:
+// the events never leave the warm-up).
+const FIRST_PID = 1_000_000;
+const PARENT_PID = 1;
+
+/**
+ * A {@link ProcSocket} that answers a LISTEN as Linux 6.6+ does (an
+ * acknowledgement carrying the request's nonce + 1) and serves queued
+ * datagrams in batches, never waiting: the warm-up's stand-in for the
+ * kernel.
+ *
+ * @example
+ * ```ts
+ * import { SyntheticSocket } from "./warm_up.ts";
+ * import { encodeEvent } from "../protocol/encode_event.ts";
+ * const s = new SyntheticSocket();
+ * s.push(encodeEvent({ type: "exec", cpu: 0, timestampNs: 1n, seq: 1, pid: 7, tid: 7 }));
+ * s.receive(); // 1
+ * ```
+ */
+export class SyntheticSocket implements ProcSocket {
+  readonly fd = -1;
+  readonly receiveBufferBytes = BATCH * SLOT_BYTES;
+  readonly slotSize = SLOT_BYTES;
+  readonly capacity = BATCH;
+  readonly buffer: Uint8Array = new Uint8Array(BATCH * SLOT_BYTES);
+  readonly lengths: Uint32Array = new Uint32Array(BATCH);
+  #queue: Uint8Array[] = [];
+  #head = 0;
+  #seq = 0;
+  #closed = false;
+
+  /** Queue datagrams (each at most {@link SyntheticSocket.slotSize} bytes). */
+  push(...datagrams: Uint8Array[]): void {
+    for (const d of datagrams) this.#queue.push(d);
+  }
+
+  /** The next sequence number, as the kernel counts per CPU. */
+  nextSeq(): number {
+    return this.#seq++;
+  }
+
+  send(request: Uint8Array): void {
+    const view = new DataView(
+      request.buffer,
+      request.byteOffset,
+      request.byteLength,
+    );
+    const input = NLMSG_HDRLEN + CN_MSG_LEN;
+    if (request.byteLength < input + PROC_INPUT_OP_LEN) return;
+    const op = view.getUint32(input + PROC_INPUT_OP_OFFSET, LITTLE_ENDIAN);
+    if (op !== PROC_CN_MCAST_LISTEN) return;
+    const nonce = view.getUint32(
+      NLMSG_HDRLEN + CN_MSG_ACK_OFFSET,
+      LITTLE_ENDIAN,
+    );
+    this.push(encodeEvent({
+      type: "ack",
+      cpu: 0,
+      timestampNs: 0n,
+      seq: this.nextSeq(),
+      err: 0,
+      ack: (nonce + 1) >>> 0,
+    }));
+  }
+
+  receive(): number {
+    let n = 0;
+    while (n < BATCH && this.#head < this.#queue.length) {
+      const d = this.#queue[this.#head++];
+      this.buffer.set(d, n * SLOT_BYTES);
+      this.lengths[n] = d.length;
+      n++;
+    }
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    }
+    return n;
+  }
+
+  drops(): number {
+    return 0;
+  }
+
+  wait(): Promise<boolean> {
+    return Promise.resolve(!this.#closed && this.#head < this.#queue.length);
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+}
+
+/**
+ * Run `processes` synthetic new processes (fork, exec, exit: three events
+ * each) through a {@link Listener} at default options over a
+ * {@link SyntheticSocket}, taking every event with `next()`; returns how
+ * many events it took (each also to `seen`, when given). The datagrams of 16 processes are encoded once and
+ * served again each round with the next sequence numbers. About 20–40 ms for the default 2,000 on a cold runtime.
+ *
+ * @example
+ * ```ts
+ * import { warmUpListener } from "./warm_up.ts";
+ * await warmUpListener(10); // 30
+ * ```
+ */
+export async function warmUpListener(
+  processes: number = WARM_UP_PROCESSES,
+  seen?: (event: ListenerEvent) => void,
+): Promise<number> {
+  const socket = new SyntheticSocket();
+  const templates = processDatagrams();
+  const listener = await Listener.open(socket);
+  let taken = 0;
+  try {
+    for (let done = 0; done < processes; done += PROCESSES_PER_ROUND) {
+      const round = Math.min(PROCESSES_PER_ROUND, processes - done);
+      const count = round * EVENTS_PER_PROCESS;
+      for (let i = 0; i < count; i++) {
+        socket.push(withSeq(templates[i], socket.nextSeq()));
+      }
+      for (let i = 0; i < count; i++) {
+        const r = await listener.next();
+        if (r.done) return taken;
+        seen?.(r.value);
+        taken++;
+      }
+    }
+  } finally {
+    listener.close();
+  }
+  return taken;
+}
+
+// The fork, exec and exit datagrams of PROCESSES_PER_ROUND processes.
+function processDatagrams(): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < PROCESSES_PER_ROUND; i++) {
+    const pid = FIRST_PID + i;
+    const timestampNs = BigInt(i + 1);
+    out.push(
+      encodeEvent({
+        type: "fork",
+        cpu: 0,
+        timestampNs,
+        seq: 0,
+        parentPid: PARENT_PID,
+        parentTid: PARENT_PID,
+        childPid: pid,
+        childTid: pid,
+      }),
+      encodeEvent({ type: "exec", cpu: 0, timestampNs, seq: 0, pid, tid: pid }),
+      encodeEvent({
+        type: "exit",
+        cpu: 0,
+        timestampNs,
+        seq: 0,
+        pid,
+        tid: pid,
+        exitCode: 0,
+        exitSignal: SIGCHLD,
+        parentPid: PARENT_PID,
+        parentTid: PARENT_PID,
+      }),
+    );
+  }
+  return out;
+}
+
+// `datagram` with `seq` in its netlink header and its connector message,
+// as the kernel numbers them (in place: the socket copies it at receive).
+function withSeq(datagram: Uint8Array, seq: number): Uint8Array {
+  const view = new DataView(
+    datagram.buffer,
+    datagram.byteOffset,
+    datagram.byteLength,
+  );
+  view.setUint32(NLMSG_SEQ_OFFSET, seq, LITTLE_ENDIAN);
+  view.setUint32(NLMSG_HDRLEN + CN_MSG_SEQ_OFFSET, seq, LITTLE_ENDIAN);
+  return datagram;
+}

@@ -1,0 +1,85 @@
+// src/listener/warm_up.ts: the receive path's warm-up, over its synthetic
+// socket (pure: bytes in, events out; no kernel).
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { ListenerEvent } from "../src/events.ts";
+import {
+  SyntheticSocket,
+  WARM_UP_PROCESSES,
+  warmUpListener,
+} from "../src/listener/warm_up.ts";
+import { decodeDatagram } from "../src/protocol/decode.ts";
+import { encodeSubscribe } from "../src/protocol/encode.ts";
+import { encodeEvent } from "../src/protocol/encode_event.ts";
+
+describe("SyntheticSocket", () => {
+  it("answers a LISTEN with the request's nonce + 1, and nothing else", () => {
+    const s = new SyntheticSocket();
+    s.send(encodeSubscribe({ op: "ignore", ack: 5 }));
+    assert.equal(s.receive(), 0, "IGNORE is not answered");
+    s.send(encodeSubscribe({ op: "listen", events: ["exec"], ack: 41 }));
+    s.send(encodeSubscribe({ op: "listen", ack: 0xffffffff }));
+    assert.equal(s.receive(), 2);
+    const acks = [0, 1].map((i) =>
+      decodeDatagram(
+        s.buffer.subarray(i * s.slotSize, i * s.slotSize + s.lengths[i]),
+      )[0]
+    );
+    assert.deepEqual(acks.map((a) => a.type === "ack" && [a.err, a.ack]), [
+      [0, 42],
+      [0, 0],
+    ]);
+    s.send(new Uint8Array(8)); // too short to be a request
+    assert.equal(s.receive(), 0);
+  });
+
+  it("serves queued datagrams in batches of its capacity", async () => {
+    const s = new SyntheticSocket();
+    const exec = encodeEvent({
+      type: "exec",
+      cpu: 0,
+      timestampNs: 1n,
+      seq: 1,
+      pid: 9,
+      tid: 9,
+    });
+    for (let i = 0; i < s.capacity + 3; i++) s.push(exec);
+    assert.equal(await s.wait(), true);
+    assert.equal(s.receive(), s.capacity);
+    assert.equal(s.receive(), 3);
+    assert.equal(s.receive(), 0);
+    assert.equal(await s.wait(), false, "empty: never waits");
+    assert.deepEqual(
+      [...s.buffer.subarray(0, s.lengths[0])],
+      [...exec],
+      "the datagram's bytes, at slot 0",
+    );
+  });
+});
+
+describe("warmUpListener", () => {
+  it("takes three events per process, rounds that do not divide evenly included", async () => {
+    assert.equal(await warmUpListener(1), 3);
+    assert.equal(await warmUpListener(20), 60);
+    assert.equal(await warmUpListener(0), 0);
+  });
+
+  it("delivers fork, exec and exit per process, numbered as the kernel does", async () => {
+    const seen: ListenerEvent[] = [];
+    // 40 processes: the 16 encoded ones served three times over.
+    assert.equal(await warmUpListener(40, (ev) => seen.push(ev)), 120);
+    assert.deepEqual(
+      [...new Set(seen.map((e, i) => `${i % 3}:${e.type}`))],
+      ["0:fork", "1:exec", "2:exit"],
+    );
+    const seqs = seen.map((e) => (e as { seq: number }).seq);
+    for (let i = 1; i < seqs.length; i++) {
+      assert.equal(seqs[i], seqs[i - 1] + 1, `seq ${i} follows ${i - 1}`);
+    }
+  });
+
+  it(`warms ${WARM_UP_PROCESSES} processes by default`, async () => {
+    assert.equal(await warmUpListener(), WARM_UP_PROCESSES * 3);
+  });
+});
