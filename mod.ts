@@ -97,7 +97,7 @@ export { escapeBytes, escapeText } from "./src/escape.ts";
  * subscription, to a {@link Listener}: an async iterable of events (and
  * `{ type: "lost", count }` reports), closed by `close()`, `await using`,
  * `break`, or `options.signal`. The first call in a process first runs the
- * receive path on synthetic events (20–40 ms, nothing sent to the kernel),
+ * receive path on synthetic events (16–39 ms, nothing sent to the kernel),
  * so that the first real events are not handled by code the runtime is
  * still compiling.
  *

@@ -4,9 +4,9 @@
  * synthetic datagrams ({@link SyntheticSocket}) subscribes and takes a few
  * thousand fork, exec and exit events, so that the runtime compiles the
  * decoder, the receiver and `next()` before the first real events need
- * them. Measured on Deno at light load: the p99 delivery latency was lower
- * in 6 of 8 alternate pairs, median 657 against 517 µs
- * (docs/benchmarks/2026-12-03-light-load-cpu.md).
+ * them. In ten alternate light-load rounds the p99 delivery latency fell
+ * on Bun (median 357 to 216 µs), Node 26 (528 to 368) and Node 20 (598 to
+ * 524), and not on Deno (docs/benchmarks/2026-12-03-light-load-cpu.md).
  *
  * Pure: no I/O, no timers, no runtime globals; nothing here reaches the
  * kernel or the caller's listener.
@@ -137,8 +137,9 @@ export class SyntheticSocket implements ProcSocket {
  * Run `processes` synthetic new processes (fork, exec, exit: three events
  * each) through a {@link Listener} at default options over a
  * {@link SyntheticSocket}, taking every event with `next()`; returns how
- * many events it took (each also to `seen`, when given). The datagrams of 16 processes are encoded once and
- * served again each round with the next sequence numbers. About 20–40 ms for the default 2,000 on a cold runtime.
+ * many events it took (each also to `seen`, when given). The datagrams of
+ * 16 processes are encoded once and served again each round with the next
+ * sequence numbers. 16–39 ms for the default 2,000 on a cold runtime.
  *
  * @example
  * ```ts
