@@ -14,8 +14,12 @@ import {
   PROC_EVENT_UID,
 } from "../src/protocol/constants.ts";
 import { decodeDatagram } from "../src/protocol/decode.ts";
-import { encodeEvent } from "../src/protocol/encode_event.ts";
 import {
+  encodeEvent,
+  encodeProcessLife,
+} from "../src/protocol/encode_event.ts";
+import {
+  decodeRequest,
   encodeSubscribe,
   EVENT_BITS,
   EVENT_NAMES,
@@ -417,5 +421,59 @@ describe("encodeEvent", () => {
         }),
       /does not fit a connector message/,
     );
+  });
+});
+
+describe("decodeRequest", () => {
+  it("reads back both forms encodeSubscribe builds", () => {
+    assert.deepEqual(
+      decodeRequest(
+        encodeSubscribe({ op: "listen", events: ["exec"], ack: 7 }),
+      ),
+      { op: 1, mask: PROC_EVENT_EXEC, ack: 7, length: 44 },
+    );
+    assert.deepEqual(
+      decodeRequest(encodeSubscribe({ op: "ignore", ack: 0xffffffff })),
+      { op: 2, mask: undefined, ack: 0xffffffff, length: 40 },
+    );
+  });
+
+  it("is undefined for bytes too short to hold the operation", () => {
+    const full = encodeSubscribe({ op: "listen" });
+    assert.equal(decodeRequest(full.subarray(0, full.length - 1)), undefined);
+    assert.equal(decodeRequest(new Uint8Array(0)), undefined);
+  });
+});
+
+describe("encodeProcessLife", () => {
+  it("encodes a fork, an exec and an exit that decode as the kernel's", () => {
+    const events = encodeProcessLife(4242, 7, 99n).map((d) =>
+      decodeDatagram(d)[0]
+    );
+    assert.deepEqual(events, [
+      {
+        type: "fork",
+        cpu: 0,
+        timestampNs: 99n,
+        seq: 0,
+        parentPid: 7,
+        parentTid: 7,
+        childPid: 4242,
+        childTid: 4242,
+      },
+      { type: "exec", cpu: 0, timestampNs: 99n, seq: 1, pid: 4242, tid: 4242 },
+      {
+        type: "exit",
+        cpu: 0,
+        timestampNs: 99n,
+        seq: 2,
+        pid: 4242,
+        tid: 4242,
+        exitCode: 0,
+        exitSignal: 17,
+        parentPid: 7,
+        parentTid: 7,
+      },
+    ]);
   });
 });

@@ -29,9 +29,8 @@
  */
 
 import type { ListenerEvent, ProcEvent } from "../events.ts";
-import { SIGCHLD } from "../protocol/constants.ts";
 import { decodeMessages } from "../protocol/decode.ts";
-import { encodeEvent } from "../protocol/encode_event.ts";
+import { encodeProcessLife } from "../protocol/encode_event.ts";
 import { NS_PER_TICK, parseStat } from "./proc_parse.ts";
 import type { ProcReader } from "./proc_reader.ts";
 import { ContextTracker } from "./tracker.ts";
@@ -110,30 +109,7 @@ export function warmUp(
   // The fork at this process's start time (any fixed clock will do: the
   // scratch table learns its offset from these forks alone).
   const timestampNs = BigInt(self.startTime) * NS_PER_TICK;
-  const header = { cpu: 0, timestampNs };
-  const datagrams = [
-    encodeEvent({
-      ...header,
-      seq: 0,
-      type: "fork",
-      parentPid: ppid,
-      parentTid: ppid,
-      childPid: pid,
-      childTid: pid,
-    }),
-    encodeEvent({ ...header, seq: 1, type: "exec", pid, tid: pid }),
-    encodeEvent({
-      ...header,
-      seq: 2,
-      type: "exit",
-      pid,
-      tid: pid,
-      exitCode: 0,
-      exitSignal: SIGCHLD,
-      parentPid: ppid,
-      parentTid: ppid,
-    }),
-  ];
+  const datagrams = encodeProcessLife(pid, ppid, timestampNs);
   const decoded: ProcEvent[] = [];
   let contexts = 0;
   for (let r = 0; r < rounds; r++) {

@@ -14,17 +14,14 @@
  * @module
  */
 
-import { PROC_CN_MCAST_LISTEN, SIGCHLD } from "../protocol/constants.ts";
-import { encodeEvent } from "../protocol/encode_event.ts";
+import { PROC_CN_MCAST_LISTEN } from "../protocol/constants.ts";
+import { decodeRequest } from "../protocol/encode.ts";
+import { encodeEvent, encodeProcessLife } from "../protocol/encode_event.ts";
 import {
-  CN_MSG_ACK_OFFSET,
-  CN_MSG_LEN,
   CN_MSG_SEQ_OFFSET,
   LITTLE_ENDIAN,
   NLMSG_HDRLEN,
   NLMSG_SEQ_OFFSET,
-  PROC_INPUT_OP_LEN,
-  PROC_INPUT_OP_OFFSET,
 } from "../protocol/layout.ts";
 import type { ListenerEvent } from "../events.ts";
 import { Listener } from "./listener.ts";
@@ -82,26 +79,15 @@ export class SyntheticSocket implements ProcSocket {
   }
 
   send(request: Uint8Array): void {
-    const view = new DataView(
-      request.buffer,
-      request.byteOffset,
-      request.byteLength,
-    );
-    const input = NLMSG_HDRLEN + CN_MSG_LEN;
-    if (request.byteLength < input + PROC_INPUT_OP_LEN) return;
-    const op = view.getUint32(input + PROC_INPUT_OP_OFFSET, LITTLE_ENDIAN);
-    if (op !== PROC_CN_MCAST_LISTEN) return;
-    const nonce = view.getUint32(
-      NLMSG_HDRLEN + CN_MSG_ACK_OFFSET,
-      LITTLE_ENDIAN,
-    );
+    const r = decodeRequest(request);
+    if (r === undefined || r.op !== PROC_CN_MCAST_LISTEN) return;
     this.push(encodeEvent({
       type: "ack",
       cpu: 0,
       timestampNs: 0n,
       seq: this.nextSeq(),
       err: 0,
-      ack: (nonce + 1) >>> 0,
+      ack: (r.ack + 1) >>> 0,
     }));
   }
 
@@ -179,33 +165,7 @@ export async function warmUpListener(
 function processDatagrams(): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let i = 0; i < PROCESSES_PER_ROUND; i++) {
-    const pid = FIRST_PID + i;
-    const timestampNs = BigInt(i + 1);
-    out.push(
-      encodeEvent({
-        type: "fork",
-        cpu: 0,
-        timestampNs,
-        seq: 0,
-        parentPid: PARENT_PID,
-        parentTid: PARENT_PID,
-        childPid: pid,
-        childTid: pid,
-      }),
-      encodeEvent({ type: "exec", cpu: 0, timestampNs, seq: 0, pid, tid: pid }),
-      encodeEvent({
-        type: "exit",
-        cpu: 0,
-        timestampNs,
-        seq: 0,
-        pid,
-        tid: pid,
-        exitCode: 0,
-        exitSignal: SIGCHLD,
-        parentPid: PARENT_PID,
-        parentTid: PARENT_PID,
-      }),
-    );
+    out.push(...encodeProcessLife(FIRST_PID + i, PARENT_PID, BigInt(i + 1)));
   }
   return out;
 }

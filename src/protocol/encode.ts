@@ -219,6 +219,55 @@ export function encodeSubscribe(request: SubscribeRequest): Uint8Array {
 }
 
 /**
+ * A subscription request read back ({@link decodeRequest}).
+ *
+ * @example
+ * ```ts
+ * import type { DecodedRequest } from "./encode.ts";
+ * const listens = (r: DecodedRequest) => r.op === 1; // PROC_CN_MCAST_LISTEN
+ * ```
+ */
+export interface DecodedRequest {
+  /** PROC_CN_MCAST_LISTEN (1) or PROC_CN_MCAST_IGNORE (2). */
+  op: number;
+  /** The event mask of the 8-byte form; undefined for the 4-byte form. */
+  mask: number | undefined;
+  /** The `cn_msg.ack` nonce. */
+  ack: number;
+  /** The request's length in bytes (40 or 44). */
+  length: number;
+}
+
+/**
+ * Read a request as {@link encodeSubscribe} builds it (the kernel's side of
+ * the handshake, for stand-ins of the kernel), or undefined when `bytes`
+ * is too short to hold the operation.
+ *
+ * @example
+ * ```ts
+ * import { decodeRequest, encodeSubscribe } from "./encode.ts";
+ * decodeRequest(encodeSubscribe({ op: "listen", events: ["exec"] }))?.mask; // 2
+ * ```
+ */
+export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
+  const data = NLMSG_HDRLEN + CN_MSG_LEN;
+  if (bytes.byteLength < data + PROC_INPUT_OP_LEN) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = LITTLE_ENDIAN;
+  const dataLen = view.getUint16(NLMSG_HDRLEN + CN_MSG_LEN_OFFSET, le);
+  const withMask = dataLen >= PROC_INPUT_LEN &&
+    bytes.byteLength >= data + PROC_INPUT_LEN;
+  return {
+    op: view.getUint32(data + PROC_INPUT_OP_OFFSET, le),
+    mask: withMask
+      ? view.getUint32(data + PROC_INPUT_EVENTS_OFFSET, le)
+      : undefined,
+    ack: view.getUint32(NLMSG_HDRLEN + CN_MSG_ACK_OFFSET, le),
+    length: bytes.byteLength,
+  };
+}
+
+/**
  * Check that a field fits a C `__u32`.
  *
  * @throws {CnprocError} (`invalid-argument`) naming the field otherwise

@@ -25,6 +25,7 @@ import {
   PROC_EVENT_PTRACE,
   PROC_EVENT_SID,
   PROC_EVENT_UID,
+  SIGCHLD,
 } from "./constants.ts";
 import { CnprocError } from "../errors.ts";
 import type { ProcEvent } from "../events.ts";
@@ -239,4 +240,48 @@ function i32(value: number, name: string): number {
     );
   }
   return value;
+}
+
+/**
+ * The three datagrams of a short process's life as the kernel sends them:
+ * `parentPid` forks `pid`, `pid` execs, `pid` exits with status 0 and
+ * SIGCHLD; all on CPU 0, stamped `timestampNs`, numbered 0, 1 and 2. For
+ * the warm-ups, which run them through the receive and context paths.
+ *
+ * @example
+ * ```ts
+ * import { encodeProcessLife } from "./encode_event.ts";
+ * const [fork, exec, exit] = encodeProcessLife(4242, 1, 1n);
+ * exec.length; // 76
+ * ```
+ */
+export function encodeProcessLife(
+  pid: number,
+  parentPid: number,
+  timestampNs: bigint,
+): [fork: Uint8Array, exec: Uint8Array, exit: Uint8Array] {
+  const header = { cpu: 0, timestampNs };
+  return [
+    encodeEvent({
+      ...header,
+      seq: 0,
+      type: "fork",
+      parentPid,
+      parentTid: parentPid,
+      childPid: pid,
+      childTid: pid,
+    }),
+    encodeEvent({ ...header, seq: 1, type: "exec", pid, tid: pid }),
+    encodeEvent({
+      ...header,
+      seq: 2,
+      type: "exit",
+      pid,
+      tid: pid,
+      exitCode: 0,
+      exitSignal: SIGCHLD,
+      parentPid,
+      parentTid: parentPid,
+    }),
+  ];
 }

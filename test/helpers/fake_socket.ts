@@ -24,15 +24,9 @@ import {
 import { encodeEvent } from "../../src/protocol/encode_event.ts";
 import type { ProcEvent } from "../../src/events.ts";
 import {
-  CN_MSG_ACK_OFFSET,
-  CN_MSG_LEN,
-  CN_MSG_LEN_OFFSET,
-  LITTLE_ENDIAN,
-  NLMSG_HDRLEN,
-  PROC_INPUT_EVENTS_OFFSET,
-  PROC_INPUT_LEN,
-  PROC_INPUT_OP_OFFSET,
-} from "../../src/protocol/layout.ts";
+  type DecodedRequest,
+  decodeRequest,
+} from "../../src/protocol/encode.ts";
 import type { ProcSocket, WaitHint } from "../../src/listener/socket.ts";
 
 /**
@@ -48,32 +42,12 @@ import type { ProcSocket, WaitHint } from "../../src/listener/socket.ts";
  */
 export type FakeKernel = "6.6" | "old" | "silent" | number;
 
-/**
- * A subscription request as the fake kernel read it.
- *
- * @example
- * ```ts
- * import { parseRequest } from "./fake_socket.ts";
- * import { encodeSubscribe } from "../../src/protocol/encode.ts";
- * parseRequest(encodeSubscribe({ op: "ignore" })).op; // 2
- * ```
- */
-export interface Request {
-  /** PROC_CN_MCAST_LISTEN (1) or PROC_CN_MCAST_IGNORE (2). */
-  op: number;
-  /** The event mask of the 8-byte form; undefined for the 4-byte form. */
-  mask: number | undefined;
-  /** The `cn_msg.ack` nonce. */
-  ack: number;
-  /** The request's length in bytes (40 or 44). */
-  length: number;
-}
-
-const LE = LITTLE_ENDIAN;
-const DATA_AT = NLMSG_HDRLEN + CN_MSG_LEN;
+/** A request read back: `DecodedRequest` of the protocol module. */
+export type Request = DecodedRequest;
 
 /**
- * Read a request that `encodeSubscribe` built.
+ * Read a request that `encodeSubscribe` built (`decodeRequest`, which a
+ * fake socket's requests always satisfy).
  *
  * @example
  * ```ts
@@ -83,16 +57,9 @@ const DATA_AT = NLMSG_HDRLEN + CN_MSG_LEN;
  * ```
  */
 export function parseRequest(bytes: Uint8Array): Request {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dataLen = v.getUint16(NLMSG_HDRLEN + CN_MSG_LEN_OFFSET, LE);
-  return {
-    op: v.getUint32(DATA_AT + PROC_INPUT_OP_OFFSET, LE),
-    mask: dataLen >= PROC_INPUT_LEN
-      ? v.getUint32(DATA_AT + PROC_INPUT_EVENTS_OFFSET, LE)
-      : undefined,
-    ack: v.getUint32(NLMSG_HDRLEN + CN_MSG_ACK_OFFSET, LE),
-    length: bytes.length,
-  };
+  const r = decodeRequest(bytes);
+  if (r === undefined) throw new Error(`not a request: ${bytes.length} bytes`);
+  return r;
 }
 
 /**
