@@ -25,6 +25,7 @@ import type { ListenerEvent, ProcEvent } from "../src/events.ts";
 import { describeExit } from "../src/exit_status.ts";
 import { escapeText } from "../src/escape.ts";
 import { hex, hexBytes } from "./hex.ts";
+import { SIGCHLD, THREAD_EXIT_SIGNAL } from "../src/protocol/constants.ts";
 
 const NS_PER_US = 1000n;
 const US_PER_S = 1000000n;
@@ -38,10 +39,6 @@ const TYPE_WIDTH = 8;
 const PID_WIDTH = 7;
 /** Hex digits of an unknown event's `what`. */
 const WHAT_DIGITS = 8;
-/** `exit_signal` of a thread that is not its group's leader (-1 as u32). */
-const NO_EXIT_SIGNAL = 0xffffffff;
-/** The signal normally sent to the parent on exit (SIGCHLD). */
-const SIGCHLD = 17;
 
 /**
  * A kernel timestamp (CLOCK_MONOTONIC nanoseconds) as seconds with
@@ -165,7 +162,7 @@ function details(
     case "exit": {
       const how = describeExit(ev.exitCode);
       const isThread = ev.pid !== ev.tid ||
-        (ev.exitSignal === NO_EXIT_SIGNAL);
+        (ev.exitSignal === THREAD_EXIT_SIGNAL);
       const signal = ev.exitSignal !== SIGCHLD && !isThread
         ? ` exit_signal=${ev.exitSignal}`
         : "";

@@ -17,6 +17,7 @@ import { decodeDatagram } from "../src/protocol/decode.ts";
 import {
   encodeEvent,
   encodeProcessLife,
+  encodeThreadLife,
 } from "../src/protocol/encode_event.ts";
 import {
   decodeRequest,
@@ -471,6 +472,38 @@ describe("encodeProcessLife", () => {
         tid: 4242,
         exitCode: 0,
         exitSignal: 17,
+        parentPid: 7,
+        parentTid: 7,
+      },
+    ]);
+  });
+});
+
+describe("encodeThreadLife", () => {
+  it("encodes a thread's start and exit that decode as the kernel's", () => {
+    const events = encodeThreadLife(4242, 4250, 7, 99n).map((d) =>
+      decodeDatagram(d)[0]
+    );
+    assert.deepEqual(events, [
+      {
+        type: "fork",
+        cpu: 0,
+        timestampNs: 99n,
+        seq: 0,
+        parentPid: 4242,
+        parentTid: 4242,
+        childPid: 4242,
+        childTid: 4250,
+      },
+      {
+        type: "exit",
+        cpu: 0,
+        timestampNs: 99n,
+        seq: 1,
+        pid: 4242,
+        tid: 4250,
+        exitCode: 0,
+        exitSignal: 0xffffffff,
         parentPid: 7,
         parentTid: 7,
       },

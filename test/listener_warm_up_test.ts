@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ListenerEvent } from "../src/events.ts";
 import {
+  PROCESSES_PER_ROUND,
   SyntheticSocket,
   WARM_UP_PROCESSES,
   warmUpListener,
@@ -12,6 +13,7 @@ import {
 import { decodeDatagram } from "../src/protocol/decode.ts";
 import { encodeSubscribe } from "../src/protocol/encode.ts";
 import { encodeEvent } from "../src/protocol/encode_event.ts";
+import { SIGCHLD, THREAD_EXIT_SIGNAL } from "../src/protocol/constants.ts";
 
 describe("SyntheticSocket", () => {
   it("answers a LISTEN with the request's nonce + 1, and nothing else", () => {
@@ -59,20 +61,37 @@ describe("SyntheticSocket", () => {
 });
 
 describe("warmUpListener", () => {
-  it("takes three events per process, rounds that do not divide evenly included", async () => {
-    assert.equal(await warmUpListener(1), 3);
-    assert.equal(await warmUpListener(20), 60);
+  it("takes three events per process and two per round's thread, rounds that do not divide evenly included", async () => {
+    assert.equal(await warmUpListener(1), 3 + 2);
+    assert.equal(await warmUpListener(50), 150 + 2 * 2);
     assert.equal(await warmUpListener(0), 0);
   });
 
-  it("delivers fork, exec and exit per process, numbered as the kernel does", async () => {
+  it("delivers fork, exec and exit per process, then a thread's start and exit, numbered as the kernel does", async () => {
     const seen: ListenerEvent[] = [];
-    // 40 processes: the 16 encoded ones served three times over.
-    assert.equal(await warmUpListener(40, (ev) => seen.push(ev)), 120);
-    assert.deepEqual(
-      [...new Set(seen.map((e, i) => `${i % 3}:${e.type}`))],
-      ["0:fork", "1:exec", "2:exit"],
-    );
+    // 100 processes: rounds of 48, 48 and 4, the encoded ones served again.
+    assert.equal(PROCESSES_PER_ROUND, 48);
+    assert.equal(await warmUpListener(100, (ev) => seen.push(ev)), 306);
+    const rounds = [48, 48, 4];
+    let at = 0;
+    for (const processes of rounds) {
+      const round = seen.slice(at, at + processes * 3 + 2);
+      at += round.length;
+      const lives = round.slice(0, processes * 3);
+      assert.deepEqual(
+        [...new Set(lives.map((e, i) => `${i % 3}:${e.type}`))],
+        ["0:fork", "1:exec", "2:exit"],
+      );
+      for (const e of lives) {
+        if (e.type === "fork") assert.equal(e.childTid, e.childPid);
+        if (e.type === "exit") assert.equal(e.exitSignal, SIGCHLD);
+      }
+      const [start, end] = round.slice(processes * 3);
+      assert.ok(start.type === "fork" && start.childTid !== start.childPid);
+      assert.ok(end.type === "exit" && end.tid === start.childTid);
+      assert.equal(end.exitSignal, THREAD_EXIT_SIGNAL);
+    }
+    assert.equal(at, seen.length);
     const seqs = seen.map((e) => (e as { seq: number }).seq);
     for (let i = 1; i < seqs.length; i++) {
       assert.equal(seqs[i], seqs[i - 1] + 1, `seq ${i} follows ${i - 1}`);
@@ -80,6 +99,10 @@ describe("warmUpListener", () => {
   });
 
   it(`warms ${WARM_UP_PROCESSES} processes by default`, async () => {
-    assert.equal(await warmUpListener(), WARM_UP_PROCESSES * 3);
+    assert.equal(
+      await warmUpListener(),
+      WARM_UP_PROCESSES * 3 +
+        Math.ceil(WARM_UP_PROCESSES / PROCESSES_PER_ROUND) * 2,
+    );
   });
 });

@@ -29,6 +29,22 @@ import type { ListenerStats } from "./stats.ts";
 const MAX_BATCHES_PER_FILL = 16;
 /** Sequence gaps at or above this are the counter going backwards. */
 const SEQ_BACKWARDS = 0x80000000;
+// CPUs the sequence table has room for at first (it grows when needed).
+const INITIAL_CPUS = 64;
+// "No sequence number seen yet" in the table.
+const NO_SEQ = -1;
+
+// An empty array that holds objects from the start. An engine may keep an
+// empty array literal as an array of small integers and change its kind at
+// the first object stored: code compiled for one receiver's arrays (the
+// warm-up's, src/listener/warm_up.ts) would then not fit the next
+// receiver's, and be compiled again when its first events come.
+function objectArray<T extends object>(): T[] {
+  const array: T[] = [];
+  array.push({} as T);
+  array.pop();
+  return array;
+}
 
 /**
  * A function the listener calls in its receive path with each batch of
@@ -104,12 +120,18 @@ export class Receiver {
   #userFilter: boolean;
   #includeAcks: boolean;
   #onDatagram: ((datagram: Uint8Array) => void) | undefined;
-  #queue: ListenerEvent[] = [];
+  #queue: ListenerEvent[] = objectArray();
   #head = 0;
-  #decoded: ProcEvent[] = [];
+  #decoded: ProcEvent[] = objectArray();
   #lastDrops = 0;
-  #lastSeq: number[] = [];
-  #myAck = -1;
+  // The last sequence number seen per CPU (index), -1 for none yet: a
+  // typed array, whose elements never change kind as values come.
+  #lastSeq: Float64Array = new Float64Array(INITIAL_CPUS).fill(NO_SEQ);
+  // The awaited acknowledgement's `ack`, as an int32 (`| 0`): a u32 above
+  // 2^31 would make the engine change how this field is stored, and so
+  // the receiver's shape, the first time a nonce is that large.
+  #myAck = 0;
+  #awaitingAck = false;
   // The last new process forked whose exec (or exit) has not come yet, and
   // whether a new process was forked since the last hint.
   #forked = 0;
@@ -152,7 +174,8 @@ export class Receiver {
    * ```
    */
   expectAck(ack: number): void {
-    this.#myAck = ack;
+    this.#myAck = ack | 0;
+    this.#awaitingAck = true;
   }
 
   /**
@@ -206,9 +229,9 @@ export class Receiver {
       for (let i = 0; i < decoded.length; i++) {
         const ev = decoded[i];
         if (ev.type === "ack") {
-          if (ev.ack === this.#myAck) {
+          if (this.#awaitingAck && (ev.ack | 0) === this.#myAck) {
             mine = ev;
-            this.#myAck = -1;
+            this.#awaitingAck = false;
             stats.filtered++;
             continue;
           }
@@ -286,12 +309,24 @@ export class Receiver {
 
   #trackSeq(ev: ProcEvent): void {
     if (this.kernelFilter && this.#mask !== PROC_EVENT_ALL) return;
-    const last = this.#lastSeq[ev.cpu];
-    if (last !== undefined) {
+    const cpu = ev.cpu;
+    let lastSeq = this.#lastSeq;
+    if (cpu >= lastSeq.length) lastSeq = this.#growSeq(cpu);
+    const last = lastSeq[cpu];
+    if (last !== NO_SEQ) {
       const gap = (ev.seq - last - 1) >>> 0;
       if (gap !== 0 && gap < SEQ_BACKWARDS) this.counters.seqGaps += gap;
     }
-    this.#lastSeq[ev.cpu] = ev.seq;
+    lastSeq[cpu] = ev.seq;
+  }
+
+  // Room for CPU `cpu` in the sequence table.
+  #growSeq(cpu: number): Float64Array {
+    const grown = new Float64Array(Math.max(cpu + 1, this.#lastSeq.length * 2))
+      .fill(NO_SEQ);
+    grown.set(this.#lastSeq);
+    this.#lastSeq = grown;
+    return grown;
   }
 
   #wanted(ev: ProcEvent): boolean {

@@ -16,7 +16,11 @@
 
 import { PROC_CN_MCAST_LISTEN } from "../protocol/constants.ts";
 import { decodeRequest } from "../protocol/encode.ts";
-import { encodeEvent, encodeProcessLife } from "../protocol/encode_event.ts";
+import {
+  encodeEvent,
+  encodeProcessLife,
+  encodeThreadLife,
+} from "../protocol/encode_event.ts";
 import {
   CN_MSG_SEQ_OFFSET,
   LITTLE_ENDIAN,
@@ -33,9 +37,12 @@ export const WARM_UP_PROCESSES = 2000;
 const BATCH = 64;
 const SLOT_BYTES = 128;
 const EVENTS_PER_PROCESS = 3;
-// Processes whose datagrams are encoded once and served again each round:
-// the events of a few wakes.
-const PROCESSES_PER_ROUND = 16;
+/**
+ * Processes whose datagrams are encoded once and served again each round:
+ * more datagrams than two receives take, so that a refill loops as under a
+ * storm.
+ */
+export const PROCESSES_PER_ROUND = 48;
 // Pids the synthetic processes take (a range no real pid needs to match:
 // the events never leave the warm-up).
 const FIRST_PID = 1_000_000;
@@ -123,14 +130,16 @@ export class SyntheticSocket implements ProcSocket {
  * Run `processes` synthetic new processes (fork, exec, exit: three events
  * each) through a {@link Listener} at default options over a
  * {@link SyntheticSocket}, taking every event with `next()`; returns how
- * many events it took (each also to `seen`, when given). The datagrams of
- * 16 processes are encoded once and served again each round with the next
- * sequence numbers. 16–39 ms for the default 2,000 on a cold runtime.
+ * many events it took (each also to `seen`, when given). They come in
+ * rounds of up to 48 processes, each round ended by the start and exit of
+ * a thread (two events more); the datagrams are encoded once and served
+ * again each round with the next sequence numbers. 16–39 ms for the
+ * default 2,000 on a cold runtime.
  *
  * @example
  * ```ts
  * import { warmUpListener } from "./warm_up.ts";
- * await warmUpListener(10); // 30
+ * await warmUpListener(10); // 32: 10 processes and a thread
  * ```
  */
 export async function warmUpListener(
@@ -138,17 +147,18 @@ export async function warmUpListener(
   seen?: (event: ListenerEvent) => void,
 ): Promise<number> {
   const socket = new SyntheticSocket();
-  const templates = processDatagrams();
+  const templates = roundDatagrams();
   const listener = await Listener.open(socket);
   let taken = 0;
   try {
     for (let done = 0; done < processes; done += PROCESSES_PER_ROUND) {
       const round = Math.min(PROCESSES_PER_ROUND, processes - done);
-      const count = round * EVENTS_PER_PROCESS;
-      for (let i = 0; i < count; i++) {
-        socket.push(withSeq(templates[i], socket.nextSeq()));
-      }
-      for (let i = 0; i < count; i++) {
+      const datagrams = [
+        ...templates.processes.slice(0, round * EVENTS_PER_PROCESS),
+        ...templates.thread,
+      ];
+      for (const d of datagrams) socket.push(withSeq(d, socket.nextSeq()));
+      for (let i = 0; i < datagrams.length; i++) {
         const r = await listener.next();
         if (r.done) return taken;
         seen?.(r.value);
@@ -161,13 +171,22 @@ export async function warmUpListener(
   return taken;
 }
 
-// The fork, exec and exit datagrams of PROCESSES_PER_ROUND processes.
-function processDatagrams(): Uint8Array[] {
-  const out: Uint8Array[] = [];
+// The fork, exec and exit datagrams of PROCESSES_PER_ROUND processes, and
+// the start and exit of a thread of the first.
+function roundDatagrams(): { processes: Uint8Array[]; thread: Uint8Array[] } {
+  const processes: Uint8Array[] = [];
   for (let i = 0; i < PROCESSES_PER_ROUND; i++) {
-    out.push(...encodeProcessLife(FIRST_PID + i, PARENT_PID, BigInt(i + 1)));
+    processes.push(
+      ...encodeProcessLife(FIRST_PID + i, PARENT_PID, BigInt(i + 1)),
+    );
   }
-  return out;
+  const thread = encodeThreadLife(
+    FIRST_PID,
+    FIRST_PID + PROCESSES_PER_ROUND,
+    PARENT_PID,
+    BigInt(PROCESSES_PER_ROUND + 1),
+  );
+  return { processes, thread };
 }
 
 // `datagram` with `seq` in its netlink header and its connector message,

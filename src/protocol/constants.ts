@@ -111,3 +111,8 @@ export const F_SETOWN = 8;
 export const O_ASYNC = 0o20000;
 /** `SIGCHLD`: the exit signal of a child that ends normally. */
 export const SIGCHLD = 17;
+/**
+ * `exit_signal` of a thread that is not its group's leader: the kernel's
+ * -1, read as the `__u32` of `struct exit_proc_event`.
+ */
+export const THREAD_EXIT_SIGNAL = 0xffffffff;

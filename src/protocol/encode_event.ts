@@ -26,6 +26,7 @@ import {
   PROC_EVENT_SID,
   PROC_EVENT_UID,
   SIGCHLD,
+  THREAD_EXIT_SIGNAL,
 } from "./constants.ts";
 import { CnprocError } from "../errors.ts";
 import type { ProcEvent } from "../events.ts";
@@ -280,6 +281,54 @@ export function encodeProcessLife(
       tid: pid,
       exitCode: 0,
       exitSignal: SIGCHLD,
+      parentPid,
+      parentTid: parentPid,
+    }),
+  ];
+}
+
+/**
+ * The two datagrams of a thread's life as the kernel sends them: `pid`
+ * (whose parent is `parentPid`) starts thread `tid`, and `tid` exits with
+ * status 0 and no exit signal ({@link THREAD_EXIT_SIGNAL}, -1 as the
+ * kernel's `__u32`); both on CPU 0, stamped `timestampNs`, numbered 0 and
+ * 1. For the warm-up, whose events must look like every kind the receive
+ * path meets: a thread's exit signal does not fit a small integer, and an
+ * engine that first meets one in a real event recompiles the code that
+ * handles exit events.
+ *
+ * @example
+ * ```ts
+ * import { encodeThreadLife } from "./encode_event.ts";
+ * const [start, exit] = encodeThreadLife(4242, 4243, 1, 1n);
+ * start.length; // 84
+ * ```
+ */
+export function encodeThreadLife(
+  pid: number,
+  tid: number,
+  parentPid: number,
+  timestampNs: bigint,
+): [start: Uint8Array, exit: Uint8Array] {
+  const header = { cpu: 0, timestampNs };
+  return [
+    encodeEvent({
+      ...header,
+      seq: 0,
+      type: "fork",
+      parentPid: pid,
+      parentTid: pid,
+      childPid: pid,
+      childTid: tid,
+    }),
+    encodeEvent({
+      ...header,
+      seq: 1,
+      type: "exit",
+      pid,
+      tid,
+      exitCode: 0,
+      exitSignal: THREAD_EXIT_SIGNAL,
       parentPid,
       parentTid: parentPid,
     }),
