@@ -51,12 +51,27 @@ describe("SyntheticSocket", () => {
     assert.equal(s.receive(), s.capacity);
     assert.equal(s.receive(), 3);
     assert.equal(s.receive(), 0);
-    assert.equal(await s.wait(), false, "empty: never waits");
     assert.deepEqual(
       [...s.buffer.subarray(0, s.lengths[0])],
       [...exec],
       "the datagram's bytes, at slot 0",
     );
+  });
+
+  it("ends a wait when datagrams are queued, or false when closed", async () => {
+    const s = new SyntheticSocket();
+    let ended: boolean | undefined;
+    const waiting = s.wait().then((r) => ended = r);
+    await Promise.resolve();
+    assert.equal(ended, undefined, "empty: the wait is pending");
+    s.push(new Uint8Array(16));
+    assert.equal(await waiting, true);
+    assert.equal(await s.wait(), true, "queued: at once");
+    assert.equal(s.receive(), 1);
+    const closing = s.wait();
+    s.close();
+    assert.equal(await closing, false);
+    assert.equal(await s.wait(), false, "closed: at once");
   });
 });
 
@@ -96,6 +111,24 @@ describe("warmUpListener", () => {
     for (let i = 1; i < seqs.length; i++) {
       assert.equal(seqs[i], seqs[i - 1] + 1, `seq ${i} follows ${i - 1}`);
     }
+  });
+
+  it("makes the listener wait for every round, as for the kernel", async () => {
+    let pending = 0;
+    class Counting extends SyntheticSocket {
+      override wait(): Promise<boolean> {
+        const w = super.wait();
+        // A wait that has not ended by the next microtask waited for a push.
+        let ended = false;
+        w.then(() => ended = true);
+        Promise.resolve().then(() => {
+          if (!ended) pending++;
+        });
+        return w;
+      }
+    }
+    await warmUpListener(100, undefined, new Counting());
+    assert.equal(pending, 3, "one pending wait per round of 48, 48 and 4");
   });
 
   it(`warms ${WARM_UP_PROCESSES} processes by default`, async () => {

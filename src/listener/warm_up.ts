@@ -51,7 +51,8 @@ const PARENT_PID = 1;
 /**
  * A {@link ProcSocket} that answers a LISTEN as Linux 6.6+ does (an
  * acknowledgement carrying the request's nonce + 1) and serves queued
- * datagrams in batches, never waiting: the warm-up's stand-in for the
+ * datagrams in batches; a wait on it ends when datagrams are queued (at
+ * once if some are), or false once closed: the warm-up's stand-in for the
  * kernel.
  *
  * @example
@@ -74,10 +75,15 @@ export class SyntheticSocket implements ProcSocket {
   #head = 0;
   #seq = 0;
   #closed = false;
+  #waiting: ((readable: boolean) => void) | null = null;
 
-  /** Queue datagrams (each at most {@link SyntheticSocket.slotSize} bytes). */
+  /**
+   * Queue datagrams (each at most {@link SyntheticSocket.slotSize} bytes),
+   * ending a pending wait.
+   */
   push(...datagrams: Uint8Array[]): void {
     for (const d of datagrams) this.#queue.push(d);
+    this.#wake(true);
   }
 
   /** The next sequence number, as the kernel counts per CPU. */
@@ -118,11 +124,21 @@ export class SyntheticSocket implements ProcSocket {
   }
 
   wait(): Promise<boolean> {
-    return Promise.resolve(!this.#closed && this.#head < this.#queue.length);
+    if (this.#closed) return Promise.resolve(false);
+    if (this.#head < this.#queue.length) return Promise.resolve(true);
+    this.#wake(false); // one waiter at a time, as the listener waits
+    return new Promise((resolve) => this.#waiting = resolve);
   }
 
   close(): void {
     this.#closed = true;
+    this.#wake(false);
+  }
+
+  #wake(readable: boolean): void {
+    const waiting = this.#waiting;
+    this.#waiting = null;
+    waiting?.(readable);
   }
 }
 
@@ -130,7 +146,9 @@ export class SyntheticSocket implements ProcSocket {
  * Run `processes` synthetic new processes (fork, exec, exit: three events
  * each) through a {@link Listener} at default options over a
  * {@link SyntheticSocket}, taking every event with `next()`; returns how
- * many events it took (each also to `seen`, when given). They come in
+ * many events it took (each also to `seen`, when given; `socket` is for
+ * tests). Each round is asked for before it is queued, so that the
+ * listener first waits, as it waits for the kernel. They come in
  * rounds of up to 48 processes, each round ended by the start and exit of
  * a thread (two events more); the datagrams are encoded once and served
  * again each round with the next sequence numbers. 16–39 ms for the
@@ -145,8 +163,8 @@ export class SyntheticSocket implements ProcSocket {
 export async function warmUpListener(
   processes: number = WARM_UP_PROCESSES,
   seen?: (event: ListenerEvent) => void,
+  socket: SyntheticSocket = new SyntheticSocket(),
 ): Promise<number> {
-  const socket = new SyntheticSocket();
   const templates = roundDatagrams();
   const listener = await Listener.open(socket);
   let taken = 0;
@@ -157,9 +175,12 @@ export async function warmUpListener(
         ...templates.processes.slice(0, round * EVENTS_PER_PROCESS),
         ...templates.thread,
       ];
+      // Asked for before the round is queued: the listener waits first, as
+      // it waits for the kernel.
+      const first = listener.next();
       for (const d of datagrams) socket.push(withSeq(d, socket.nextSeq()));
       for (let i = 0; i < datagrams.length; i++) {
-        const r = await listener.next();
+        const r = await (i === 0 ? first : listener.next());
         if (r.done) return taken;
         seen?.(r.value);
         taken++;
