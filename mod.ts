@@ -25,6 +25,7 @@ import type { ContextOptions } from "./src/context/types.ts";
 import { warmUp } from "./src/context/warm_up.ts";
 import { Listener } from "./src/listener/listener.ts";
 import { warmUpListener } from "./src/listener/warm_up.ts";
+import { warmUpThroughKernel } from "./src/listener/kernel_warm_up.ts";
 import {
   type ListenOptions,
   resolveListenOptions,
@@ -96,10 +97,12 @@ export { escapeBytes, escapeText } from "./src/escape.ts";
  * Subscribe to process events. Resolves once the kernel has accepted the
  * subscription, to a {@link Listener}: an async iterable of events (and
  * `{ type: "lost", count }` reports), closed by `close()`, `await using`,
- * `break`, or `options.signal`. The first call in a process first runs the
- * receive path on synthetic events (16–39 ms, nothing sent to the kernel),
- * so that the first real events are not handled by code the runtime is
- * still compiling.
+ * `break`, or `options.signal`. The first call in a process first warms
+ * the event path up, so that the first real events are not handled by code
+ * the runtime is still compiling: synthetic events through the receive
+ * path (18–52 ms), then, as root, a few hundred through the kernel to a
+ * socket of its own and the runtime's wake-up (40–150 ms more). Nothing is
+ * subscribed meanwhile, and nothing reaches other programs.
  *
  * @throws {CnprocError} `unsupported-platform` (not Linux, no FFI),
  *   `ffi-permission` (Deno without `--allow-ffi`), `missing-module` (Node
@@ -121,21 +124,34 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const resolved = resolveListenOptions(options);
   resolved.signal?.throwIfAborted();
   const adapter = await loadAdapter();
-  // Once per process, before subscribing: no real event waits for it.
-  if (!listenerWarmedUp) {
-    listenerWarmedUp = true;
-    await warmUpListener();
-    resolved.signal?.throwIfAborted();
-  }
-  const socket = adapter.open({
+  const socketOptions = {
     receiveBufferBytes: resolved.receiveBufferBytes,
     batchSize: resolved.batchSize,
     gatherIntervalMs: resolved.gatherIntervalMs,
     busyPollMs: resolved.busyPollMs,
     execSpinMs: resolved.execSpinMs,
-  });
+  };
+  // Once per process, before subscribing: no real event waits for it.
+  if (!listenerWarmedUp) {
+    listenerWarmedUp = true;
+    await warmUpListener();
+    await warmUpThroughKernel(
+      // Its wakes come fast: without gathering, each is a wake-up.
+      () => adapter.open({ ...socketOptions, gatherIntervalMs: 0 }),
+      adapter.openSender?.bind(adapter),
+      { alarm: alarm },
+    );
+    resolved.signal?.throwIfAborted();
+  }
+  const socket = adapter.open(socketOptions);
   if (resolved.timeSliceUs > 0) adapter.setTimeSlice?.(resolved.timeSliceUs);
   return await Listener.open(socket, options);
+}
+
+// Call `fire` after `ms` unless cancelled (the kernel warm-up's bound).
+function alarm(ms: number, fire: () => void): () => void {
+  const timer = setTimeout(fire, ms);
+  return () => clearTimeout(timer);
 }
 
 // Whether listen() has warmed the receive path up in this process.

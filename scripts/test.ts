@@ -69,6 +69,7 @@ const NODE_SUBSET = [
   "listen_test.js",
   "listen_errors_test.js",
   "proc_socket_test.js",
+  "datagram_sender_test.js",
   "wait_rule_test.js",
   "keep_alive_test.js",
   "cli_test.js",

@@ -16,7 +16,11 @@
 
 import type { ProcReader } from "./context/proc_reader.ts";
 import type { ReaderThread } from "./context/reader_thread.ts";
-import type { ProcSocket, SocketOptions } from "./listener/socket.ts";
+import type {
+  DatagramSender,
+  ProcSocket,
+  SocketOptions,
+} from "./listener/socket.ts";
 
 /**
  * What a runtime adapter provides.
@@ -57,6 +61,13 @@ export interface Adapter {
    * @throws {CnprocError} (`reader-thread`) when the worker fails to start
    */
   startReaderThread?(): Promise<ReaderThread>;
+  /**
+   * Open a socket that sends datagrams to another socket of this process
+   * by its port id ({@link DatagramSender}; the first listener's warm-up).
+   * Optional: without it the warm-up runs on synthetic events only.
+   * @throws {SyscallError} when the socket cannot be opened
+   */
+  openSender?(): DatagramSender;
 }
 
 /**

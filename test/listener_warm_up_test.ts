@@ -76,23 +76,28 @@ describe("SyntheticSocket", () => {
 });
 
 describe("warmUpListener", () => {
-  it("takes three events per process and two per round's thread, rounds that do not divide evenly included", async () => {
-    assert.equal(await warmUpListener(1), 3 + 2);
-    assert.equal(await warmUpListener(50), 150 + 2 * 2);
+  it("takes three events per process, two per round's thread and six others once, rounds that do not divide evenly included", async () => {
+    assert.equal(await warmUpListener(1), 3 + 6 + 2);
+    assert.equal(await warmUpListener(50), 150 + 6 + 2 * 2);
     assert.equal(await warmUpListener(0), 0);
   });
 
-  it("delivers fork, exec and exit per process, then a thread's start and exit, numbered as the kernel does", async () => {
+  it("delivers fork, exec and exit per process, then (once) every other kind, then a thread's start and exit, numbered as the kernel does", async () => {
     const seen: ListenerEvent[] = [];
     // 100 processes: rounds of 48, 48 and 4, the encoded ones served again.
     assert.equal(PROCESSES_PER_ROUND, 48);
-    assert.equal(await warmUpListener(100, (ev) => seen.push(ev)), 306);
+    assert.equal(await warmUpListener(100, (ev) => seen.push(ev)), 312);
     const rounds = [48, 48, 4];
     let at = 0;
     for (const processes of rounds) {
-      const round = seen.slice(at, at + processes * 3 + 2);
+      const others = at === 0 ? 6 : 0;
+      const round = seen.slice(at, at + processes * 3 + others + 2);
       at += round.length;
       const lives = round.slice(0, processes * 3);
+      assert.deepEqual(
+        round.slice(processes * 3, processes * 3 + others).map((e) => e.type),
+        ["comm", "uid", "gid", "sid", "ptrace", "coredump"].slice(0, others),
+      );
       assert.deepEqual(
         [...new Set(lives.map((e, i) => `${i % 3}:${e.type}`))],
         ["0:fork", "1:exec", "2:exit"],
@@ -101,7 +106,7 @@ describe("warmUpListener", () => {
         if (e.type === "fork") assert.equal(e.childTid, e.childPid);
         if (e.type === "exit") assert.equal(e.exitSignal, SIGCHLD);
       }
-      const [start, end] = round.slice(processes * 3);
+      const [start, end] = round.slice(processes * 3 + others);
       assert.ok(start.type === "fork" && start.childTid !== start.childPid);
       assert.ok(end.type === "exit" && end.tid === start.childTid);
       assert.equal(end.exitSignal, THREAD_EXIT_SIGNAL);
@@ -134,7 +139,7 @@ describe("warmUpListener", () => {
   it(`warms ${WARM_UP_PROCESSES} processes by default`, async () => {
     assert.equal(
       await warmUpListener(),
-      WARM_UP_PROCESSES * 3 +
+      WARM_UP_PROCESSES * 3 + 6 +
         Math.ceil(WARM_UP_PROCESSES / PROCESSES_PER_ROUND) * 2,
     );
   });

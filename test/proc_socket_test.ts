@@ -11,7 +11,6 @@ import {
   MSG_DONTWAIT,
   NETLINK_CONNECTOR,
   NETLINK_NO_ENOBUFS,
-  SK_MEMINFO_DROPS,
   SK_MEMINFO_VARS,
   SO_MEMINFO,
   SO_RCVBUF,
@@ -38,7 +37,6 @@ import {
   IOVEC_BASE_OFFSET,
   IOVEC_LEN_OFFSET,
   IOVEC_SIZE,
-  MMSGHDR_LEN_OFFSET,
   MMSGHDR_SIZE,
   MSGHDR_IOV_OFFSET,
   MSGHDR_IOVLEN_OFFSET,
@@ -48,7 +46,6 @@ import {
   SOCKADDR_NL_LEN,
   SOCKADDR_NL_PID_OFFSET,
 } from "../ffi/libc/structs.ts";
-import type { LibcCalls } from "../ffi/libc/calls.ts";
 import { RECEIVE_SLOT_SIZE } from "../ffi/socket/receive_vectors.ts";
 import {
   type Clock,
@@ -60,145 +57,14 @@ import { openProcSocket } from "../ffi/socket/proc_socket.ts";
 import { LOOKS_PER_CLOCK_READING } from "../ffi/socket/gathering.ts";
 import { MAX_BUSY_POLL_MS } from "../src/listener/options.ts";
 import type { WaitMechanism } from "../ffi/socket/wait_rule.ts";
+import {
+  type Call,
+  FAKE_FD,
+  FAKE_PORT_ID,
+  FakeLibc,
+} from "./helpers/fake_libc.ts";
 
 const INT_SIZE = 4;
-const FAKE_FD = 42;
-// Distinct fake addresses, far apart, one per buffer passed to addressOf.
-const ADDRESS_STEP = 0x100000n;
-const FIRST_ADDRESS = 0x7f0000000000n;
-
-interface Call {
-  name: string;
-  args: unknown[];
-  /** A copy of the bytes passed in, at the time of the call. */
-  bytes?: Uint8Array;
-}
-
-/** A LibcCalls that records calls; `failures` maps a key to an errno. */
-class FakeLibc implements LibcCalls {
-  calls: Call[] = [];
-  /** Keys: "socket", "bind", "send", "recvmmsg", "setsockopt:<name>", "getsockopt:<name>". */
-  failures = new Map<string, number>();
-  /** What getsockopt(SO_RCVBUF) reports. */
-  rcvbuf = 0;
-  /** What getsockopt(SO_MEMINFO) reports as drops. */
-  drops = 0;
-  /** Datagram lengths the next recvmmsg reports. */
-  nextLengths: number[] = [];
-  addresses = new Map<Uint8Array, bigint>();
-  #errno = 0;
-
-  #fail(key: string): boolean {
-    const errno = this.failures.get(key);
-    if (errno === undefined) return false;
-    this.#errno = errno;
-    return true;
-  }
-
-  named(name: string): Call[] {
-    return this.calls.filter((c) => c.name === name);
-  }
-
-  socket(domain: number, type: number, protocol: number): number {
-    this.calls.push({ name: "socket", args: [domain, type, protocol] });
-    return this.#fail("socket") ? -1 : FAKE_FD;
-  }
-  bind(fd: number, addr: Uint8Array, len: number): number {
-    this.calls.push({ name: "bind", args: [fd, len], bytes: addr.slice() });
-    return this.#fail("bind") ? -1 : 0;
-  }
-  send(fd: number, buf: Uint8Array, len: number, flags: number): number {
-    this.calls.push({
-      name: "send",
-      args: [fd, len, flags],
-      bytes: buf.slice(),
-    });
-    return this.#fail("send") ? -1 : len;
-  }
-  /** What a zero-timeout poll reports. */
-  readable = false;
-  poll(fds: Uint8Array, nfds: number, timeout: number): number {
-    this.calls.push({
-      name: "poll",
-      args: [nfds, timeout],
-      bytes: fds.slice(),
-    });
-    return this.readable ? 1 : 0;
-  }
-  usleep(usec: number): number {
-    this.calls.push({ name: "usleep", args: [usec] });
-    return 0;
-  }
-  syscall(nr: number, a1: number, _a2: Uint8Array, a3: number, a4: number) {
-    this.calls.push({ name: "syscall", args: [nr, a1, a3, a4] });
-    return 0;
-  }
-  eventfd(initval: number, flags: number): number {
-    this.calls.push({ name: "eventfd", args: [initval, flags] });
-    return 9;
-  }
-  write(fd: number, _buf: Uint8Array, count: number): number {
-    this.calls.push({ name: "write", args: [fd, count] });
-    return count;
-  }
-  recvmmsg(fd: number, vec: Uint8Array, vlen: number, flags: number): number {
-    this.calls.push({ name: "recvmmsg", args: [fd, vlen, flags] });
-    if (this.#fail("recvmmsg")) return -1;
-    const view = new DataView(vec.buffer, vec.byteOffset, vec.byteLength);
-    const lengths = this.nextLengths.splice(0, vlen);
-    lengths.forEach((len, i) =>
-      view.setUint32(i * MMSGHDR_SIZE + MMSGHDR_LEN_OFFSET, len, LITTLE_ENDIAN)
-    );
-    return lengths.length;
-  }
-  setsockopt(
-    fd: number,
-    level: number,
-    name: number,
-    val: Uint8Array,
-    len: number,
-  ): number {
-    this.calls.push({
-      name: "setsockopt",
-      args: [fd, level, name, len],
-      bytes: val.slice(0, len),
-    });
-    return this.#fail(`setsockopt:${name}`) ? -1 : 0;
-  }
-  getsockopt(
-    fd: number,
-    level: number,
-    name: number,
-    val: Uint8Array,
-    len: Uint8Array,
-  ): number {
-    const lenView = new DataView(len.buffer, len.byteOffset, len.byteLength);
-    const optlen = lenView.getUint32(0, LITTLE_ENDIAN);
-    this.calls.push({ name: "getsockopt", args: [fd, level, name, optlen] });
-    if (this.#fail(`getsockopt:${name}`)) return -1;
-    const view = new DataView(val.buffer, val.byteOffset, val.byteLength);
-    if (level === SOL_SOCKET && name === SO_RCVBUF) {
-      view.setInt32(0, this.rcvbuf, LITTLE_ENDIAN);
-    } else if (level === SOL_SOCKET && name === SO_MEMINFO) {
-      view.setUint32(SK_MEMINFO_DROPS * INT_SIZE, this.drops, LITTLE_ENDIAN);
-    }
-    return 0;
-  }
-  close(fd: number): number {
-    this.calls.push({ name: "close", args: [fd] });
-    return 0;
-  }
-  errno(): number {
-    return this.#errno;
-  }
-  addressOf = (buffer: Uint8Array): bigint => {
-    const address = FIRST_ADDRESS +
-      ADDRESS_STEP * BigInt(this.addresses.size);
-    this.addresses.set(buffer, address);
-    return address;
-  };
-}
-
 /**
  * A wait mechanism that reports readable as soon as it is asked to watch
  * (unless `idle`), and records its calls. The waiting rule around it is
@@ -348,6 +214,17 @@ describe("openProcSocket", () => {
     );
     // The padding after nl_family is zero.
     assert.deepEqual([...bytes.subarray(2, SOCKADDR_NL_PID_OFFSET)], [0, 0]);
+  });
+
+  it("reads its port id back after binding, and opens without one when getsockname fails", () => {
+    const libc = new FakeLibc();
+    const { socket } = open(libc);
+    assert.equal(socket.portId, FAKE_PORT_ID);
+    const names = libc.calls.map((c) => c.name);
+    assert.ok(names.indexOf("getsockname") > names.indexOf("bind"));
+    const failing = new FakeLibc();
+    failing.failures.set("getsockname", EBADF);
+    assert.equal(open(failing).socket.portId, undefined);
   });
 
   it("builds mmsghdr and iovec vectors that point into the data buffer", () => {

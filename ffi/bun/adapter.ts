@@ -21,6 +21,7 @@ import { CnprocError } from "../../src/errors.ts";
 import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
 import { timeSlicer } from "../socket/time_slice.ts";
+import { openDatagramSender } from "../socket/datagram_sender.ts";
 import { fsProcReader } from "../proc_reader.ts";
 import { besideModule, startWebWorker } from "../reader_thread/port.ts";
 import { startReaderThread } from "../reader_thread/start.ts";
@@ -105,6 +106,7 @@ export async function createBunAdapter(
     open: (socketOptions) =>
       openProcSocket(libc.calls, watchFor, socketOptions),
     setTimeSlice: timeSlicer(libc.calls, () => fsProcReader()),
+    openSender: () => openDatagramSender(libc.calls),
     startReaderThread: () =>
       startReaderThread(
         libc.calls,

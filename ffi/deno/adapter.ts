@@ -28,6 +28,7 @@ import { openProcSocket } from "../socket/proc_socket.ts";
 import { besideModule, startWebWorker } from "../reader_thread/port.ts";
 import { startReaderThread } from "../reader_thread/start.ts";
 import { timeSlicer } from "../socket/time_slice.ts";
+import { openDatagramSender } from "../socket/datagram_sender.ts";
 import { denoLibc } from "./libc.ts";
 import { DenoPollWatch } from "./poll_watch.ts";
 import { type SignalProcess, SignalWatch } from "../socket/signal_watch.ts";
@@ -139,6 +140,7 @@ export const adapter: Adapter = {
   // --allow-read --allow-env); through FFI the reads need only the
   // --allow-ffi the listener needs anyway.
   procReader: (root) => libcProcReader(denoLibc().files, root),
+  openSender: () => openDatagramSender(denoLibc().calls),
   setTimeSlice: (sliceUs) =>
     timeSlicer(denoLibc().calls, () => libcProcReader(denoLibc().files))(
       sliceUs,

@@ -103,6 +103,8 @@ export function withBigIntArguments(
   const wrapped: NumberArguments = {
     send: (fd, buf, len, flags) =>
       raw.send(fd, buf, BigInt(len), flags) as bigint,
+    sendto: (fd, buf, len, flags, to, toLen) =>
+      raw.sendto(fd, buf, BigInt(len), flags, to, toLen) as bigint,
     poll: (fds, nfds, timeout) =>
       raw.poll(fds, BigInt(nfds), timeout) as number,
     poll_nb: (fds, nfds, timeout) =>

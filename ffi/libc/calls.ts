@@ -45,6 +45,17 @@ export interface LibcBinding {
     len: number,
     flags: number,
   ): number | bigint;
+  /** ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen); */
+  sendto(
+    fd: number,
+    buf: Uint8Array,
+    len: number,
+    flags: number,
+    to: Uint8Array,
+    toLen: number,
+  ): number | bigint;
+  /** int getsockname(int fd, struct sockaddr *addr, socklen_t *len); */
+  getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;
   /** int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, NULL); */
   recvmmsg(
     fd: number,
@@ -141,6 +152,8 @@ export const SOCKET_SYMBOLS = [
   "socket",
   "bind",
   "send",
+  "sendto",
+  "getsockname",
   "recvmmsg",
   "setsockopt",
   "getsockopt",
@@ -185,6 +198,17 @@ export interface LibcCalls {
   bind(fd: number, addr: Uint8Array, len: number): number;
   /** ssize_t send(int fd, const void *buf, size_t len, int flags); */
   send(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  /** ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen); */
+  sendto(
+    fd: number,
+    buf: Uint8Array,
+    len: number,
+    flags: number,
+    to: Uint8Array,
+    toLen: number,
+  ): number;
+  /** int getsockname(int fd, struct sockaddr *addr, socklen_t *len); */
+  getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;
   /** int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, NULL); */
   recvmmsg(fd: number, vec: Uint8Array, vlen: number, flags: number): number;
   /** int setsockopt(int fd, int level, int name, const void *val, socklen_t len); */
@@ -275,6 +299,9 @@ export function forwardLibc(
     socket: (domain, type, protocol) => bound.socket(domain, type, protocol),
     bind: (fd, addr, len) => bound.bind(fd, addr, len),
     send: (fd, buf, len, flags) => Number(bound.send(fd, buf, len, flags)),
+    sendto: (fd, buf, len, flags, to, toLen) =>
+      Number(bound.sendto(fd, buf, len, flags, to, toLen)),
+    getsockname: (fd, addr, len) => bound.getsockname(fd, addr, len),
     recvmmsg: (fd, vec, vlen, flags) =>
       bound.recvmmsg(fd, vec, vlen, flags, null),
     setsockopt: (fd, level, name, val, len) =>

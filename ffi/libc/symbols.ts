@@ -109,6 +109,18 @@ export const LIBC_SYMBOLS = {
   /** ssize_t send(int sockfd, const void *buf, size_t len, int flags); */
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   /**
+   * ssize_t sendto(int sockfd, const void *buf, size_t len, int flags,
+   *                const struct sockaddr *dest_addr, socklen_t addrlen);
+   */
+  sendto: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "isize",
+  },
+  /**
+   * int getsockname(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
+   */
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  /**
    * int recvmmsg(int sockfd, struct mmsghdr *msgvec, unsigned int vlen,
    *              int flags, struct timespec *timeout);
    */

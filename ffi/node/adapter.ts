@@ -20,6 +20,7 @@
 import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
 import { timeSlicer } from "../socket/time_slice.ts";
+import { openDatagramSender } from "../socket/datagram_sender.ts";
 import { fsProcReader } from "../proc_reader.ts";
 import { besideModule } from "../reader_thread/port.ts";
 import { startNodeWorker } from "../reader_thread/node_port.ts";
@@ -44,6 +45,7 @@ function makeAdapter(koffi: KoffiApi): Adapter {
         options,
       ),
     setTimeSlice: timeSlicer(libc, () => fsProcReader()),
+    openSender: () => openDatagramSender(libc),
     startReaderThread: () =>
       startReaderThread(
         libc,

@@ -24,6 +24,7 @@ import { CnprocError } from "../../src/errors.ts";
 import type { Adapter } from "../../src/adapter.ts";
 import { openProcSocket } from "../socket/proc_socket.ts";
 import { timeSlicer } from "../socket/time_slice.ts";
+import { openDatagramSender } from "../socket/datagram_sender.ts";
 import { fsProcReader } from "../proc_reader.ts";
 import { besideModule } from "../reader_thread/port.ts";
 import { startNodeWorker } from "../reader_thread/node_port.ts";
@@ -114,6 +115,7 @@ export function createNodeFfiAdapter(
     open: (socketOptions) =>
       openProcSocket(libc.calls, watchFor, socketOptions),
     setTimeSlice: timeSlicer(libc.calls, () => fsProcReader()),
+    openSender: () => openDatagramSender(libc.calls),
     startReaderThread: () =>
       startReaderThread(
         libc.calls,

@@ -45,7 +45,12 @@ import type {
 } from "../../src/listener/socket.ts";
 import { DEFAULT_EXEC_SPIN_MS } from "../../src/listener/options.ts";
 import type { LibcCalls } from "../libc/calls.ts";
-import { pollOne, sockaddrNl } from "../libc/structs.ts";
+import {
+  pollOne,
+  SOCKADDR_NL_LEN,
+  SOCKADDR_NL_PID_OFFSET,
+  sockaddrNl,
+} from "../libc/structs.ts";
 import { GatheringWaiter } from "./gathering.ts";
 import {
   type Clock,
@@ -115,8 +120,21 @@ export function openProcSocket(
   }
 }
 
+// The port id the kernel gave the bound socket `fd`, or undefined.
+function portIdOf(libc: LibcCalls, fd: number): number | undefined {
+  const addr = new Uint8Array(SOCKADDR_NL_LEN);
+  const len = new Uint8Array(INT_SIZE);
+  new DataView(len.buffer).setUint32(0, SOCKADDR_NL_LEN, LITTLE_ENDIAN);
+  if (libc.getsockname(fd, addr, len) < 0) return undefined;
+  return new DataView(addr.buffer).getUint32(
+    SOCKADDR_NL_PID_OFFSET,
+    LITTLE_ENDIAN,
+  );
+}
+
 class LibcProcSocket implements ProcSocket {
   readonly fd: number;
+  readonly portId: number | undefined;
   readonly receiveBufferBytes: number;
   readonly buffer: Uint8Array;
   readonly lengths: Uint32Array;
@@ -153,6 +171,7 @@ class LibcProcSocket implements ProcSocket {
     if (libc.bind(fd, addr, addr.byteLength) < 0) {
       throw new SyscallError("bind", libc.errno());
     }
+    this.portId = portIdOf(libc, fd);
     this.receiveBufferBytes = this.#getInt(SOL_SOCKET, SO_RCVBUF);
     this.capacity = options.batchSize;
     this.#vectors = receiveVectors(options.batchSize, libc.addressOf);

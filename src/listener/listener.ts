@@ -77,6 +77,22 @@ export class Listener
   }
 
   /**
+   * A listener that does not subscribe: it takes what is sent to its
+   * socket's port (the warm-up, `kernel_warm_up.ts`) and, while another
+   * program listens, the kernel's events. Closing it sends nothing.
+   *
+   * @example
+   * ```ts
+   * import { Listener } from "./listener.ts";
+   * import type { ProcSocket } from "./socket.ts";
+   * const direct = (s: ProcSocket) => Listener.unsubscribed(s);
+   * ```
+   */
+  static unsubscribed(socket: ProcSocket): Listener {
+    return new Listener(socket, new Receiver(socket, resolveListenOptions()));
+  }
+
+  /**
    * Subscribe on an open socket and resolve once the kernel has accepted.
    * On failure the socket is closed.
    *
@@ -96,8 +112,7 @@ export class Listener
     socket: ProcSocket,
     options: ListenOptions = {},
   ): Promise<Listener> {
-    let listener: Listener;
-    let resolved;
+    let listener: Listener, resolved;
     try {
       resolved = resolveListenOptions(options);
       listener = new Listener(socket, new Receiver(socket, resolved));
@@ -127,18 +142,15 @@ export class Listener
       signal?.throwIfAborted();
     } catch (e) {
       listener.close();
-      // An abort while subscribing rejects with the signal's reason.
-      if (signal?.aborted) throw signal.reason;
-      throw e;
+      throw signal?.aborted ? signal.reason : e; // an abort: its reason
     }
     return listener;
   }
 
   /**
-   * Every event available right now, without waiting: drains the socket
-   * into the queue and empties it. A `next()` still pending then resolves
-   * with a later event. For consumers that must know what the kernel has
-   * sent up to this instant (the process-context fence).
+   * Every event available now, without waiting (the socket drained, the
+   * queue emptied); a pending `next()` resolves with a later one. For the
+   * process-context fence: what the kernel has sent up to this instant.
    *
    * @example
    * ```ts
@@ -215,7 +227,6 @@ export class Listener
     } catch (e) {
       this.#failed(e);
       this.#iterating = false; // that loop ends; another may follow
-
       const w = this.#waiting;
       this.#waiting = null;
       w?.reject(e);
@@ -234,9 +245,8 @@ export class Listener
   }
 
   /**
-   * Close the listener: unsubscribe (PROC_CN_MCAST_IGNORE, once, only after
-   * a LISTEN that succeeded), close the socket, end the iteration.
-   * Idempotent; events already queued are discarded.
+   * Close: unsubscribe (PROC_CN_MCAST_IGNORE, once, after a LISTEN that
+   * succeeded), close the socket, end the iteration, discard the queue.
    *
    * @example
    * ```ts
@@ -276,9 +286,7 @@ export class Listener
   }
 
   /**
-   * The listener is its own iterator, for one loop at a time (two would
-   * split the events); once a loop has ended another may start.
-   *
+   * Its own iterator, for one loop at a time; another may follow.
    * @throws {CnprocError} `already-iterating` while another loop iterates it
    * @example
    * ```ts
@@ -298,11 +306,8 @@ export class Listener
    * `await using` support: closes the listener.
    * @example
    * ```ts
-   * import { Listener } from "./listener.ts";
-   * import type { ProcSocket } from "./socket.ts";
-   * async function scoped(s: ProcSocket) {
-   *   await using l = await Listener.open(s);
-   * }
+   * import type { Listener } from "./listener.ts";
+   * const dispose = (l: Listener) => l[Symbol.asyncDispose]();
    * ```
    */
   [Symbol.asyncDispose](): Promise<void> {
@@ -311,10 +316,8 @@ export class Listener
   }
 
   /**
-   * Change how long, under a storm, the listener lets datagrams gather
-   * between wakes (`ListenOptions.gatherIntervalMs`); 0 turns it off, e.g.
-   * for a consumer that must react to each event at once (`withContext`
-   * does, to read `/proc` before short-lived programs are gone).
+   * Change how long, under a storm, datagrams gather between wakes
+   * (`ListenOptions.gatherIntervalMs`); 0 turns it off (`withContext` does).
    *
    * @throws {CnprocError} `invalid-argument` outside 0 to 1,000 ms
    * @example
@@ -329,18 +332,15 @@ export class Listener
   }
 
   /**
-   * Set (or, with `null`, remove) a function called in the receive path
-   * itself with the events of each received batch, right after they are
-   * decoded, filtered and queued, and before any `next()` resolves with
-   * them: it runs as soon as the runtime wakes the listener, whatever the
-   * consumer is doing. `withContext` uses it to read an exec's `/proc` image
-   * the moment the event arrives. The hook sees `events[start, end)`; the
-   * array is the listener's queue: read it, do not keep or change it. A hook
-   * that throws closes the listener: the pending `next()` rejects with a
-   * `callback-failed` {@link CnprocError} whose `cause` is the hook's error.
-   * `onClose`, if given, is called once when the listener closes (however:
-   * `close()`, the signal, a failure), so what the hook's owner started
-   * ends with it (`withContext`'s reader thread).
+   * Set (or, with `null`, remove) a function called in the receive path with
+   * each received batch, right after it is decoded, filtered and queued and
+   * before any `next()` resolves with it: as soon as the runtime wakes the
+   * listener, whatever the consumer is doing (`withContext` reads an exec's
+   * `/proc` image then). The hook sees `events[start, end)` of the queue:
+   * read it, do not keep or change it. A hook that throws closes the
+   * listener; the pending `next()` rejects with a `callback-failed`
+   * {@link CnprocError} whose `cause` is the hook's error. `onClose`, if
+   * given, is called once when the listener closes, however it closes.
    *
    * @example
    * ```ts

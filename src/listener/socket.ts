@@ -100,6 +100,12 @@ export interface SocketOptions {
 export interface ProcSocket {
   /** The file descriptor, for diagnostics. */
   readonly fd: number;
+  /**
+   * The socket's netlink port id (`nl_pid` of its address), where a
+   * datagram sent by another socket of this process arrives; undefined when
+   * unknown. The first listener's warm-up sends its own events there.
+   */
+  readonly portId?: number;
   /** The receive buffer the kernel granted (`SO_RCVBUF` as read back). */
   readonly receiveBufferBytes: number;
   /** The receive buffer; valid until the next `receive()`. */
@@ -156,4 +162,27 @@ export interface ProcSocket {
    * it off). Optional: a socket without it never spins.
    */
   setBusyPoll?(ms: number): void;
+}
+
+/**
+ * A socket that sends datagrams to another netlink socket of this process,
+ * addressed by its port id ({@link ProcSocket.portId}), as if the kernel
+ * had sent them. Linux allows it only with `CAP_NET_ADMIN` (root): without
+ * it every send fails.
+ *
+ * @example
+ * ```ts
+ * import type { DatagramSender, ProcSocket } from "./socket.ts";
+ * declare const sender: DatagramSender, target: ProcSocket, datagram: Uint8Array;
+ * if (target.portId !== undefined && !sender.send(target.portId, datagram)) {
+ *   console.log("not allowed here");
+ * }
+ * sender.close();
+ * ```
+ */
+export interface DatagramSender {
+  /** Send `datagram` to the socket with port id `portId`; false if refused. */
+  send(portId: number, datagram: Uint8Array): boolean;
+  /** Close the sending socket. Idempotent. */
+  close(): void;
 }

@@ -334,3 +334,26 @@ export function encodeThreadLife(
     }),
   ];
 }
+
+/**
+ * Number a datagram as the kernel does, in place: `seq` in its netlink
+ * header and in its connector message (the warm-ups serve the same encoded
+ * datagrams again with new numbers).
+ *
+ * @example
+ * ```ts
+ * import { encodeProcessLife, setSequence } from "./encode_event.ts";
+ * const [fork] = encodeProcessLife(4242, 1, 1n);
+ * setSequence(fork, 7);
+ * ```
+ */
+export function setSequence(datagram: Uint8Array, seq: number): Uint8Array {
+  const view = new DataView(
+    datagram.buffer,
+    datagram.byteOffset,
+    datagram.byteLength,
+  );
+  view.setUint32(NLMSG_SEQ_OFFSET, seq, LITTLE_ENDIAN);
+  view.setUint32(NLMSG_HDRLEN + CN_MSG_SEQ_OFFSET, seq, LITTLE_ENDIAN);
+  return datagram;
+}

@@ -80,6 +80,8 @@ export interface FakeSocketOptions {
   slotSize?: number;
   /** The drop counter's first value (default 0). */
   drops?: number;
+  /** The port id the socket reports (default: none). */
+  portId?: number;
 }
 
 /**
@@ -98,6 +100,7 @@ export class FakeSocket implements ProcSocket {
   readonly fd = 1000;
   /** What `receiveBufferBytes` reports. */
   readonly receiveBufferBytes = 1 << 20;
+  readonly portId?: number;
   readonly buffer: Uint8Array;
   readonly lengths: Uint32Array;
   readonly slotSize: number;
@@ -129,6 +132,7 @@ export class FakeSocket implements ProcSocket {
     this.capacity = options.capacity ?? 8;
     this.slotSize = options.slotSize ?? 128;
     this.dropCount = options.drops ?? 0;
+    this.portId = options.portId;
     this.buffer = new Uint8Array(this.capacity * this.slotSize);
     this.lengths = new Uint32Array(this.capacity);
   }
@@ -136,6 +140,11 @@ export class FakeSocket implements ProcSocket {
   /** True once closed. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Waits pending now. */
+  get waiting(): number {
+    return this.#waiters.length;
   }
 
   /** The requests sent, parsed. */
