@@ -21,6 +21,7 @@ import {
   type ListenerEvent,
   type ProcEvent,
 } from "../mod.ts";
+import { SIGCHLD, THREAD_EXIT_SIGNAL } from "../src/protocol/constants.ts";
 import { compileHelper, removeHelper } from "./helpers/c_helper.ts";
 import { checkPromptExit } from "./helpers/prompt_exit.ts";
 import {
@@ -47,9 +48,6 @@ const EXIT_AFTER_CLOSE_MS = 2000;
 
 const NOBODY = 65534;
 const SIGKILL = 9;
-const SIGCHLD = 17;
-// exit_signal of a thread that is not the thread group leader: -1 as u32.
-const THREAD_EXIT_SIGNAL = 0xffffffff;
 const LISTEN_CYCLES = 500;
 
 const ROOT = effectiveUid() === 0;

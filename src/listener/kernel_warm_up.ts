@@ -3,14 +3,15 @@
  * ({@link warmUpThroughKernel}). The synthetic warm-up (`warm_up.ts`)
  * compiles the decoder and the receiver, but not the way a real socket
  * wakes its listener: the runtime's wake-up (a signal or a poll), the wait
- * and its spin, and the receive over the FFI. Here a socket of the same
- * kind as the listener's, opened by the adapter, is sent a few hundred
- * fork, exec and exit events by another socket of this process (Linux
- * allows that with `CAP_NET_ADMIN`: root), and a {@link Listener} that
- * never subscribes takes them as it would take the kernel's. In eight
- * alternate light-load rounds on Deno, whose wake-up has the most steps,
- * the p99 delivery latency fell from a median of 590 to 494 µs
- * (docs/benchmarks/2026-12-03-warm-wake.md).
+ * and its spin, and the receive over the FFI. Here four sockets of the
+ * listener's kind, opened by the adapter, are sent a few thousand
+ * exec, exit and fork events by another socket of this process (Linux
+ * allows that with `CAP_NET_ADMIN`: root), and {@link Listener}s that never
+ * subscribe take them as they would take the kernel's. In eight alternate
+ * light-load rounds the p99 delivery latency fell on every runtime
+ * (medians: Deno 641 to 528 µs, Bun 285 to 183, Node 20 536 to 498, Node
+ * 26 455 to 256; docs/benchmarks/2026-12-03-warm-wake.md), for 80–165 ms
+ * more at the first `listen()`.
  *
  * Pure: the sockets are opened by the functions passed in; nothing is
  * subscribed, and nothing reaches other programs or the caller's listener.

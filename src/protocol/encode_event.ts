@@ -263,28 +263,54 @@ export function encodeProcessLife(
 ): [fork: Uint8Array, exec: Uint8Array, exit: Uint8Array] {
   const header = { cpu: 0, timestampNs };
   return [
-    encodeEvent({
-      ...header,
-      seq: 0,
-      type: "fork",
-      parentPid,
-      parentTid: parentPid,
-      childPid: pid,
-      childTid: pid,
-    }),
+    forkDatagram(header, 0, parentPid, pid, pid),
     encodeEvent({ ...header, seq: 1, type: "exec", pid, tid: pid }),
-    encodeEvent({
-      ...header,
-      seq: 2,
-      type: "exit",
-      pid,
-      tid: pid,
-      exitCode: 0,
-      exitSignal: SIGCHLD,
-      parentPid,
-      parentTid: parentPid,
-    }),
+    exitDatagram(header, 2, pid, pid, SIGCHLD, parentPid),
   ];
+}
+
+// The header fields of the life datagrams.
+type LifeHeader = { cpu: number; timestampNs: bigint };
+
+// `forker` (a process's main thread) forks `childPid`/`childTid`.
+function forkDatagram(
+  header: LifeHeader,
+  seq: number,
+  forker: number,
+  childPid: number,
+  childTid: number,
+): Uint8Array {
+  return encodeEvent({
+    ...header,
+    seq,
+    type: "fork",
+    parentPid: forker,
+    parentTid: forker,
+    childPid,
+    childTid,
+  });
+}
+
+// `tid` of process `pid` exits with status 0 and `exitSignal`.
+function exitDatagram(
+  header: LifeHeader,
+  seq: number,
+  pid: number,
+  tid: number,
+  exitSignal: number,
+  parentPid: number,
+): Uint8Array {
+  return encodeEvent({
+    ...header,
+    seq,
+    type: "exit",
+    pid,
+    tid,
+    exitCode: 0,
+    exitSignal,
+    parentPid,
+    parentTid: parentPid,
+  });
 }
 
 /**
@@ -312,26 +338,8 @@ export function encodeThreadLife(
 ): [start: Uint8Array, exit: Uint8Array] {
   const header = { cpu: 0, timestampNs };
   return [
-    encodeEvent({
-      ...header,
-      seq: 0,
-      type: "fork",
-      parentPid: pid,
-      parentTid: pid,
-      childPid: pid,
-      childTid: tid,
-    }),
-    encodeEvent({
-      ...header,
-      seq: 1,
-      type: "exit",
-      pid,
-      tid,
-      exitCode: 0,
-      exitSignal: THREAD_EXIT_SIGNAL,
-      parentPid,
-      parentTid: parentPid,
-    }),
+    forkDatagram(header, 0, pid, pid, tid),
+    exitDatagram(header, 1, pid, tid, THREAD_EXIT_SIGNAL, parentPid),
   ];
 }
 
