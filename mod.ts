@@ -100,8 +100,8 @@ export { escapeBytes, escapeText } from "./src/escape.ts";
  * `break`, or `options.signal`. The first call in a process first warms
  * the event path up, so that the first real events are not handled by code
  * the runtime is still compiling: synthetic events through the receive
- * path (18–52 ms), then, as root, a few hundred through the kernel to a
- * socket of its own and the runtime's wake-up (40–150 ms more). Nothing is
+ * path (18–52 ms), then, as root, a few thousand through the kernel to
+ * sockets of its own and the runtime's wake-up (80–165 ms more). Nothing is
  * subscribed meanwhile, and nothing reaches other programs.
  *
  * @throws {CnprocError} `unsupported-platform` (not Linux, no FFI),
@@ -136,8 +136,10 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
     listenerWarmedUp = true;
     await warmUpListener();
     await warmUpThroughKernel(
-      // Its wakes come fast: without gathering, each is a wake-up.
-      () => adapter.open({ ...socketOptions, gatherIntervalMs: 0 }),
+      // Its wakes come fast: without gathering, each is a wake-up; a
+      // busy-poll would only spin before each round is sent.
+      () =>
+        adapter.open({ ...socketOptions, gatherIntervalMs: 0, busyPollMs: 0 }),
       adapter.openSender?.bind(adapter),
       { alarm: alarm },
     );
