@@ -61,8 +61,9 @@ describe("withBigIntArguments", () => {
       assert.deepEqual(calls.get(name), expected, name);
       if (fn.parameters.some((t) => WIDE.has(t))) wideSymbols++;
     }
-    // poll, poll_nb, send, syscall, read, write, readlink, getdents64.
-    assert.equal(wideSymbols, 8);
+    // poll, poll_nb, send, sendto, syscall, read, write, readlink,
+    // getdents64.
+    assert.equal(wideSymbols, 9);
   });
 
   it("returns what the bound function returns", async () => {
