@@ -2,11 +2,14 @@
  * The receive path's warm-up ({@link warmUpListener}): before a process's
  * first real listener, a {@link Listener} over a socket that serves
  * synthetic datagrams ({@link SyntheticSocket}) subscribes and takes a few
- * thousand fork, exec and exit events, so that the runtime compiles the
- * decoder, the receiver and `next()` before the first real events need
- * them. In ten alternate light-load rounds the p99 delivery latency fell
- * on Bun (median 357 to 216 µs), Node 26 (528 to 368) and Node 20 (598 to
- * 524), and not on Deno (docs/benchmarks/2026-12-03-light-load-cpu.md).
+ * thousand events shaped as the kernel's (processes' forks, execs and
+ * exits, threads' starts and exits, one of every other kind), so that the
+ * runtime compiles the decoder, the receiver and `next()` for what real
+ * events bring. Its first version (processes only) lowered the light-load
+ * p99 on Bun, Node 26 and Node 20, not on Deno
+ * (docs/benchmarks/2026-12-03-light-load-cpu.md); what real events made
+ * the engine recompile, and the warm-up through the kernel that follows
+ * this one (`kernel_warm_up.ts`): docs/benchmarks/2026-12-03-warm-wake.md.
  *
  * Pure: no I/O, no timers, no runtime globals; nothing here reaches the
  * kernel or the caller's listener.
