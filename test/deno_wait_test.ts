@@ -1,8 +1,9 @@
-// Deno's two waits (ffi/deno/adapter.ts), against the real kernel: SIGIO on
-// the main thread, a helper-thread poll in a Worker. Each listener sees an
+// Deno's waits (ffi/deno/adapter.ts), against the real kernel: the signal
+// pipe on the main thread, a helper-thread poll in a Worker. Each listener sees an
 // event it causes itself: a write of its own comm (a comm event).
 
 import assert from "node:assert/strict";
+import { readlinkSync, writeFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { currentRuntime } from "./fixtures/errors_child.ts";
 
@@ -18,10 +19,13 @@ const probe = (name: string) => `
   import { listen } from ${
   JSON.stringify(new URL("../mod.ts", import.meta.url).href)
 };
-  import { defaultDenoWait } from ${
+  import { defaultDenoWait, denoSignalPipe } from ${
   JSON.stringify(new URL("../ffi/deno/adapter.ts", import.meta.url).href)
 };
-  import { writeFileSync } from "node:fs";
+  import { denoLibc } from ${
+  JSON.stringify(new URL("../ffi/deno/libc.ts", import.meta.url).href)
+};
+  import { readlinkSync, writeFileSync } from "node:fs";
   export async function run() {
     const l = await listen({ events: ["comm"] });
     const tid = Number(Deno.readLinkSync("/proc/thread-self").split("/").pop());
@@ -38,7 +42,9 @@ const probe = (name: string) => `
     }
     clearTimeout(timer);
     l.close();
-    return { wait: defaultDenoWait(), seen };
+    const wait = defaultDenoWait();
+    const pipe = wait === "pipe" && denoSignalPipe(denoLibc().bound) !== null;
+    return { wait, pipe, seen };
   }
 `;
 
@@ -47,9 +53,9 @@ function moduleUrl(source: string): string {
 }
 
 describe("Deno's wait for the socket", { skip, timeout: TIMEOUT_MS }, () => {
-  it("the main thread waits by SIGIO and receives", async () => {
+  it("the main thread waits by the signal pipe and receives", async () => {
     const { run } = await import(moduleUrl(probe("cnproc-main")));
-    assert.deepEqual(await run(), { wait: "signal", seen: true });
+    assert.deepEqual(await run(), { wait: "pipe", pipe: true, seen: true });
   });
 
   it("a Worker waits by a helper-thread poll and receives", async () => {
@@ -66,9 +72,40 @@ describe("Deno's wait for the socket", { skip, timeout: TIMEOUT_MS }, () => {
           reject(new Error(e.message));
         };
       });
-      assert.deepEqual(result, { wait: "poll", seen: true });
+      assert.deepEqual(result, { wait: "poll", pipe: false, seen: true });
     } finally {
       worker.terminate();
     }
   });
+
+  for (const strategy of ["pipe", "signal", "poll"] as const) {
+    it(`on the main thread, the "${strategy}" wait receives`, async () => {
+      const { denoWatch } = await import("../ffi/deno/adapter.ts");
+      const { denoLibc } = await import("../ffi/deno/libc.ts");
+      const { openProcSocket } = await import("../ffi/socket/proc_socket.ts");
+      const { Listener } = await import("../src/listener/listener.ts");
+      const { bound, calls } = denoLibc();
+      const socket = openProcSocket(
+        calls,
+        (fd) => denoWatch(strategy, bound, calls, fd),
+        { receiveBufferBytes: 1 << 20, batchSize: 16 },
+      );
+      const l = await Listener.open(socket, { events: ["comm"] });
+      const name = `cnproc-${strategy}`;
+      const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+      const timer = setTimeout(() => l.close(), TIMEOUT_MS / 2);
+      // Later than the first wait, so that the wait sleeps first.
+      setTimeout(() => writeFileSync("/proc/thread-self/comm", name), 50);
+      let seen = false;
+      for await (const ev of l) {
+        if (ev.type === "comm" && ev.tid === tid && ev.comm === name) {
+          seen = true;
+          break;
+        }
+      }
+      clearTimeout(timer);
+      l.close();
+      assert.equal(seen, true);
+    });
+  }
 });

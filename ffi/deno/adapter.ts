@@ -1,13 +1,16 @@
 /**
  * The Deno adapter: libc as `libc.ts` binds it, the shared socket
  * (`ffi/socket/proc_socket.ts`) over it, and the libc `/proc` reader. On
- * the main thread the socket is watched by `SIGIO`
+ * the main thread the socket is watched by a signal
  * (`ffi/socket/signal_watch.ts`): the kernel's signal wakes the event loop
  * itself, about twice as fast as a `poll` parked on a helper thread, whose
  * result must hop back to the event loop (BENCHMARKS.md, "Fast by
- * default"). In a Worker, where a `SIGIO` meant for the main thread's
- * listener could end up elsewhere, it is that helper-thread `poll`
- * (`poll_watch.ts`). Loaded lazily by `ffi/runtime.ts`, only on Deno;
+ * default"). The signal is a real-time one written to a pipe the event loop
+ * watches (`signal_pipe.ts`: one wake-up, where Deno's own signal
+ * listeners take three), or `SIGIO` through those listeners where no such
+ * pipe can be made. In a Worker, where a signal meant for the main
+ * thread's listener could end up elsewhere, it is that helper-thread
+ * `poll` (`poll_watch.ts`). Loaded lazily by `ffi/runtime.ts`, only on Deno;
  * needs `--allow-ffi` (unscoped: Deno's pointer functions need all of it).
  *
  * @example
@@ -31,14 +34,17 @@ import { timeSlicer } from "../socket/time_slice.ts";
 import { openDatagramSender } from "../socket/datagram_sender.ts";
 import { denoLibc } from "./libc.ts";
 import { DenoPollWatch } from "./poll_watch.ts";
+import { openSignalPipe, type SignalPipe } from "./signal_pipe.ts";
 import { type SignalProcess, SignalWatch } from "../socket/signal_watch.ts";
 import type { WaitMechanism } from "../socket/wait_rule.ts";
 import type { DenoBinding } from "./libc.ts";
 import type { LibcCalls } from "../libc/calls.ts";
 
 /**
- * How the Deno adapter waits: `"signal"` (`SIGIO` on the event loop; the
- * default on the main thread) or `"poll"` (a `poll` on one of Deno's helper
+ * How the Deno adapter waits: `"pipe"` (a real-time signal written to a pipe
+ * on the event loop, `signal_pipe.ts`; the default on the main thread, or
+ * `"signal"` where there is no such pipe), `"signal"` (`SIGIO` through
+ * Deno's signal listeners) or `"poll"` (a `poll` on one of Deno's helper
  * threads; the default in a Worker).
  *
  * @example
@@ -47,7 +53,7 @@ import type { LibcCalls } from "../libc/calls.ts";
  * const inWorker: DenoWaitStrategy = "poll";
  * ```
  */
-export type DenoWaitStrategy = "signal" | "poll";
+export type DenoWaitStrategy = "pipe" | "signal" | "poll";
 
 // The part of the Deno namespace the signal watch uses, reached through
 // globalThis (tsc, which builds the Node files, has no Deno types).
@@ -57,31 +63,68 @@ interface DenoSignals {
   removeSignalListener(signal: string, handler: () => void): void;
 }
 
-// This process as the signal watch needs it: Deno's signal listeners.
+function denoSignals(): DenoSignals {
+  return (globalThis as unknown as { Deno: DenoSignals }).Deno;
+}
+
+// This process as the signal watch needs it (one object each, as the
+// watch asks): Deno's signal listeners, or the signal pipe.
+let sigioProcess: SignalProcess | undefined;
+let pipeProcess: SignalProcess | undefined;
+let signalPipe: SignalPipe | null | undefined;
+
 function denoProcess(): SignalProcess {
-  const deno = (globalThis as unknown as { Deno: DenoSignals }).Deno;
-  return {
+  const deno = denoSignals();
+  sigioProcess ??= {
     pid: deno.pid,
     on: (signal, listener) => deno.addSignalListener(signal, listener),
     off: (signal, listener) => deno.removeSignalListener(signal, listener),
   };
+  return sigioProcess;
+}
+
+function signalPipeProcess(pipe: SignalPipe): SignalProcess {
+  pipeProcess ??= {
+    pid: denoSignals().pid,
+    signal: pipe.signal,
+    on: (_signal, listener) => pipe.on(listener),
+    off: (_signal, listener) => pipe.off(listener),
+  };
+  return pipeProcess;
+}
+
+/**
+ * The signal pipe of this process, opened on first use (and then kept for
+ * the life of the process), or null where there can be none
+ * (`signal_pipe.ts`).
+ *
+ * @example
+ * ```ts
+ * import { denoSignalPipe } from "./adapter.ts";
+ * import { denoLibc } from "./libc.ts";
+ * console.log(denoSignalPipe(denoLibc().bound)?.signal);
+ * ```
+ */
+export function denoSignalPipe(bound: DenoBinding): SignalPipe | null {
+  if (signalPipe === undefined) signalPipe = openSignalPipe(bound);
+  return signalPipe;
 }
 
 /**
  * The default wait of this thread: `"poll"` inside a Worker (whose global
- * scope is a `WorkerGlobalScope`), `"signal"` on the main thread.
+ * scope is a `WorkerGlobalScope`), `"pipe"` on the main thread.
  *
  * @example
  * ```ts
  * import { defaultDenoWait } from "./adapter.ts";
- * console.log(defaultDenoWait()); // "signal" on the main thread
+ * console.log(defaultDenoWait()); // "pipe" on the main thread
  * ```
  */
 export function defaultDenoWait(): DenoWaitStrategy {
   const scope =
     (globalThis as { WorkerGlobalScope?: abstract new () => unknown })
       .WorkerGlobalScope;
-  return scope !== undefined && globalThis instanceof scope ? "poll" : "signal";
+  return scope !== undefined && globalThis instanceof scope ? "poll" : "pipe";
 }
 
 /**
@@ -102,7 +145,11 @@ export function denoWatch(
   calls: LibcCalls,
   fd: number,
 ): WaitMechanism {
-  if (strategy === "signal") {
+  const pipe = strategy === "pipe" ? denoSignalPipe(bound) : null;
+  if (pipe !== null) {
+    return new SignalWatch({ bound, calls }, fd, signalPipeProcess(pipe));
+  }
+  if (strategy !== "poll") {
     return new SignalWatch({ bound, calls }, fd, denoProcess());
   }
   return new DenoPollWatch(bound, fd, openEventfd(calls));

@@ -56,6 +56,7 @@ interface DenoForeignFunction {
   parameters: readonly DenoNativeType[];
   result: DenoNativeType;
   nonblocking?: boolean;
+  optional?: boolean;
 }
 
 /** An opaque pointer object (`Deno.PointerObject`), or null. */
@@ -88,7 +89,9 @@ interface DenoApi {
 /**
  * The table as Deno binds it: every symbol, plus `poll_nb`, the same C
  * `poll` bound nonblocking (Deno runs it on another thread and returns a
- * Promise).
+ * Promise), and the calls of the signal pipe (`signal_pipe.ts`), which only
+ * Deno uses: `pipe2`, `sigaction`, and, null where this libc lacks them,
+ * `dlsym` (in libc.so.6 from glibc 2.34) and glibc's real-time signal range.
  *
  * @example
  * ```ts
@@ -97,11 +100,39 @@ interface DenoApi {
  * const ready = await bound.poll_nb(new Uint8Array(8), 0, 10);
  * ```
  */
-export interface DenoBinding extends LibcBinding {
+export interface DenoBinding extends LibcBinding, SignalPipeCalls {
   /** `poll` on another thread; errno is not readable after it. */
   poll_nb(fds: Uint8Array, nfds: number, timeout: number): Promise<number>;
 }
 
+/**
+ * The libc calls of the signal pipe (`signal_pipe.ts`), bound only on Deno.
+ * The optional ones are null where this libc lacks them.
+ *
+ * @example
+ * ```ts
+ * import type { SignalPipeCalls } from "./libc.ts";
+ * declare const calls: SignalPipeCalls;
+ * const fds = new Int32Array(2);
+ * calls.pipe2(new Uint8Array(fds.buffer), 0);
+ * ```
+ */
+export interface SignalPipeCalls {
+  /** int pipe2(int pipefd[2], int flags); */
+  pipe2(fds: Uint8Array, flags: number): number;
+  /** int sigaction(int sig, const struct sigaction *act, struct sigaction *old); */
+  sigaction(
+    sig: number,
+    act: Uint8Array | null,
+    old: Uint8Array | null,
+  ): number;
+  /** void *dlsym(void *handle, const char *name);  (in libc.so.6 from glibc 2.34) */
+  dlsym: ((handle: null, name: Uint8Array) => object | null) | null;
+  /** int __libc_current_sigrtmin(void);  (glibc's first free real-time signal) */
+  __libc_current_sigrtmin: (() => number) | null;
+  /** int __libc_current_sigrtmax(void); */
+  __libc_current_sigrtmax: (() => number) | null;
+}
 // ---------------------------------------------------------------------------
 // The translation of the libc table into Deno's FFI types.
 
@@ -125,6 +156,20 @@ function translate(fn: CFunction): DenoForeignFunction {
   };
 }
 
+// The calls of the signal pipe (signal_pipe.ts), only Deno's. Optional ones
+// are null where this libc lacks them, rather than failing dlopen.
+const SIGNAL_PIPE_SYMBOLS: Readonly<Record<string, DenoForeignFunction>> = {
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  dlsym: {
+    parameters: ["pointer", "buffer"],
+    result: "pointer",
+    optional: true,
+  },
+  __libc_current_sigrtmin: { parameters: [], result: "i32", optional: true },
+  __libc_current_sigrtmax: { parameters: [], result: "i32", optional: true },
+};
+
 function denoSymbols(): Record<string, DenoForeignFunction> {
   const symbols: Record<string, DenoForeignFunction> = {};
   for (const [name, fn] of Object.entries(LIBC_SYMBOLS)) {
@@ -140,6 +185,7 @@ function denoSymbols(): Record<string, DenoForeignFunction> {
     name: "poll",
     nonblocking: true,
   };
+  Object.assign(symbols, SIGNAL_PIPE_SYMBOLS);
   return symbols;
 }
 
@@ -191,8 +237,17 @@ function openLibc(deno: DenoApi): DenoBinding {
   let lastError: unknown;
   for (const path of tried) {
     try {
-      const raw = deno.dlopen(path, symbols).symbols as RawDenoBinding;
-      return withBigIntArguments(raw);
+      const raw = deno.dlopen(path, symbols).symbols as
+        & RawDenoBinding
+        & SignalPipeCalls;
+      return {
+        ...withBigIntArguments(raw),
+        pipe2: raw.pipe2,
+        sigaction: raw.sigaction,
+        dlsym: raw.dlsym,
+        __libc_current_sigrtmin: raw.__libc_current_sigrtmin,
+        __libc_current_sigrtmax: raw.__libc_current_sigrtmax,
+      };
     } catch (e) {
       if (isPermissionError(deno, e)) throw permissionError(e);
       lastError = e;

@@ -25,6 +25,7 @@ import {
   F_GETFL,
   F_SETFL,
   F_SETOWN,
+  F_SETSIG,
   O_ASYNC,
 } from "../../src/protocol/constants.ts";
 import { SyscallError } from "../../src/errors.ts";
@@ -45,7 +46,15 @@ import type { BoundLibc } from "../libc/calls.ts";
 export interface SignalProcess {
   /** This process's id (the `F_SETOWN` owner). */
   pid: number;
-  /** Add a signal listener. */
+  /**
+   * The signal the sockets raise (`F_SETSIG`), heard by `on`; absent:
+   * `SIGIO`, heard by `on("SIGIO", …)`.
+   */
+  signal?: number;
+  /**
+   * Add a signal listener. Installed once per process object while any
+   * watch over it is open: pass the same object each time.
+   */
   on(signal: string, listener: () => void): unknown;
   /** Remove a signal listener. */
   off(signal: string, listener: () => void): unknown;
@@ -57,29 +66,31 @@ const SIGIO = "SIGIO";
 const SIGIO_LINGER_MS = 1000;
 
 const armedWatches = new Set<SignalWatch>();
-let openWatches = 0;
-let sigioInstalled = false;
 const onSigio = (): void => {
   for (const w of armedWatches) w.check();
 };
+// The open watches per process object (a route for signals: `process`, or
+// an adapter's own), whose listener is installed while any is open.
+const openWatches = new Map<SignalProcess, number>();
 
 function installSigio(proc: SignalProcess): void {
-  openWatches++;
-  if (sigioInstalled) return;
-  sigioInstalled = true;
-  proc.on(SIGIO, onSigio);
+  const open = openWatches.get(proc);
+  openWatches.set(proc, (open ?? 0) + 1);
+  if (open === undefined) proc.on(SIGIO, onSigio);
 }
 
 function releaseSigio(proc: SignalProcess): void {
-  openWatches--;
-  if (openWatches > 0 || !sigioInstalled) return;
+  const open = (openWatches.get(proc) ?? 0) - 1;
+  if (open < 0) return;
+  openWatches.set(proc, open);
+  if (open > 0) return;
   // Every socket is disarmed and closed, but a SIGIO raised just before may
   // still be on its way: remove the listener (whose removal may restore the
   // default action, which ends the process) a little later, and only if no
   // socket has been opened meanwhile.
   const later = setTimeout(() => {
-    if (openWatches > 0 || !sigioInstalled) return;
-    sigioInstalled = false;
+    if (openWatches.get(proc) !== 0) return;
+    openWatches.delete(proc);
     proc.off(SIGIO, onSigio);
   }, SIGIO_LINGER_MS);
   (later as { unref?: () => void }).unref?.();
@@ -124,7 +135,11 @@ export class SignalWatch implements WaitMechanism {
     const flags = libc.bound.fcntl(fd, F_GETFL, 0);
     if (flags < 0) throw new SyscallError("fcntl", libc.calls.errno());
     this.#flags = flags & ~O_ASYNC;
-    if (libc.bound.fcntl(fd, F_SETOWN, proc.pid) < 0) {
+    if (
+      (proc.signal !== undefined &&
+        libc.bound.fcntl(fd, F_SETSIG, proc.signal) < 0) ||
+      libc.bound.fcntl(fd, F_SETOWN, proc.pid) < 0
+    ) {
       throw new SyscallError("fcntl", libc.calls.errno());
     }
     installSigio(proc);

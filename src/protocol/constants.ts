@@ -107,6 +107,8 @@ export const F_GETFL = 3;
 export const F_SETFL = 4;
 /** `F_SETOWN`: `fcntl` command, the process `O_ASYNC` signals go to. */
 export const F_SETOWN = 8;
+/** `F_SETSIG`: `fcntl` command, the signal `O_ASYNC` raises (0: `SIGIO`). */
+export const F_SETSIG = 10;
 /** `O_ASYNC`: file status flag, raise `SIGIO` when input arrives. */
 export const O_ASYNC = 0o20000;
 /** `SIGCHLD`: the exit signal of a child that ends normally. */
