@@ -18,10 +18,14 @@ const SA_FLAGS_OFFSET = 136;
 const SA_SIGINFO = 0x4;
 const SA_RESTART = 0x10000000;
 const F_DUPFD_CLOEXEC = 1030;
+const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
+const MIB = 1 << 20;
 const SIGIO = 29;
 const READ_END = 10;
 const WRITE_END = 11;
-const HANDLER_ADDRESS = 0x7f00_1234_5678n;
+const HANDLER_ADDRESS = 0x7f00_1234_5678n; // eventfd_write
+const QUIET_ADDRESS = 0x7f00_1234_9abcn; // getpid
 const TIMEOUT_MS = 10_000;
 
 // A libc of descriptors and dispositions: `taken` descriptors, `handlers`
@@ -35,10 +39,19 @@ class FakeSignalLibc implements SignalPipeBinding {
   pipeFails = false;
   __libc_current_sigrtmin: (() => number) | null = () => 34;
   __libc_current_sigrtmax: (() => number) | null = () => 64;
+  pipeSizes: [number, number][] = [];
+  /** The pointers dlsym gives, by name, and their addresses. */
+  symbols = new Map<string, object>([["eventfd_write", {}], ["getpid", {}]]);
+  addresses = new Map<object, bigint>([
+    [this.symbols.get("eventfd_write")!, HANDLER_ADDRESS],
+    [this.symbols.get("getpid")!, QUIET_ADDRESS],
+  ]);
   dlsym: ((handle: null, name: Uint8Array) => object | null) | null = (
     _handle,
     name,
-  ) => new TextDecoder().decode(name) === "eventfd_write\0" ? {} : null;
+  ) =>
+    this.symbols.get(new TextDecoder().decode(name).replace(/\0$/, "")) ??
+      null;
 
   pipe2(fds: Uint8Array, _flags: number): number {
     if (this.pipeFails) return -1;
@@ -66,6 +79,10 @@ class FakeSignalLibc implements SignalPipeBinding {
   }
 
   fcntl(fd: number, cmd: number, arg: number): number {
+    if (cmd === F_SETPIPE_SZ) {
+      this.pipeSizes.push([fd, arg]);
+      return arg;
+    }
     assert.equal(cmd, F_DUPFD_CLOEXEC);
     assert.equal(fd, WRITE_END);
     let n = arg;
@@ -85,7 +102,7 @@ function open(libc: FakeSignalLibc) {
   const watched: { fd: number; heard: () => void }[] = [];
   const pipe = openSignalPipe(libc, {
     watchPipe: (fd, heard) => watched.push({ fd, heard }),
-    addressOf: () => HANDLER_ADDRESS,
+    addressOf: (pointer) => libc.addresses.get(pointer) ?? 0n,
   });
   return { pipe, watched };
 }
@@ -100,7 +117,11 @@ describe("signal pipe: choosing the signal (fake libc)", () => {
     assert.deepEqual(libc.closed, [WRITE_END]); // only the original write end
     assert.ok(libc.taken.has(34), "descriptor 34 is the write end");
     assert.deepEqual(watched.map((w) => w.fd), [READ_END]);
-    assert.equal(libc.handlers.get(SIGIO), 1n, "SIGIO ignored");
+    assert.deepEqual(libc.pipeSizes, [[34, MIB]]);
+    // SIGIO, at its default (which ends the process), gets a handler that
+    // does nothing, not SIG_IGN, which programs started later would inherit.
+    assert.equal(libc.handlers.get(SIGIO), QUIET_ADDRESS);
+    assert.equal(libc.flags.get(SIGIO), SA_RESTART);
   });
 
   it("runs its listeners when the pipe is heard, until they are removed", () => {
@@ -193,5 +214,47 @@ describe("signal pipe on Deno (real libc)", {
     assert.equal(status, 0);
     await heard;
     clearTimeout(timer);
+  });
+
+  it("a SIGIO that had its default action no longer ends the process, and programs it starts keep that default", async () => {
+    const script = `
+      import { denoSignalPipe } from ${
+      JSON.stringify(new URL("../ffi/deno/adapter.ts", import.meta.url).href)
+    };
+      import { denoLibc } from ${
+      JSON.stringify(new URL("../ffi/deno/libc.ts", import.meta.url).href)
+    };
+      const { bound } = denoLibc();
+      const pipe = denoSignalPipe(bound);
+      const pipeBytes = bound.fcntl(pipe.signal, ${F_GETPIPE_SZ}, 0);
+      Deno.kill(Deno.pid, "SIGIO");
+      await new Promise((r) => setTimeout(r, 100));
+      const child = new Deno.Command("grep", { args: ["SigIgn", "/proc/self/status"] })
+        .outputSync();
+      const ignored = BigInt("0x" + new TextDecoder().decode(child.stdout).split(/\\s+/)[1]);
+      console.log(JSON.stringify({
+        alive: true,
+        pipeBytes,
+        childIgnoresSigio: ((ignored >> ${SIGIO - 1}n) & 1n) === 1n,
+      }));
+    `;
+    const run = spawn(process.execPath, [
+      "eval",
+      "--ext=ts",
+      script,
+    ]);
+    let out = "";
+    run.stdout.on("data", (d) => out += d);
+    let err = "";
+    run.stderr.on("data", (d) => err += d);
+    const status = await new Promise((r) =>
+      run.on("close", (code, signal) => r(signal ?? code))
+    );
+    assert.equal(status, 0, err);
+    assert.deepEqual(JSON.parse(out), {
+      alive: true,
+      pipeBytes: MIB,
+      childIgnoresSigio: false,
+    });
   });
 });

@@ -25,8 +25,8 @@
  * signal whose disposition was the default): a signal still queued when a
  * socket closes then lands in the pipe, never on a default action that would
  * end the process. For the same reason `SIGIO`, which the kernel raises
- * instead if it cannot queue the real-time signal, is ignored while it has
- * its default action (which ends the process). Where no real-time signal is free, or libc lacks `dlsym`
+ * instead if it cannot queue the real-time signal, gets a handler that does
+ * nothing while it has its default action (which ends the process). Where no real-time signal is free, or libc lacks `dlsym`
  * (glibc before 2.34) or the real-time range (not glibc), there is no pipe
  * and the Deno adapter waits by `SIGIO` as before.
  *
@@ -99,21 +99,34 @@ const SA_SIGINFO = 0x4;
 const SA_RESTART = 0x10000000;
 /** `SIG_DFL`, the default disposition: only such a signal is taken. */
 const SIG_DFL = 0n;
-/** `SIG_IGN`: discard the signal. */
-const SIG_IGN = 1n;
 /**
  * `SIGIO` (x86-64 and arm64): what the kernel raises instead of the
- * real-time signal if that one cannot be queued. Its default action ends
- * the process, so while it has that default the pipe sets it to be
- * ignored: the queued real-time signals wake the loop anyway.
+ * real-time signal if that one cannot be queued (past the user's
+ * `RLIMIT_SIGPENDING`). Its default action ends the process, so while it has
+ * that default the pipe gives it a handler that does nothing (libc's
+ * `getpid`): the real-time signals queued before wake the loop anyway. A
+ * handler, unlike an ignored signal, is not inherited by the programs the
+ * process starts.
  */
 const SIGIO = 29;
 /** `F_DUPFD_CLOEXEC`: duplicate onto the lowest free number from `arg`. */
 const F_DUPFD_CLOEXEC = 1030;
+/**
+ * `F_SETPIPE_SZ`: the pipe's capacity, asked to be 1 MiB (the usual limit
+ * for everyone, `/proc/sys/fs/pipe-max-size`; its pages are taken only as
+ * they fill): room for 131,072 signals unread while the event loop is busy,
+ * past which a handler's write fails and sets errno.
+ */
+const F_SETPIPE_SZ = 1031;
+const PIPE_BYTES = 1 << 20;
 /** `O_NONBLOCK` and `O_CLOEXEC`, for `pipe2`. */
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
-const HANDLER_NAME = new TextEncoder().encode("eventfd_write\0");
+const encoder = new TextEncoder();
+/** The handler of the real-time signal. */
+const WRITE_HANDLER = encoder.encode("eventfd_write\0");
+/** The handler of a `SIGIO` that had its default action: nothing to do. */
+const QUIET_HANDLER = encoder.encode("getpid\0");
 
 /**
  * An open signal pipe: raising {@link SignalPipe.signal} at this process
@@ -143,13 +156,8 @@ function claimSignal(bound: SignalPipeBinding, fd: number): number {
   const min = bound.__libc_current_sigrtmin?.() ?? -1;
   const max = bound.__libc_current_sigrtmax?.() ?? -1;
   if (min <= 0 || max < min) return -1;
-  const old = new Uint8Array(SIGACTION_SIZE);
-  const oldView = new DataView(old.buffer);
   for (let sig = min; sig <= max; sig++) {
-    if (bound.sigaction(sig, null, old) !== 0) continue;
-    if (oldView.getBigUint64(SA_HANDLER_OFFSET, LITTLE_ENDIAN) !== SIG_DFL) {
-      continue; // someone's signal
-    }
+    if (!isDefault(bound, sig)) continue; // someone's signal
     const got = bound.fcntl(fd, F_DUPFD_CLOEXEC, sig);
     if (got < 0) return -1;
     if (got === sig) return got;
@@ -159,31 +167,32 @@ function claimSignal(bound: SignalPipeBinding, fd: number): number {
   return -1;
 }
 
-// Make `eventfd_write` the handler of `sig`; false if it cannot be.
+// Make the libc function `name` the handler of `sig`; false if it cannot
+// be.
 function installHandler(
   bound: SignalPipeBinding,
   sig: number,
+  name: Uint8Array,
+  flags: number,
   addressOf: (pointer: object) => bigint,
 ): boolean {
-  const handler = bound.dlsym?.(null, HANDLER_NAME) ?? null;
+  const handler = bound.dlsym?.(null, name) ?? null;
   if (handler === null) return false;
   const address = addressOf(handler);
   if (address === 0n) return false;
   const act = new Uint8Array(SIGACTION_SIZE);
   const view = new DataView(act.buffer);
   view.setBigUint64(SA_HANDLER_OFFSET, address, LITTLE_ENDIAN);
-  view.setInt32(SA_FLAGS_OFFSET, SA_SIGINFO | SA_RESTART, LITTLE_ENDIAN);
+  view.setInt32(SA_FLAGS_OFFSET, flags, LITTLE_ENDIAN);
   return bound.sigaction(sig, act, null) === 0;
 }
 
-// Ignore `sig` if it has its default disposition (see SIGIO).
-function ignoreIfDefault(bound: SignalPipeBinding, sig: number): void {
+// True if `sig` has its default disposition.
+function isDefault(bound: SignalPipeBinding, sig: number): boolean {
   const act = new Uint8Array(SIGACTION_SIZE);
-  const view = new DataView(act.buffer);
-  if (bound.sigaction(sig, null, act) !== 0) return;
-  if (view.getBigUint64(SA_HANDLER_OFFSET, LITTLE_ENDIAN) !== SIG_DFL) return;
-  view.setBigUint64(SA_HANDLER_OFFSET, SIG_IGN, LITTLE_ENDIAN);
-  bound.sigaction(sig, act, null);
+  return bound.sigaction(sig, null, act) === 0 &&
+    new DataView(act.buffer).getBigUint64(SA_HANDLER_OFFSET, LITTLE_ENDIAN) ===
+      SIG_DFL;
 }
 
 // A pointer object's address, as Deno gives it.
@@ -222,12 +231,16 @@ export function openSignalPipe(
   const [readEnd, writeEnd] = fds;
   const sig = claimSignal(bound, writeEnd);
   bound.close(writeEnd);
-  if (sig < 0 || !installHandler(bound, sig, addressOf)) {
+  const flags = SA_SIGINFO | SA_RESTART;
+  if (sig < 0 || !installHandler(bound, sig, WRITE_HANDLER, flags, addressOf)) {
     if (sig >= 0) bound.close(sig);
     bound.close(readEnd);
     return null;
   }
-  ignoreIfDefault(bound, SIGIO);
+  bound.fcntl(sig, F_SETPIPE_SZ, PIPE_BYTES); // a smaller pipe still works
+  if (isDefault(bound, SIGIO)) {
+    installHandler(bound, SIGIO, QUIET_HANDLER, SA_RESTART, addressOf);
+  }
   const listeners = new Set<() => void>();
   watchPipe(readEnd, () => {
     for (const listener of listeners) listener();
