@@ -14,7 +14,7 @@
  *   `eventfd_write(S, <siginfo address>)`: it writes those 8 bytes to
  *   descriptor `S`, the pipe, and does nothing else (a `write`, which a
  *   signal handler may call; it leaves errno alone unless the pipe is full,
- *   which takes 8,192 signals unread);
+ *   which takes 131,072 signals unread in its 1 MiB);
  * - the read end is a `node:net` socket on Deno's event loop, unreferenced
  *   (the waiting rule keeps the process alive while a wait is pending);
  * - each watched socket raises `S` (`F_SETSIG`) at its owner, this process,
@@ -26,9 +26,10 @@
  * socket closes then lands in the pipe, never on a default action that would
  * end the process. For the same reason `SIGIO`, which the kernel raises
  * instead if it cannot queue the real-time signal, gets a handler that does
- * nothing while it has its default action (which ends the process). Where no real-time signal is free, or libc lacks `dlsym`
- * (glibc before 2.34) or the real-time range (not glibc), there is no pipe
- * and the Deno adapter waits by `SIGIO` as before.
+ * nothing while it has its default action (which ends the process). Where
+ * no real-time signal is free, or libc lacks `dlsym` (glibc before 2.34) or
+ * the real-time range (not glibc), there is no pipe and the Deno adapter
+ * waits by `SIGIO` as before.
  *
  * @example
  * ```ts
