@@ -70,8 +70,7 @@ function denoSignals(): DenoSignals {
 // This process as the signal watch needs it (one object each, as the
 // watch asks): Deno's signal listeners, or the signal pipe.
 let sigioProcess: SignalProcess | undefined;
-let pipeProcess: SignalProcess | undefined;
-let signalPipe: SignalPipe | null | undefined;
+let pipeRoute: { pipe: SignalPipe; process: SignalProcess } | null | undefined;
 
 function denoProcess(): SignalProcess {
   const deno = denoSignals();
@@ -83,14 +82,23 @@ function denoProcess(): SignalProcess {
   return sigioProcess;
 }
 
-function signalPipeProcess(pipe: SignalPipe): SignalProcess {
-  pipeProcess ??= {
-    pid: denoSignals().pid,
-    signal: pipe.signal,
-    on: (_signal, listener) => pipe.on(listener),
-    off: (_signal, listener) => pipe.off(listener),
+// The signal pipe, opened once, with this process as the watch needs it
+// over the pipe; null where there can be none.
+function signalPipeRoute(
+  bound: DenoBinding,
+): { pipe: SignalPipe; process: SignalProcess } | null {
+  if (pipeRoute !== undefined) return pipeRoute;
+  const pipe = openSignalPipe(bound);
+  pipeRoute = pipe === null ? null : {
+    pipe,
+    process: {
+      pid: denoSignals().pid,
+      signal: pipe.signal,
+      on: (_signal, listener) => pipe.on(listener),
+      off: (_signal, listener) => pipe.off(listener),
+    },
   };
-  return pipeProcess;
+  return pipeRoute;
 }
 
 /**
@@ -106,8 +114,7 @@ function signalPipeProcess(pipe: SignalPipe): SignalProcess {
  * ```
  */
 export function denoSignalPipe(bound: DenoBinding): SignalPipe | null {
-  if (signalPipe === undefined) signalPipe = openSignalPipe(bound);
-  return signalPipe;
+  return signalPipeRoute(bound)?.pipe ?? null;
 }
 
 /**
@@ -145,9 +152,9 @@ export function denoWatch(
   calls: LibcCalls,
   fd: number,
 ): WaitMechanism {
-  const pipe = strategy === "pipe" ? denoSignalPipe(bound) : null;
-  if (pipe !== null) {
-    return new SignalWatch({ bound, calls }, fd, signalPipeProcess(pipe));
+  const route = strategy === "pipe" ? signalPipeRoute(bound) : null;
+  if (route !== null) {
+    return new SignalWatch({ bound, calls }, fd, route.process);
   }
   if (strategy !== "poll") {
     return new SignalWatch({ bound, calls }, fd, denoProcess());
