@@ -15,6 +15,10 @@
  *   counted event, and the delivery latency.
  * - `--report-every SECONDS` (soak): also prints a JSON progress line with
  *   the counts so far at that interval.
+ * - `--settle-ms MS`: the first MS milliseconds after the first counted
+ *   event are the listener's settling time (a runtime still compiling its
+ *   receive path): their events are counted, and their latency goes to
+ *   `settlingLatency`; `latency` and the CPU time start after it.
  * - `CNPROC_BENCH_CONTEXT=1` in the environment (inherited from
  *   `run_storm.ts`): the events go through `withContext()`, to measure the
  *   cost of process context (`/proc` reads per fork and exec).
@@ -37,9 +41,9 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { listen, type ListenerEvent, withContext } from "../mod.ts";
 import { currentAdapterName } from "../ffi/runtime.ts";
+import { LatencyHistogram } from "./harness/latency_histogram.ts";
 
 const PID_LIMIT = 1 << 22;
-const LATENCY_BUCKETS = 100_000; // 1 us buckets up to 100 ms, then overflow
 const CALIBRATION_WRITES = 8;
 const CALIBRATION_TIMEOUT_MS = 3000;
 const NS_PER_MS = 1e6;
@@ -52,20 +56,30 @@ const { values } = parseArgs({
   options: {
     root: { type: "string" },
     "report-every": { type: "string" },
+    "settle-ms": { type: "string" },
   },
 });
 const root = Number(values.root);
 if (!Number.isInteger(root) || root <= 0 || root >= PID_LIMIT) {
-  console.error("usage: cnproc_listener --root PID [--report-every SECONDS]");
+  console.error(
+    "usage: cnproc_listener --root PID [--report-every SECONDS] [--settle-ms MS]",
+  );
   process.exit(2);
 }
 const reportEveryMs = Number(values["report-every"] ?? 0) * 1000;
+const settleMs = Number(values["settle-ms"] ?? 0);
+if (!(settleMs >= 0)) {
+  console.error(`--settle-ms must be 0 or more, got "${values["settle-ms"]}"`);
+  process.exit(2);
+}
 
 const tracked = new Uint8Array(PID_LIMIT);
 tracked[root] = 1;
-const latency = new Uint32Array(LATENCY_BUCKETS + 1);
-let latencyCount = 0;
-let latencyMaxUs = 0;
+const latency = new LatencyHistogram();
+const settlingLatency = new LatencyHistogram();
+// When the settling time ends (performance.now()); NaN until the first
+// counted event.
+let settledAt = NaN;
 let nFork = 0, nExec = 0, nExit = 0, nOther = 0, nAll = 0, nWindow = 0;
 let lostReports = 0, lostCount = 0;
 let cpuStart: ReturnType<typeof process.cpuUsage> | undefined;
@@ -229,34 +243,22 @@ for await (const ev of source) {
     continue;
   }
   if (count(ev)) {
+    const now = performance.now();
+    const us = (now + offsetMs - Number(ev.timestampNs) / NS_PER_MS) *
+      US_PER_MS;
+    if (settledAt !== settledAt) settledAt = now + settleMs; // NaN: unset
+    if (now < settledAt) {
+      settlingLatency.record(us);
+      continue;
+    }
     if (cpuStart === undefined) {
       cpuStart = process.cpuUsage();
       nWindow = 1;
     }
-    const us = (performance.now() + offsetMs -
-      Number(ev.timestampNs) / NS_PER_MS) * US_PER_MS;
-    const bucket = us <= 0
-      ? 0
-      : us < LATENCY_BUCKETS
-      ? us | 0
-      : LATENCY_BUCKETS;
-    latency[bucket]++;
-    if (us > latencyMaxUs) latencyMaxUs = us;
-    latencyCount++;
+    latency.record(us);
   }
 }
 if (reporter !== undefined) clearInterval(reporter);
-
-function percentileUs(q: number): number {
-  if (latencyCount === 0) return 0;
-  const want = Math.min(Math.floor(q * latencyCount), latencyCount - 1);
-  let seen = 0;
-  for (let i = 0; i <= LATENCY_BUCKETS; i++) {
-    seen += latency[i];
-    if (seen > want) return i;
-  }
-  return LATENCY_BUCKETS;
-}
 
 const stats = listener.stats();
 console.log(JSON.stringify({
@@ -277,12 +279,8 @@ console.log(JSON.stringify({
   hrtimeMinusCalibratedUs: (Number(process.hrtime.bigint()) / NS_PER_MS -
     performance.now() - offsetMs) * US_PER_MS,
   clockOffsetUncertaintyUs: (offsetHigh - offsetLow) / 2 * US_PER_MS,
-  latency: {
-    n: latencyCount,
-    p50Us: percentileUs(0.5),
-    p99Us: percentileUs(0.99),
-    maxUs: Math.round(latencyMaxUs),
-  },
+  latency: latency.summary(),
+  settlingLatency: settlingLatency.summary(),
   stats,
 }));
 process.exit(0);

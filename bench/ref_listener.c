@@ -1,7 +1,7 @@
 /*
  * ref_listener: the minimal C reference listener of the storm benchmark.
  *
- *   ref_listener --root PID [--batch N] [--rcvbuf BYTES]
+ *   ref_listener --root PID [--batch N] [--rcvbuf BYTES] [--settle-ms MS]
  *
  * It opens a NETLINK_CONNECTOR socket, binds it to CN_IDX_PROC (nl_pid 0),
  * forces the receive buffer (SO_RCVBUFFORCE, default 8 MiB), subscribes with
@@ -15,7 +15,11 @@
  * JSON line: events counted, the kernel's drops (SO_MEMINFO), its CPU time
  * since the first counted event (getrusage) with the number of events of any
  * process received meanwhile ("window"), and the delivery latency
- * (CLOCK_MONOTONIC at receipt minus the event's timestamp_ns).
+ * (CLOCK_MONOTONIC at receipt minus the event's timestamp_ns). With
+ * --settle-ms, the first MS milliseconds after the first counted event are a
+ * settling time, as for bench/cnproc_listener.ts: their events are counted,
+ * their latency goes to "settlingLatency", and the CPU time and "latency"
+ * start after it.
  *
  * Build: cc -O2 -pthread -o bench/out/ref_listener bench/ref_listener.c
  */
@@ -55,8 +59,13 @@
 #define PID_LIMIT (1 << 22)
 
 static unsigned char tracked[PID_LIMIT];
-static uint32_t latency[LAT_BUCKETS + 1];
-static uint64_t lat_count, lat_max_ns;
+struct histogram {
+  uint32_t buckets[LAT_BUCKETS + 1];
+  uint64_t count, max_ns;
+};
+static struct histogram latency, settling_latency;
+/* The settling time, and when it ends (-1: no event counted yet). */
+static int64_t settle_ns, settled_at = -1;
 static uint64_t n_fork, n_exec, n_exit, n_other, n_all, n_window, n_enobufs;
 static int root_pid;
 static int root_exited;
@@ -76,13 +85,13 @@ static int64_t cpu_us(const struct rusage *u) {
 
 static int is_tracked(uint32_t pid) { return pid < PID_LIMIT && tracked[pid]; }
 
-static void record_latency(uint64_t ts_ns, int64_t now) {
+static void record_latency(struct histogram *h, uint64_t ts_ns, int64_t now) {
   int64_t d = now - (int64_t)ts_ns;
   if (d < 0) d = 0;
   uint64_t us = (uint64_t)d / NS_PER_US;
-  latency[us < LAT_BUCKETS ? us : LAT_BUCKETS]++;
-  if ((uint64_t)d > lat_max_ns) lat_max_ns = (uint64_t)d;
-  lat_count++;
+  h->buckets[us < LAT_BUCKETS ? us : LAT_BUCKETS]++;
+  if ((uint64_t)d > h->max_ns) h->max_ns = (uint64_t)d;
+  h->count++;
 }
 
 /* Count one event if it belongs to the tree; returns 1 if counted. */
@@ -134,12 +143,17 @@ static void handle_datagram(const unsigned char *buf, size_t len, int64_t now) {
     n_all++;
     if (started) n_window++;
     if (count_event(&ev)) {
+      if (settled_at < 0) settled_at = now + settle_ns;
+      if (now < settled_at) {
+        record_latency(&settling_latency, ev.timestamp_ns, now);
+        continue;
+      }
       if (!started) {
         started = 1;
         n_window = 1;
         getrusage(RUSAGE_SELF, &usage0);
       }
-      record_latency(ev.timestamp_ns, now);
+      record_latency(&latency, ev.timestamp_ns, now);
     }
   }
 }
@@ -209,16 +223,24 @@ static int wait_ack(int fd, uint32_t nonce) {
   }
 }
 
-static uint64_t percentile_us(double q) {
-  if (lat_count == 0) return 0;
-  uint64_t want = (uint64_t)(q * (double)lat_count);
-  if (want >= lat_count) want = lat_count - 1;
+static uint64_t percentile_us(const struct histogram *h, double q) {
+  if (h->count == 0) return 0;
+  uint64_t want = (uint64_t)(q * (double)h->count);
+  if (want >= h->count) want = h->count - 1;
   uint64_t seen = 0;
   for (int i = 0; i <= LAT_BUCKETS; i++) {
-    seen += latency[i];
+    seen += h->buckets[i];
     if (seen > want) return (uint64_t)i;
   }
   return LAT_BUCKETS;
+}
+
+/* A histogram as the listeners print it: {"n":..,"p50Us":..,...}. */
+static void print_histogram(const struct histogram *h) {
+  printf("{\"n\":%llu,\"p50Us\":%llu,\"p99Us\":%llu,\"maxUs\":%llu}",
+         (unsigned long long)h->count, (unsigned long long)percentile_us(h, 0.5),
+         (unsigned long long)percentile_us(h, 0.99),
+         (unsigned long long)(h->max_ns / NS_PER_US));
 }
 
 static int64_t meminfo_drops(int fd) {
@@ -229,18 +251,20 @@ static int64_t meminfo_drops(int fd) {
 }
 
 int main(int argc, char **argv) {
-  int batch = DEFAULT_BATCH, rcvbuf = DEFAULT_RCVBUF;
+  int batch = DEFAULT_BATCH, rcvbuf = DEFAULT_RCVBUF, settle_ms = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--root") == 0) root_pid = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--batch") == 0) batch = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--rcvbuf") == 0) rcvbuf = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--settle-ms") == 0) settle_ms = atoi(argv[i + 1]);
   }
   if (root_pid <= 0 || root_pid >= PID_LIMIT || batch < 1 ||
-      batch > MAX_BATCH) {
+      batch > MAX_BATCH || settle_ms < 0) {
     fprintf(stderr, "usage: ref_listener --root PID [--batch N<=%d] "
-                    "[--rcvbuf BYTES]\n", MAX_BATCH);
+                    "[--rcvbuf BYTES] [--settle-ms MS>=0]\n", MAX_BATCH);
     return 2;
   }
+  settle_ns = (int64_t)settle_ms * (NS_PER_S / 1000);
   tracked[root_pid] = 1;
   for (int i = 0; i < MAX_BATCH; i++) {
     iovs[i].iov_base = bufs[i];
@@ -317,18 +341,19 @@ int main(int argc, char **argv) {
   uint64_t received = n_fork + n_exec + n_exit + n_other;
   printf("{\"listener\":\"c\",\"received\":%llu,\"fork\":%llu,\"exec\":%llu,"
          "\"exit\":%llu,\"other\":%llu,\"all\":%llu,\"window\":%llu,\"drops\":%lld,"
-         "\"lost\":%lld,\"rootExitSeen\":%s,\"enobufs\":%llu,\"cpuUs\":%lld,\"latency\":{\"n\":%llu,"
-         "\"p50Us\":%llu,\"p99Us\":%llu,\"maxUs\":%llu}}\n",
+         "\"lost\":%lld,\"rootExitSeen\":%s,\"enobufs\":%llu,\"cpuUs\":%lld,",
          (unsigned long long)received, (unsigned long long)n_fork,
          (unsigned long long)n_exec, (unsigned long long)n_exit,
          (unsigned long long)n_other, (unsigned long long)n_all,
          (unsigned long long)n_window,
          (long long)drops, (long long)drops, root_exited ? "true" : "false",
          (unsigned long long)n_enobufs,
-         (long long)(started ? cpu_us(&usage1) - cpu_us(&usage0) : 0),
-         (unsigned long long)lat_count, (unsigned long long)percentile_us(0.5),
-         (unsigned long long)percentile_us(0.99),
-         (unsigned long long)(lat_max_ns / NS_PER_US));
+         (long long)(started ? cpu_us(&usage1) - cpu_us(&usage0) : 0));
+  printf("\"latency\":");
+  print_histogram(&latency);
+  printf(",\"settlingLatency\":");
+  print_histogram(&settling_latency);
+  printf("}\n");
   fflush(stdout);
   return 0;
 }

@@ -28,7 +28,7 @@
  * /proc).
  *
  * Run: `deno run -A bench/run_storm.ts [--runs 3] [--seconds 3]
- *   [--storms fork,exec,...] [--listeners c,deno,...] [--smoke]
+ *   [--settle-seconds 0] [--storms fork,exec,...] [--listeners c,deno,...] [--smoke]
  *   [--json results.json] [--gate-max 10] [--no-tsc]
  *   [--table-from results.json]`
  *
@@ -87,12 +87,14 @@ async function main(): Promise<void> {
   }
   console.error(
     `storm bench: ${o.storms.length} storms × ${listeners.join(",")} × ` +
-      `${o.runs} runs of ${o.seconds} s`,
+      `${o.runs} runs of ${o.seconds} s` +
+      (o.settleSeconds > 0 ? ` after ${o.settleSeconds} s of settling` : ""),
   );
   const results: RunResult[] = [];
   const plan = {
     runs: o.runs,
     seconds: o.seconds,
+    settleSeconds: o.settleSeconds,
     gateMaxS: o.gateMaxS,
     programs,
   };

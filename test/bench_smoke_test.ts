@@ -1,9 +1,11 @@
 /**
  * Smoke test of the storm benchmark: `bench/run_storm.ts --smoke` compiles
  * bench/storm.c and bench/ref_listener.c, runs one 1-second thread storm
- * with the C reference and with the cnproc listener on the runtime running
- * this test, and must print its table with sane numbers. It measures
- * nothing: speed is compared in the bench itself, never asserted here.
+ * after half a second of settling with the C reference and with the cnproc
+ * listener on the runtime running this test, and must print its table with
+ * sane numbers, including each listener's latency while settling (so both
+ * honour `--settle-ms`). It measures nothing: speed is compared in the bench
+ * itself, never asserted here.
  */
 
 import assert from "node:assert/strict";
@@ -96,6 +98,8 @@ describe("storm bench smoke run", { skip }, () => {
       const lost = num(cells[index("lost (expected − received)")]);
       const cpu = num(cells[index("CPU µs/ev")]);
       const p50 = num(cells[index("p50 µs")]);
+      // "–" (NaN) when the listener recorded nothing while settling.
+      const settlingP99 = num(cells[index("p99 µs while settling")]);
       assert.ok(produced > 0, `${listener}: produced ${produced}`);
       assert.ok(received > 0, `${listener}: received ${received}`);
       // Only the storm's own tree is counted: never more than it caused.
@@ -103,6 +107,10 @@ describe("storm bench smoke run", { skip }, () => {
       assert.ok(Number.isInteger(lost) && lost >= 0, `${listener}: ${lost}`);
       assert.ok(cpu > 0 && Number.isFinite(cpu), `${listener}: cpu ${cpu}`);
       assert.ok(p50 >= 0 && Number.isFinite(p50), `${listener}: p50 ${p50}`);
+      assert.ok(
+        settlingP99 >= 0 && Number.isFinite(settlingP99),
+        `${listener}: p99 while settling ${settlingP99}`,
+      );
     }
   });
 });

@@ -72,6 +72,7 @@ const COLUMNS = [
   "p50 µs",
   "p99 µs",
   "p99 × C",
+  "p99 µs while settling",
   "host steal %",
   "verdict",
 ];
@@ -134,6 +135,7 @@ export function latencyTable(results: readonly RunResult[]): GoalTable {
         cell(runs.ok.map(p50)),
         cell(runs.ok.map(p99)),
         name === "c" ? "1" : cell(ratios, 2),
+        cell(runs.ok.map((r) => r.settlingP99Us ?? null)),
         cell(runs.ok.map(stealOf), 1),
         withFailures(judged, runs.failed.length, runs.total),
       ];
@@ -150,6 +152,10 @@ export function latencyTable(results: readonly RunResult[]): GoalTable {
     notes: [
       "Cells: median [min–max] over the rounds; runs: the runs that worked " +
       "/ all.",
+      "p50 and p99: the events after the listener's settling time (the " +
+      "first seconds of the same load, --settle-seconds); p99 while " +
+      "settling: the events of that time, reported and not judged (a " +
+      "runtime may still be compiling its receive path then).",
       STEAL_NOTE,
     ],
   };

@@ -43,8 +43,14 @@ export type Section = typeof SECTIONS[number];
 export interface GoalsOptions {
   /** Rounds of the latency, CPU and storm runs. */
   runs: number;
-  /** Duration of each storm. */
+  /** How long each storm's listener is measured. */
   seconds: number;
+  /**
+   * The listeners' settling time before the measured `seconds` of the
+   * latency, CPU and storm runs (`RunPlan.settleSeconds` in
+   * ../storm/round.ts).
+   */
+  settleSeconds: number;
   /** Probe execs of the argv capture run, per runtime. */
   argvCount: number;
   /** How long the idle listeners are measured. */
@@ -60,6 +66,7 @@ export interface GoalsOptions {
 const DEFAULTS = {
   runs: "3",
   seconds: "3",
+  settleSeconds: "3",
   argvCount: "2000",
   idleSeconds: "5",
   gateMaxS: "10",
@@ -70,6 +77,15 @@ function positive(name: string, text: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) {
     throw new Error(`--${name} must be a positive number, got "${text}"`);
+  }
+  return n;
+}
+
+/** A number of 0 or more, or throw naming the option. */
+function nonNegative(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new Error(`--${name} must be 0 or more, got "${text}"`);
   }
   return n;
 }
@@ -99,6 +115,7 @@ export function parseGoalsOptions(args: string[]): GoalsOptions {
     options: {
       runs: { type: "string", default: DEFAULTS.runs },
       seconds: { type: "string", default: DEFAULTS.seconds },
+      "settle-seconds": { type: "string", default: DEFAULTS.settleSeconds },
       "argv-count": { type: "string", default: DEFAULTS.argvCount },
       "idle-seconds": { type: "string", default: DEFAULTS.idleSeconds },
       "gate-max": { type: "string", default: DEFAULTS.gateMaxS },
@@ -118,6 +135,7 @@ export function parseGoalsOptions(args: string[]): GoalsOptions {
   return {
     runs: count("runs", values.runs!),
     seconds: positive("seconds", values.seconds!),
+    settleSeconds: nonNegative("settle-seconds", values["settle-seconds"]!),
     argvCount: count("argv-count", values["argv-count"]!),
     idleSeconds: positive("idle-seconds", values["idle-seconds"]!),
     gateMaxS: positive("gate-max", values["gate-max"]!),

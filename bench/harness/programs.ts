@@ -44,6 +44,7 @@ const SNAPSHOT_FILES = [
   "src",
   "ffi",
   "bench/cnproc_listener.ts",
+  "bench/harness/latency_histogram.ts",
   "package.json",
   "deno.json",
   "tsconfig.json",

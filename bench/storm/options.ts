@@ -1,8 +1,8 @@
 /**
  * The storm benchmark's command line:
- * `[--runs 3] [--seconds 3] [--storms fork,exec,...] [--listeners c,deno,...]
- * [--smoke] [--json results.json] [--gate-max 10] [--no-tsc]
- * [--table-from results.json]`.
+ * `[--runs 3] [--seconds 3] [--settle-seconds 0] [--storms fork,exec,...]
+ * [--listeners c,deno,...] [--smoke] [--json results.json] [--gate-max 10]
+ * [--no-tsc] [--table-from results.json]`.
  *
  * @module
  */
@@ -29,6 +29,11 @@ export interface StormOptions {
   runs: number;
   /** Storm duration. */
   seconds: number;
+  /**
+   * The listeners' settling time before the measured `seconds`
+   * (`RunPlan.settleSeconds` in ./round.ts); 0 by default.
+   */
+  settleSeconds: number;
   /** Longest wait for a quiet second before each run. */
   gateMaxS: number;
   /** The storms to run, in order. */
@@ -44,13 +49,16 @@ export interface StormOptions {
 }
 
 const SMOKE_SECONDS = 1;
+// The smoke run settles too, so that both listeners' settling is exercised.
+const SMOKE_SETTLE_SECONDS = 0.5;
 const SMOKE_GATE_MAX_S = 1;
 
 /**
  * Parse the storm benchmark's arguments. `--smoke` is one 1-second round of
- * the `threads -j2` storm with the C listener and the cnproc listener on
- * this runtime; `--storms` and `--listeners` (comma-separated) override it.
- * Unknown options throw.
+ * the `threads -j2` storm, after half a second of settling, with the C
+ * listener and the cnproc listener on this runtime; `--storms` and
+ * `--listeners` (comma-separated) override it. Unknown options and a
+ * negative `--settle-seconds` throw.
  *
  * @example
  * ```ts
@@ -65,6 +73,7 @@ export function parseStormOptions(args: string[]): StormOptions {
     options: {
       runs: { type: "string", default: "3" },
       seconds: { type: "string", default: "3" },
+      "settle-seconds": { type: "string", default: "0" },
       storms: { type: "string" },
       listeners: { type: "string" },
       smoke: { type: "boolean", default: false },
@@ -77,6 +86,7 @@ export function parseStormOptions(args: string[]): StormOptions {
   const o: StormOptions = {
     runs: Number(values.runs),
     seconds: Number(values.seconds),
+    settleSeconds: Number(values["settle-seconds"]),
     gateMaxS: Number(values["gate-max"]),
     storms: STORMS,
     // Every listener but "none" (the storm alone, asked for by name).
@@ -85,9 +95,15 @@ export function parseStormOptions(args: string[]): StormOptions {
     noTsc: values["no-tsc"]!,
     tableFrom: values["table-from"],
   };
+  if (!(o.settleSeconds >= 0)) {
+    throw new Error(
+      `--settle-seconds must be 0 or more, got "${values["settle-seconds"]}"`,
+    );
+  }
   if (values.smoke) {
     o.runs = 1;
     o.seconds = SMOKE_SECONDS;
+    o.settleSeconds = SMOKE_SETTLE_SECONDS;
     o.gateMaxS = SMOKE_GATE_MAX_S;
     o.storms = [SMOKE_STORM];
     o.listeners = ["c", currentRuntime()];

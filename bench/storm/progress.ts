@@ -24,7 +24,8 @@ const NOISY_BACKGROUND_FORKS_PER_S = 200;
  * import { STORMS } from "./storms.ts";
  * import { compileC, programsIn } from "../harness/programs.ts";
  * compileC("/tmp/bench/");
- * const r = await runOne(STORMS[0], "c", 0, 1, 5, programsIn("/tmp/bench/"));
+ * const plan = { seconds: 1, gateMaxS: 5, programs: programsIn("/tmp/bench/") };
+ * const r = await runOne(STORMS[0], "c", 0, plan);
  * console.error(progressLine(r, 0));
  * ```
  */

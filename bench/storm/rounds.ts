@@ -7,9 +7,8 @@
  */
 
 import type { ListenerName } from "../harness/listeners.ts";
-import type { Programs } from "../harness/programs.ts";
 import { progressLine } from "./progress.ts";
-import { runOne, type RunResult } from "./round.ts";
+import { runOne, type RunPlan, type RunResult } from "./round.ts";
 import type { Storm } from "./storms.ts";
 
 /**
@@ -22,15 +21,9 @@ import type { Storm } from "./storms.ts";
  * const plan: RoundPlan = { runs: 3, seconds: 3, gateMaxS: 10, programs: programsIn("/tmp/b/") };
  * ```
  */
-export interface RoundPlan {
+export interface RoundPlan extends RunPlan {
   /** Rounds (each runs every listener once). */
   runs: number;
-  /** Storm duration. */
-  seconds: number;
-  /** Longest wait for a quiet second before each run. */
-  gateMaxS: number;
-  /** The compiled storm and listeners. */
-  programs: Programs;
 }
 
 /**
@@ -55,14 +48,7 @@ export async function runRounds(
   const results: RunResult[] = [];
   for (let round = 0; round < plan.runs; round++) {
     for (const name of listeners) {
-      const r = await runOne(
-        storm,
-        name,
-        round,
-        plan.seconds,
-        plan.gateMaxS,
-        plan.programs,
-      );
+      const r = await runOne(storm, name, round, plan);
       results.push(r);
       console.error(progressLine(r, round));
     }

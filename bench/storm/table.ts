@@ -30,6 +30,7 @@ export const COLUMNS = [
   "× C",
   "p50 µs",
   "p99 µs",
+  "p99 µs while settling",
   "background forks/s",
 ];
 
@@ -175,6 +176,7 @@ export function table(results: RunResult[]): string {
             name === "c" ? "1" : cell(runs.map(ratio), 2),
             cell(runs.map((r) => r.p50Us)),
             cell(runs.map((r) => r.p99Us)),
+            cell(runs.map((r) => r.settlingP99Us ?? null)),
             cell(runs.map((r) => r.backgroundForksPerS)),
           ].join(" | ")
         } |`,
