@@ -13,9 +13,10 @@ import {
   LatencyHistogram,
 } from "../bench/harness/latency_histogram.ts";
 import { parseGoalsOptions } from "../bench/goals/options.ts";
+import { cpuTable } from "../bench/goals/cpu.ts";
 import { latencyTable } from "../bench/goals/latency.ts";
 import { parseStormOptions } from "../bench/storm/options.ts";
-import type { RunResult } from "../bench/storm/round.ts";
+import { type RunResult, timedSeconds } from "../bench/storm/round.ts";
 import { COLUMNS, table } from "../bench/storm/table.ts";
 
 describe("LatencyHistogram", () => {
@@ -138,5 +139,26 @@ describe("the latency while settling in the tables", () => {
     );
     assert.equal(rows.find((r) => r[1] === "c")![at], "–");
     assert.equal(rows.find((r) => r[1] === "node")![at], "530");
+  });
+});
+
+describe("the timed part of a run", () => {
+  it("is the storm's duration less the settling time", () => {
+    assert.equal(timedSeconds(lightRun("node", 250, 530)), 3);
+    assert.equal(
+      timedSeconds({ ...lightRun("c", 400, null), settleSeconds: 0 }),
+      6,
+    );
+  });
+
+  it("is what the share of a core in the CPU table is taken over", () => {
+    // 30 ms of CPU over the 3 timed seconds of a 6-s storm: 1 % of a core.
+    const t = cpuTable(
+      [lightRun("c", 400, 410), lightRun("node", 250, 530)],
+      [],
+      [],
+    );
+    const node = t.rows.find((r) => r[1] === "node")!;
+    assert.equal(node[t.columns.indexOf("% of a core")], "1.00");
   });
 });

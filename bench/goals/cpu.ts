@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { RunResult } from "../storm/round.ts";
+import { type RunResult, timedSeconds } from "../storm/round.ts";
 import type { Storm } from "../storm/storms.ts";
 import { cell, cpuPerEventUs, fmt, ratioToC } from "../storm/table.ts";
 import { LIGHT_LOAD_LISTENERS, LIGHT_LOAD_STORM } from "./latency.ts";
@@ -79,11 +79,15 @@ const COLUMNS = [
   "verdict",
 ];
 
-/** The listener's CPU time as a share of one core over the storm. */
+/**
+ * The listener's CPU time as a share of one core over the part of the
+ * storm it was timed (after its settling time).
+ */
 function corePercent(r: RunResult): number | null {
-  return r.cpuUs === null || r.seconds <= 0
+  const seconds = timedSeconds(r);
+  return r.cpuUs === null || seconds <= 0
     ? null
-    : PERCENT * r.cpuUs / (r.seconds * US_PER_S);
+    : PERCENT * r.cpuUs / (seconds * US_PER_S);
 }
 
 /**
@@ -168,8 +172,9 @@ export function cpuTable(
     ],
     notes: [
       "CPU µs/ev: the listener's CPU time over every event it processed " +
-      "while timed (its own and background); % of a core: that CPU time " +
-      "over the storm's duration.",
+      "while timed (its own and background), after its settling time " +
+      "(--settle-seconds); % of a core: that CPU time over the timed part " +
+      "of the storm.",
     ],
   };
 }

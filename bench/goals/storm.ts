@@ -132,6 +132,9 @@ export function stormTable(results: readonly RunResult[]): GoalTable {
     notes: [
       "Cells: median [min–max] over the rounds; runs: the runs that worked " +
       "/ all.",
+      "lost: over the whole storm; CPU µs/ev: the listener's CPU time over " +
+      "the events it processed after its settling time (--settle-seconds), " +
+      "for C as for cnproc.",
       STEAL_NOTE,
     ],
   };

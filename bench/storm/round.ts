@@ -107,6 +107,20 @@ export interface RunResult {
 }
 
 /**
+ * How long a run's listener was timed: the storm's duration less the
+ * settling time (its CPU time covers only that part).
+ *
+ * @example
+ * ```ts
+ * import { timedSeconds, type RunResult } from "./round.ts";
+ * const corePercent = (r: RunResult) => 100 * (r.cpuUs ?? 0) / 1e6 / timedSeconds(r);
+ * ```
+ */
+export function timedSeconds(r: RunResult): number {
+  return Math.max(0, r.seconds - (r.settleSeconds ?? 0));
+}
+
+/**
  * How one run goes: the storm's duration, the settling time before it, the
  * quiet gate and the programs.
  *
