@@ -17,8 +17,9 @@
  *   the counts so far at that interval.
  * - `--settle-ms MS`: the first MS milliseconds after the first counted
  *   event are the listener's settling time (a runtime still compiling its
- *   receive path): their events are counted, and their latency goes to
- *   `settlingLatency`; `latency` and the CPU time start after it.
+ *   receive path): their events are counted, and their latency, CPU time
+ *   and events processed go to `settlingLatency`, `settlingCpuUs` and
+ *   `settlingWindow`; `latency`, `cpuUs` and `window` start after it.
  * - `CNPROC_BENCH_CONTEXT=1` in the environment (inherited from
  *   `run_storm.ts`): the events go through `withContext()`, to measure the
  *   cost of process context (`/proc` reads per fork and exec).
@@ -83,6 +84,9 @@ let settledAt = NaN;
 let nFork = 0, nExec = 0, nExit = 0, nOther = 0, nAll = 0, nWindow = 0;
 let lostReports = 0, lostCount = 0;
 let cpuStart: ReturnType<typeof process.cpuUsage> | undefined;
+// The settling time's CPU time and the events processed in it.
+let settlingCpuStart: ReturnType<typeof process.cpuUsage> | undefined;
+let settlingCpuUs = 0, nSettling = 0;
 
 // Knobs for comparisons (bench/goals.ts clears them: its figures are at
 // the defaults): CNPROC_BENCH_BUSY_POLL and CNPROC_BENCH_EXEC_SPIN, in ms,
@@ -167,6 +171,8 @@ function snapshot() {
     lost: lostCount,
     lostReports,
     cpuUs: cpu.user + cpu.system,
+    settlingWindow: nSettling,
+    settlingCpuUs,
   };
 }
 
@@ -229,6 +235,7 @@ for await (const ev of source) {
   }
   nAll++;
   if (cpuStart !== undefined) nWindow++;
+  else if (settlingCpuStart !== undefined) nSettling++;
   if (calibrating > 0) {
     if (ev.type === "comm" && ev.pid === self) {
       const bracket = brackets.get(ev.comm);
@@ -246,12 +253,19 @@ for await (const ev of source) {
     const now = performance.now();
     const us = (now + offsetMs - Number(ev.timestampNs) / NS_PER_MS) *
       US_PER_MS;
-    if (settledAt !== settledAt) settledAt = now + settleMs; // NaN: unset
+    if (settledAt !== settledAt) { // NaN: the first counted event
+      settledAt = now + settleMs;
+      settlingCpuStart = process.cpuUsage();
+      nSettling = 1;
+    }
     if (now < settledAt) {
       settlingLatency.record(us);
       continue;
     }
     if (cpuStart === undefined) {
+      const settling = process.cpuUsage(settlingCpuStart);
+      settlingCpuUs = settling.user + settling.system;
+      nSettling--; // this event starts the timed part
       cpuStart = process.cpuUsage();
       nWindow = 1;
     }

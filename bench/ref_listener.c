@@ -18,7 +18,8 @@
  * (CLOCK_MONOTONIC at receipt minus the event's timestamp_ns). With
  * --settle-ms, the first MS milliseconds after the first counted event are a
  * settling time, as for bench/cnproc_listener.ts: their events are counted,
- * their latency goes to "settlingLatency", and the CPU time and "latency"
+ * their latency, CPU time and events processed go to "settlingLatency",
+ * "settlingCpuUs" and "settlingWindow", and "latency", "cpuUs" and "window"
  * start after it.
  *
  * Build: cc -O2 -pthread -o bench/out/ref_listener bench/ref_listener.c
@@ -67,6 +68,10 @@ static struct histogram latency, settling_latency;
 /* The settling time, and when it ends (-1: no event counted yet). */
 static int64_t settle_ns, settled_at = -1;
 static uint64_t n_fork, n_exec, n_exit, n_other, n_all, n_window, n_enobufs;
+/* Events processed while settling, and the settling time's CPU time. */
+static uint64_t n_settling;
+static int64_t settling_cpu_us;
+static struct rusage settling_usage0;
 static int root_pid;
 static int root_exited;
 static int started;
@@ -142,8 +147,13 @@ static void handle_datagram(const unsigned char *buf, size_t len, int64_t now) {
     if (ev.what == PROC_EVENT_NONE) continue;
     n_all++;
     if (started) n_window++;
+    else if (settled_at >= 0) n_settling++;
     if (count_event(&ev)) {
-      if (settled_at < 0) settled_at = now + settle_ns;
+      if (settled_at < 0) { /* the first counted event */
+        settled_at = now + settle_ns;
+        getrusage(RUSAGE_SELF, &settling_usage0);
+        n_settling = 1;
+      }
       if (now < settled_at) {
         record_latency(&settling_latency, ev.timestamp_ns, now);
         continue;
@@ -151,7 +161,9 @@ static void handle_datagram(const unsigned char *buf, size_t len, int64_t now) {
       if (!started) {
         started = 1;
         n_window = 1;
+        n_settling--; /* this event starts the timed part */
         getrusage(RUSAGE_SELF, &usage0);
+        settling_cpu_us = cpu_us(&usage0) - cpu_us(&settling_usage0);
       }
       record_latency(&latency, ev.timestamp_ns, now);
     }
@@ -349,6 +361,8 @@ int main(int argc, char **argv) {
          (long long)drops, (long long)drops, root_exited ? "true" : "false",
          (unsigned long long)n_enobufs,
          (long long)(started ? cpu_us(&usage1) - cpu_us(&usage0) : 0));
+  printf("\"settlingWindow\":%llu,\"settlingCpuUs\":%lld,",
+         (unsigned long long)n_settling, (long long)settling_cpu_us);
   printf("\"latency\":");
   print_histogram(&latency);
   printf(",\"settlingLatency\":");

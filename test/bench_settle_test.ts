@@ -15,6 +15,7 @@ import {
 import { parseGoalsOptions } from "../bench/goals/options.ts";
 import { cpuTable } from "../bench/goals/cpu.ts";
 import { latencyTable } from "../bench/goals/latency.ts";
+import { stormTable } from "../bench/goals/storm.ts";
 import { parseStormOptions } from "../bench/storm/options.ts";
 import { type RunResult, timedSeconds } from "../bench/storm/round.ts";
 import { COLUMNS, table } from "../bench/storm/table.ts";
@@ -106,6 +107,8 @@ function lightRun(
     p99Us,
     settleSeconds: 3,
     settlingP99Us,
+    settlingCpuUs: settlingP99Us === null ? null : 60_000,
+    settlingWindow: settlingP99Us === null ? null : 3000,
     gateForksPerS: 0,
     backgroundForksPerS: 0,
     stealPct: 0,
@@ -160,5 +163,35 @@ describe("the timed part of a run", () => {
     );
     const node = t.rows.find((r) => r[1] === "node")!;
     assert.equal(node[t.columns.indexOf("% of a core")], "1.00");
+  });
+});
+
+describe("the CPU while settling in the goals' storm table", () => {
+  it("is reported beside the judged CPU per event, not judged", () => {
+    const storm = (
+      listener: "c" | "node",
+      cpuUs: number,
+      settlingCpuUs: number,
+    ) => ({
+      ...lightRun(listener, 300, 400),
+      storm: "threads -j2",
+      window: 100_000,
+      cpuUs,
+      settlingWindow: 100_000,
+      settlingCpuUs,
+    });
+    // Timed: 2.0 against C's 4.0 µs/ev (0.5×, meets); settling: 5.0 against
+    // 4.0 (1.25×).
+    const t = stormTable([
+      storm("c", 400_000, 400_000),
+      storm("node", 200_000, 500_000),
+    ]);
+    const node = t.rows.find((r) => r[0] === "node")!;
+    const col = (name: string) => node[t.columns.indexOf(name)];
+    assert.equal(col("CPU µs/ev"), "2.0");
+    assert.equal(col("× C"), "0.50");
+    assert.equal(col("CPU µs/ev while settling"), "5.0");
+    assert.equal(col("× C while settling"), "1.25");
+    assert.match(node[t.columns.length - 1], /meets/);
   });
 });

@@ -91,6 +91,10 @@ export interface RunResult {
   settleSeconds: number;
   /** 99th percentile delivery latency while settling (null: none). */
   settlingP99Us: number | null;
+  /** The listener's CPU time while settling (null: none measured). */
+  settlingCpuUs: number | null;
+  /** Events of any process it processed while settling. */
+  settlingWindow: number | null;
   /** Forks/s machine-wide in the quiet gate's last second. */
   gateForksPerS: number;
   /** Forks/s of other processes during the storm. */
@@ -260,9 +264,11 @@ async function collectCounts(
   result.cpuUs = r.cpuUs;
   result.p50Us = r.latency.p50Us;
   result.p99Us = r.latency.p99Us;
-  result.settlingP99Us = r.settlingLatency?.n > 0
-    ? r.settlingLatency.p99Us
-    : null;
+  if (r.settlingLatency?.n > 0) {
+    result.settlingP99Us = r.settlingLatency.p99Us;
+    result.settlingCpuUs = r.settlingCpuUs;
+    result.settlingWindow = r.settlingWindow;
+  }
   await exited(listener.child, RESULT_TIMEOUT_MS);
 }
 
@@ -308,6 +314,8 @@ export async function runOne(
     p99Us: null,
     settleSeconds,
     settlingP99Us: null,
+    settlingCpuUs: null,
+    settlingWindow: null,
     gateForksPerS,
     backgroundForksPerS: 0,
     stealPct: 0,

@@ -101,6 +101,23 @@ export function cpuPerEventUs(r: RunResult): number | null {
 }
 
 /**
+ * CPU µs per event processed while the listener settled (null: no
+ * settling time, or nothing processed in it).
+ *
+ * @example
+ * ```ts
+ * import { settlingCpuPerEventUs } from "./table.ts";
+ * import type { RunResult } from "./round.ts";
+ * const first = (r: RunResult) => settlingCpuPerEventUs(r) ?? 0;
+ * ```
+ */
+export function settlingCpuPerEventUs(r: RunResult): number | null {
+  return r.settlingCpuUs != null && r.settlingWindow
+    ? r.settlingCpuUs / r.settlingWindow
+    : null;
+}
+
+/**
  * `metric` of run `r` divided by that of the C reference in the same storm
  * and round among `results` (null if either is missing or the C one is 0).
  *
