@@ -16,8 +16,9 @@
  *    Goal: ≥ 97 % right, 0 wrong.
  * 4. `storm`: "threads -j2" with c, deno, bun, node: lost, Drops, CPU per
  *    event × C. Goal: 0 lost, ≤ 0.6× C.
- * 5. `idle`: a listener per runtime (and C) that receives nothing, for
- *    `--idle-seconds`: its CPU time. Goal: < 0.1 % of a core.
+ * 5. `idle`: a listener per runtime (and C) that receives nothing, for five
+ *    laps of `--idle-seconds`: its CPU time, judged on its median lap.
+ *    Goal: < 0.1 % of a core.
  *
  * The latency, CPU and storm runs measure each listener after
  * `--settle-seconds` (3) of the same load: the first seconds of a runtime

@@ -7,8 +7,9 @@
  * Protocol (driven by bench/goals/idle.ts; the same as
  * bench/goals/idle_ref.c): prints `{"ready":PID}` once subscribed; `start`
  * on stdin starts the measurement (CPU time of the whole process, every
- * thread, and a monotonic clock); `stop` (or EOF) ends it, closes the
- * listener and prints one JSON line
+ * thread, and a monotonic clock); `lap` prints `{"lap":{"seconds","cpuUs"}}`
+ * for the time since `start` or the last `lap`; `stop` (or EOF) ends it,
+ * closes the listener and prints one JSON line
  * `{"idle":{"seconds","cpuUs","events","datagrams","kernelFilter"}}`.
  *
  * With `CNPROC_IDLE_BARE=1` in the environment it opens no listener: the
@@ -35,6 +36,8 @@ const listener = bare ? null : await listen({ events: ["coredump"] });
 let events = 0;
 let cpu0: ReturnType<typeof process.cpuUsage> | undefined;
 let t0 = 0;
+let lapCpu0: ReturnType<typeof process.cpuUsage> | undefined;
+let lapT0 = 0;
 let done = false;
 
 function stop(): void {
@@ -65,8 +68,16 @@ process.stdin.on("data", (chunk: string) => {
     const line = input.slice(0, nl).trim();
     input = input.slice(nl + 1);
     if (line === "start" && cpu0 === undefined) {
-      t0 = performance.now();
-      cpu0 = process.cpuUsage();
+      t0 = lapT0 = performance.now();
+      cpu0 = lapCpu0 = process.cpuUsage();
+    } else if (line === "lap" && lapCpu0 !== undefined) {
+      const t = performance.now();
+      const cpu = process.cpuUsage(lapCpu0);
+      console.log(JSON.stringify({
+        lap: { seconds: (t - lapT0) / MS_PER_S, cpuUs: cpu.user + cpu.system },
+      }));
+      lapT0 = t;
+      lapCpu0 = process.cpuUsage();
     } else if (line === "stop") {
       stop();
     }

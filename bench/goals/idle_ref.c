@@ -9,9 +9,11 @@
  * only, so the kernel's per-socket filter lets (almost) nothing through,
  * as cnproc's `listen({ events: ["coredump"] })` does. Then it prints
  * {"ready":PID} and blocks in poll() on the socket and stdin. Protocol (the
- * same as bench/goals/idle_listener.ts): `start` on stdin starts the
- * measurement (getrusage, CLOCK_MONOTONIC); `stop` (or EOF) ends it and
- * prints {"idle":{"seconds","cpuUs","events","datagrams"}}. Datagrams can
+ * same as bench/goals/idle_listener.ts), one command per line on stdin:
+ * `start` starts the measurement (getrusage, CLOCK_MONOTONIC); `lap` prints
+ * {"lap":{"seconds","cpuUs"}} for the time since `start` or the last `lap`;
+ * `stop` (or EOF) ends it and prints
+ * {"idle":{"seconds","cpuUs","events","datagrams"}}. Datagrams can
  * still come: the kernel sends its acknowledgement of any process's
  * subscription to every listener, unfiltered.
  *
@@ -86,7 +88,7 @@ int main(void) {
   static unsigned char buf[BUF_SIZE];
   char line[LINE_SIZE];
   size_t used = 0;
-  int64_t t0 = 0, cpu0 = 0;
+  int64_t t0 = 0, cpu0 = 0, lap_t0 = 0, lap_cpu0 = 0;
   int started = 0;
   uint64_t events = 0, datagrams = 0;
   for (;;) {
@@ -114,17 +116,29 @@ int main(void) {
     if (!(p[1].revents & (POLLIN | POLLHUP))) continue;
     ssize_t n = read(STDIN_FILENO, line + used, sizeof line - 1 - used);
     int stop = n <= 0;
-    if (n > 0) {
-      used += (size_t)n;
-      line[used] = 0;
-      if (!started && strstr(line, "start")) {
+    if (n > 0) used += (size_t)n;
+    line[used] = 0;
+    char *nl;
+    while (!stop && (nl = strchr(line, '\n')) != NULL) {
+      *nl = 0;
+      if (!started && strcmp(line, "start") == 0) {
         started = 1;
-        t0 = now_ns();
-        cpu0 = cpu_us();
+        t0 = lap_t0 = now_ns();
+        cpu0 = lap_cpu0 = cpu_us();
+      } else if (started && strcmp(line, "lap") == 0) {
+        int64_t t = now_ns(), cpu = cpu_us();
+        printf("{\"lap\":{\"seconds\":%.3f,\"cpuUs\":%lld}}\n",
+               (double)(t - lap_t0) / NS_PER_S, (long long)(cpu - lap_cpu0));
+        fflush(stdout);
+        lap_t0 = t;
+        lap_cpu0 = cpu;
+      } else if (strcmp(line, "stop") == 0) {
+        stop = 1;
       }
-      if (strstr(line, "stop")) stop = 1;
-      if (used >= sizeof line - 1) used = 0;
+      used -= (size_t)(nl + 1 - line);
+      memmove(line, nl + 1, used + 1);
     }
+    if (used >= sizeof line - 1) used = 0; /* a line too long: dropped */
     if (stop) break;
   }
   double seconds = started ? (double)(now_ns() - t0) / NS_PER_S : 0;

@@ -53,7 +53,7 @@ export interface GoalsOptions {
   settleSeconds: number;
   /** Probe execs of the argv capture run, per runtime. */
   argvCount: number;
-  /** How long the idle listeners are measured. */
+  /** How long each lap of the idle listeners' measurement lasts. */
   idleSeconds: number;
   /** Longest wait for a quiet second before each storm run. */
   gateMaxS: number;
