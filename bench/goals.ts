@@ -60,6 +60,7 @@ import {
   EXEC_100_STORM,
 } from "./goals/cpu.ts";
 import {
+  IDLE_LAPS,
   IDLE_SCRIPT,
   type IdleResult,
   idleTable,
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
   console.error(
     `goals bench: ${o.only.join(", ")}; ${o.runs} rounds of ${o.seconds} s ` +
       `after ${o.settleSeconds} s of settling, ` +
-      `${o.argvCount} argv execs, ${o.idleSeconds} s idle`,
+      `${o.argvCount} argv execs, ${IDLE_LAPS} idle laps of ${o.idleSeconds} s`,
   );
   const g: GoalsResults = { tables: [] };
   if (want("latency") || want("cpu")) {
