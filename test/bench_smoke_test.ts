@@ -3,9 +3,9 @@
  * bench/storm.c and bench/ref_listener.c, runs one 1-second thread storm
  * after half a second of settling with the C reference and with the cnproc
  * listener on the runtime running this test, and must print its table with
- * sane numbers, including each listener's latency while settling (so both
- * honour `--settle-ms`). It measures nothing: speed is compared in the bench
- * itself, never asserted here.
+ * sane numbers, including each listener's latency and CPU while settling (so
+ * both honour `--settle-ms`). It measures nothing: speed is compared in the
+ * bench itself, never asserted here.
  */
 
 import assert from "node:assert/strict";
@@ -100,6 +100,7 @@ describe("storm bench smoke run", { skip }, () => {
       const p50 = num(cells[index("p50 µs")]);
       // "–" (NaN) when the listener recorded nothing while settling.
       const settlingP99 = num(cells[index("p99 µs while settling")]);
+      const settlingCpu = num(cells[index("CPU µs/ev while settling")]);
       assert.ok(produced > 0, `${listener}: produced ${produced}`);
       assert.ok(received > 0, `${listener}: received ${received}`);
       // Only the storm's own tree is counted: never more than it caused.
@@ -110,6 +111,10 @@ describe("storm bench smoke run", { skip }, () => {
       assert.ok(
         settlingP99 >= 0 && Number.isFinite(settlingP99),
         `${listener}: p99 while settling ${settlingP99}`,
+      );
+      assert.ok(
+        settlingCpu > 0 && Number.isFinite(settlingCpu),
+        `${listener}: CPU while settling ${settlingCpu}`,
       );
     }
   });
