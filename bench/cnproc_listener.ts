@@ -78,9 +78,9 @@ const tracked = new Uint8Array(PID_LIMIT);
 tracked[root] = 1;
 const latency = new LatencyHistogram();
 const settlingLatency = new LatencyHistogram();
-// When the settling time ends (performance.now()); NaN until the first
-// counted event.
-let settledAt = NaN;
+// When the settling time ends (performance.now()), once the first counted
+// event has come (settlingCpuStart set).
+let settledAt = 0;
 let nFork = 0, nExec = 0, nExit = 0, nOther = 0, nAll = 0, nWindow = 0;
 let lostReports = 0, lostCount = 0;
 let cpuStart: ReturnType<typeof process.cpuUsage> | undefined;
@@ -253,7 +253,7 @@ for await (const ev of source) {
     const now = performance.now();
     const us = (now + offsetMs - Number(ev.timestampNs) / NS_PER_MS) *
       US_PER_MS;
-    if (settledAt !== settledAt) { // NaN: the first counted event
+    if (settlingCpuStart === undefined) { // the first counted event
       settledAt = now + settleMs;
       settlingCpuStart = process.cpuUsage();
       nSettling = 1;

@@ -12,6 +12,7 @@ import type { Storm } from "../storm/storms.ts";
 import { cell, cpuPerEventUs, fmt, ratioToC } from "../storm/table.ts";
 import { LIGHT_LOAD_LISTENERS, LIGHT_LOAD_STORM } from "./latency.ts";
 import {
+  corePercent,
   type GoalTable,
   listenerRows,
   medianOf,
@@ -64,9 +65,6 @@ export const EXEC_100_NO_SPIN_STORM: Storm = {
  */
 export const MAX_SPIN_CORE_PERCENT_AT_100 = 3;
 
-const US_PER_S = 1e6;
-const PERCENT = 100;
-
 const COLUMNS = [
   "load",
   "listener",
@@ -83,11 +81,8 @@ const COLUMNS = [
  * The listener's CPU time as a share of one core over the part of the
  * storm it was timed (after its settling time).
  */
-function corePercent(r: RunResult): number | null {
-  const seconds = timedSeconds(r);
-  return r.cpuUs === null || seconds <= 0
-    ? null
-    : PERCENT * r.cpuUs / (seconds * US_PER_S);
+function timedCorePercent(r: RunResult): number | null {
+  return corePercent(r.cpuUs, timedSeconds(r));
 }
 
 /**
@@ -107,12 +102,12 @@ function rowsOf(
     COLUMNS.length,
     (name) => [storm.name, name],
     (name, runs) => {
-      const pct = runs.ok.map(corePercent);
+      const pct = runs.ok.map(timedCorePercent);
       let judged = name === "c" ? REFERENCE : NO_GOAL;
       let added: number | null = null;
       if (noSpin !== undefined && name !== "c") {
         const without = runsOf(noSpin, EXEC_100_NO_SPIN_STORM.name, name).ok;
-        const m = medianOf(pct), base = medianOf(without.map(corePercent));
+        const m = medianOf(pct), base = medianOf(without.map(timedCorePercent));
         added = m === null || base === null ? null : m - base;
         judged = verdict(
           added !== null && added <= MAX_SPIN_CORE_PERCENT_AT_100,

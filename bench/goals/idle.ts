@@ -21,7 +21,13 @@ import {
   withScript,
 } from "../harness/programs.ts";
 import { fmt } from "../storm/table.ts";
-import { failedRow, type GoalTable, REFERENCE, verdict } from "./report.ts";
+import {
+  corePercent,
+  failedRow,
+  type GoalTable,
+  REFERENCE,
+  verdict,
+} from "./report.ts";
 
 /**
  * The idle listener script, for the snapshot (bench/harness/programs.ts
@@ -134,9 +140,7 @@ const RESULT_TIMEOUT_MS = 10_000;
  */
 const SETTLE_MS = 20_000;
 const MS_PER_S = 1000;
-const US_PER_S = 1e6;
 const US_PER_MS = 1000;
-const PERCENT = 100;
 const CPU_MS_DIGITS = 2;
 const PERCENT_DIGITS = 3;
 
@@ -281,20 +285,13 @@ export async function runIdle(
   }
 }
 
-/** CPU time as a share of one core, in percent. */
-function sharePercent(cpuUs: number | null, seconds: number | null) {
-  return cpuUs === null || !seconds
-    ? null
-    : PERCENT * cpuUs / (seconds * US_PER_S);
-}
-
 /**
  * The share of one core of a listener's median lap, in percent (over the
  * whole measurement when it reported no laps).
  */
-function corePercent(r: IdleResult): number | null {
+function medianLapPercent(r: IdleResult): number | null {
   const shares = lapShares(r);
-  if (shares.length === 0) return sharePercent(r.cpuUs, r.seconds);
+  if (shares.length === 0) return corePercent(r.cpuUs, r.seconds);
   return shares[(shares.length - 1) >> 1];
 }
 
@@ -306,7 +303,7 @@ function highestLapPercent(r: IdleResult): number | null {
 
 /** Each lap's share of one core, in percent, lowest first. */
 function lapShares(r: IdleResult): number[] {
-  return (r.laps ?? []).map((l) => sharePercent(l.cpuUs, l.seconds))
+  return (r.laps ?? []).map((l) => corePercent(l.cpuUs, l.seconds))
     .filter((x): x is number => x !== null)
     .sort((a, b) => a - b);
 }
@@ -325,7 +322,7 @@ function lapShares(r: IdleResult): number[] {
 export function idleTable(results: readonly IdleResult[]): GoalTable {
   const rows = results.map((r) => {
     const name = r.bare ? `${r.listener}, no listener` : r.listener;
-    const pct = corePercent(r);
+    const pct = medianLapPercent(r);
     if (r.error !== undefined || r.cpuUs === null || pct === null) {
       return failedRow(
         [name],
@@ -335,7 +332,7 @@ export function idleTable(results: readonly IdleResult[]): GoalTable {
     }
     // The listener's own share: above its runtime idling without one.
     const baseline = results.find((b) => b.bare && b.listener === r.listener);
-    const base = baseline === undefined ? null : corePercent(baseline);
+    const base = baseline === undefined ? null : medianLapPercent(baseline);
     const own = r.listener === "c" ? pct : base === null ? null : pct - base;
     return [
       name,

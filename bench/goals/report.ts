@@ -113,6 +113,28 @@ export function withFailures(
   return `${judgedNow} (${failed} of ${total} runs failed)`;
 }
 
+const PERCENT = 100;
+const US_PER_S = 1e6;
+
+/**
+ * CPU time as a share of one core over `seconds`, in percent; null when
+ * either is missing or the time is not positive.
+ *
+ * @example
+ * ```ts
+ * import { corePercent } from "./report.ts";
+ * console.log(corePercent(30_000, 3)); // 1
+ * ```
+ */
+export function corePercent(
+  cpuUs: number | null,
+  seconds: number | null,
+): number | null {
+  return cpuUs === null || seconds === null || !(seconds > 0)
+    ? null
+    : PERCENT * cpuUs / (seconds * US_PER_S);
+}
+
 /**
  * The median of the non-null finite values, or null if there are none.
  *
